@@ -1,0 +1,94 @@
+/**
+ * The boundary between the API side (store, statuses) and the runner (containers).
+ * The runner never touches the store: it reads a TrainingJobSpec and reports through RunEvents.
+ */
+
+export type ChannelContentType = 'text/csv' | 'application/x-parquet' | 'application/octet-stream';
+
+export interface ChannelSpec {
+  channelName: string;
+  /** Host folder holding the channel's files (read-only to the container). */
+  hostPath: string;
+  contentType: ChannelContentType;
+  s3DataDistributionType: 'FullyReplicated' | 'ShardedByS3Key';
+}
+
+export interface MetricDefinitionSpec {
+  name: string;
+  regex: string;
+}
+
+export interface TrainingJobSpec {
+  trainedModelArn: string;
+  /** The trained model's name: TRAINING_JOB_NAME. */
+  name: string;
+  membershipIdentifier: string;
+  imageUri: string;
+  entrypoint?: string[];
+  arguments?: string[];
+  metricDefinitions: MetricDefinitionSpec[];
+  hyperparameters: Record<string, string>;
+  environment: Record<string, string>;
+  instanceType: string;
+  instanceCount: number;
+  volumeSizeInGB: number;
+  maxRuntimeInSeconds: number;
+  trainingInputMode: 'File' | 'FastFile' | 'Pipe';
+  channels: ChannelSpec[];
+  /** Folder that receives model.tar.gz, output.tar.gz and manifest.json. Created by the caller. */
+  artifactsDir: string;
+}
+
+export interface LogLine {
+  time: Date;
+  stream: 'stdout' | 'stderr';
+  host: string;
+  text: string;
+}
+
+export interface MetricPoint {
+  name: string;
+  value: number;
+  time: Date;
+  host: string;
+}
+
+/** What the runner tells its caller while a run goes. Implementations must not throw. */
+export interface RunEvents {
+  /** The image is resolved and containers are about to start: the run is CREATE_IN_PROGRESS. */
+  onStarted(info: { imageDigest: string; containerIds: string[] }): void | Promise<void>;
+  onLogLine(line: LogLine): void;
+  onMetric(point: MetricPoint): void;
+}
+
+export type RunStatusCode =
+  | 'ALGORITHM_ERROR'
+  | 'OUT_OF_MEMORY'
+  | 'MAX_RUNTIME_EXCEEDED'
+  | 'IMAGE_PULL_FAILED'
+  | 'INTERNAL_ERROR'
+  | 'CANCELLED';
+
+/** One result shape for every finished run, success or failure. */
+export interface RunResult {
+  succeeded: boolean;
+  /** Set when !succeeded. */
+  statusCode?: RunStatusCode;
+  message?: string;
+  exitCode?: number;
+  imageDigest?: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  /** Absolute paths of what was packaged (present even for a failed run when something was written). */
+  modelArtifactPath?: string;
+  outputArtifactPath?: string;
+  startedAt: Date;
+  endedAt: Date;
+  durationMs: number;
+  cause?: unknown;
+}
+
+export interface TrainingRunner {
+  /** Runs one trained model to the end. Aborting the signal cancels it (containers stopped within the grace period). */
+  run(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal): Promise<RunResult>;
+}

@@ -1,0 +1,60 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Every local setting in one place, resolved once at the edge (CLI, server, tests) and injected.
+ * Nothing below src/ reads process.env on its own.
+ */
+export interface Settings {
+  /** Where the store (SQLite), artifacts and logs live. */
+  dataDir: string;
+  region: string;
+  accountId: string;
+  /** The membership used when a caller does not name one (CLI convenience). */
+  defaultMembershipId: string;
+  collaborationId: string;
+  /** Membership ids that may be used; empty means any well-formed one. */
+  allowedMembershipIds: string[];
+  /** SIGTERM → SIGKILL grace period when a run is stopped (deadline or cancel). */
+  stopGracePeriodMs: number;
+  /** Fail a run instead of scaling its limits down when the host is smaller than the instance type. */
+  strictResources: boolean;
+  quotaPerMembership: number;
+  quotaPerAccount: number;
+  pullPolicy: 'missing' | 'always' | 'never';
+}
+
+export const DEFAULT_MEMBERSHIP_ID = '00000000-0000-4000-8000-000000000001';
+export const DEFAULT_COLLABORATION_ID = '00000000-0000-4000-8000-0000000000c1';
+
+export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    dataDir: join(homedir(), '.cleanrooms-ml-local'),
+    region: 'us-east-1',
+    accountId: '123456789012',
+    defaultMembershipId: DEFAULT_MEMBERSHIP_ID,
+    collaborationId: DEFAULT_COLLABORATION_ID,
+    allowedMembershipIds: [],
+    stopGracePeriodMs: 120_000,
+    strictResources: false,
+    quotaPerMembership: 5,
+    quotaPerAccount: 10,
+    pullPolicy: 'missing',
+    ...overrides,
+  };
+}
+
+/** Settings from the environment: only the CLI and the server's entry point call this. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
+  const o: Partial<Settings> = {};
+  if (env.CRML_DATA_DIR) o.dataDir = env.CRML_DATA_DIR;
+  if (env.CRML_REGION ?? env.AWS_REGION) o.region = (env.CRML_REGION ?? env.AWS_REGION)!;
+  if (env.CRML_ACCOUNT_ID) o.accountId = env.CRML_ACCOUNT_ID;
+  if (env.CRML_MEMBERSHIP_ID) o.defaultMembershipId = env.CRML_MEMBERSHIP_ID;
+  if (env.CRML_COLLABORATION_ID) o.collaborationId = env.CRML_COLLABORATION_ID;
+  if (env.CRML_ALLOWED_MEMBERSHIP_IDS) o.allowedMembershipIds = env.CRML_ALLOWED_MEMBERSHIP_IDS.split(',').filter(Boolean);
+  if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
+  if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
+  if (env.CRML_PULL_POLICY) o.pullPolicy = env.CRML_PULL_POLICY as Settings['pullPolicy'];
+  return defaultSettings(o);
+}
