@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CleanRoomsMLLocal } from './service.js';
+import type { TrainedModelRecord } from './operations/trained-models.js';
+import { ResourceNotFoundException } from './generated/errors.js';
+
+/** The artifact files a trained model left on this machine (model.tar.gz, output.tar.gz, manifest.json). */
+export async function trainedModelArtifacts(
+  service: CleanRoomsMLLocal,
+  trainedModel: string,
+  opts: { membershipIdentifier?: string; versionIdentifier?: string } = {},
+): Promise<string[]> {
+  const arn = resolveTrainedModelArn(service, trainedModel);
+  const r = service.store.get<TrainedModelRecord>('trained-model', arn, opts.versionIdentifier ?? '');
+  if (!r || (opts.membershipIdentifier && r.membershipId !== opts.membershipIdentifier)) {
+    throw new ResourceNotFoundException(`Trained model ${trainedModel} not found.`);
+  }
+  const dir = r.body.run?.artifactsDir;
+  if (!dir) return [];
+  return ['model.tar.gz', 'output.tar.gz', 'manifest.json'].map((f) => join(dir, f)).filter((f) => existsSync(f));
+}
+
+/** Accepts a full ARN, or a trained model's id or name (the newest with that name) for convenience. */
+export function resolveTrainedModelArn(service: CleanRoomsMLLocal, trainedModel: string): string {
+  if (trainedModel.startsWith('arn:')) return trainedModel;
+  const all = service.store.list<TrainedModelRecord>({ kind: 'trained-model', limit: 100_000 });
+  const hit = all.find((r) => r.arn.endsWith(`/${trainedModel}`)) ?? all.find((r) => r.body.name === trainedModel);
+  if (!hit) throw new ResourceNotFoundException(`Trained model ${trainedModel} not found.`);
+  return hit.arn;
+}

@@ -1,0 +1,113 @@
+import type * as T from '../generated/types.js';
+import { ConflictException } from '../generated/errors.js';
+import { arns, newResourceId } from '../arns.js';
+import { page } from '../pagination.js';
+import { toOutput } from '../shape-output.js';
+import {
+  arnContext,
+  assertMembership,
+  assertUserTags,
+  notFound,
+  nowIso,
+  type ServiceContext,
+  type Stored,
+} from '../service-context.js';
+import { getConfiguredModelAlgorithmRecord } from './configured-model-algorithms.js';
+
+const KIND = 'configured-model-algorithm-association';
+export type AssociationRecord = Stored<T.GetConfiguredModelAlgorithmAssociationResponse> & { creatorAccountId: string };
+
+export function createConfiguredModelAlgorithmAssociation(
+  ctx: ServiceContext,
+  input: T.CreateConfiguredModelAlgorithmAssociationRequest,
+): T.CreateConfiguredModelAlgorithmAssociationResponse {
+  assertMembership(ctx, input.membershipIdentifier);
+  assertUserTags(input.tags);
+  getConfiguredModelAlgorithmRecord(ctx, input.configuredModelAlgorithmArn);
+  const arn = arns.configuredModelAlgorithmAssociation(arnContext(ctx), input.membershipIdentifier, newResourceId());
+  const now = nowIso(ctx);
+  const body: AssociationRecord = {
+    createTime: now,
+    updateTime: now,
+    configuredModelAlgorithmAssociationArn: arn,
+    membershipIdentifier: input.membershipIdentifier,
+    collaborationIdentifier: ctx.settings.collaborationId,
+    configuredModelAlgorithmArn: input.configuredModelAlgorithmArn,
+    name: input.name,
+    description: input.description,
+    privacyConfiguration: input.privacyConfiguration,
+    creatorAccountId: ctx.settings.accountId,
+  };
+  ctx.store.transaction(() => {
+    ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, body });
+    if (input.tags) ctx.store.setTags(arn, input.tags);
+  });
+  return { configuredModelAlgorithmAssociationArn: arn };
+}
+
+export function getAssociationRecord(ctx: ServiceContext, membershipId: string, arn: string): AssociationRecord {
+  const r = ctx.store.get<AssociationRecord>(KIND, arn);
+  if (!r || r.membershipId !== membershipId) throw notFound('Configured model algorithm association', arn);
+  return r.body;
+}
+
+export function getConfiguredModelAlgorithmAssociation(
+  ctx: ServiceContext,
+  input: T.GetConfiguredModelAlgorithmAssociationRequest,
+): T.GetConfiguredModelAlgorithmAssociationResponse {
+  assertMembership(ctx, input.membershipIdentifier);
+  const body = getAssociationRecord(ctx, input.membershipIdentifier, input.configuredModelAlgorithmAssociationArn);
+  return toOutput('GetConfiguredModelAlgorithmAssociationResponse', {
+    ...body,
+    tags: ctx.store.getTags(body.configuredModelAlgorithmAssociationArn),
+  });
+}
+
+export function listConfiguredModelAlgorithmAssociations(
+  ctx: ServiceContext,
+  input: T.ListConfiguredModelAlgorithmAssociationsRequest,
+): T.ListConfiguredModelAlgorithmAssociationsResponse {
+  assertMembership(ctx, input.membershipIdentifier);
+  const scope = `ListConfiguredModelAlgorithmAssociations/${input.membershipIdentifier}`;
+  const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
+    ctx.store.list<AssociationRecord>({ kind: KIND, membershipId: input.membershipIdentifier, beforeSeq, limit }),
+  );
+  return toOutput('ListConfiguredModelAlgorithmAssociationsResponse', {
+    configuredModelAlgorithmAssociations: items.map((i) => i.body),
+    nextToken,
+  });
+}
+
+export function deleteConfiguredModelAlgorithmAssociation(
+  ctx: ServiceContext,
+  input: T.DeleteConfiguredModelAlgorithmAssociationRequest,
+): void {
+  assertMembership(ctx, input.membershipIdentifier);
+  const arn = input.configuredModelAlgorithmAssociationArn;
+  getAssociationRecord(ctx, input.membershipIdentifier, arn);
+  const channel = ctx.store
+    .list<{ configuredModelAlgorithmAssociations: string[]; status: string }>({
+      kind: 'ml-input-channel',
+      membershipId: input.membershipIdentifier,
+      limit: 1_000_000,
+    })
+    .find((c) => c.body.status !== 'INACTIVE' && c.body.configuredModelAlgorithmAssociations.includes(arn));
+  if (channel) {
+    throw new ConflictException(
+      `Configured model algorithm association ${arn} is used by ML input channel ${channel.arn}; delete that channel's data first.`,
+    );
+  }
+  const model = ctx.store
+    .list<{ configuredModelAlgorithmAssociationArn: string }>({
+      kind: 'trained-model',
+      membershipId: input.membershipIdentifier,
+      limit: 1_000_000,
+    })
+    .find((m) => m.status !== 'INACTIVE' && m.body.configuredModelAlgorithmAssociationArn === arn);
+  if (model) {
+    throw new ConflictException(
+      `Configured model algorithm association ${arn} is used by trained model ${model.arn}; delete its output first.`,
+    );
+  }
+  ctx.store.delete(KIND, arn);
+}

@@ -1,0 +1,85 @@
+import type * as T from '../generated/types.js';
+import { ConflictException } from '../generated/errors.js';
+import { arns, newResourceId } from '../arns.js';
+import { page } from '../pagination.js';
+import { toOutput } from '../shape-output.js';
+import { arnContext, assertUserTags, notFound, nowIso, type ServiceContext, type Stored } from '../service-context.js';
+import { assertMetricDefinitions } from '../metric-definitions.js';
+import { assertImageUri } from '../image-uri.js';
+
+const KIND = 'configured-model-algorithm';
+export type ConfiguredModelAlgorithmRecord = Stored<T.GetConfiguredModelAlgorithmResponse>;
+
+export function createConfiguredModelAlgorithm(
+  ctx: ServiceContext,
+  input: T.CreateConfiguredModelAlgorithmRequest,
+): T.CreateConfiguredModelAlgorithmResponse {
+  assertUserTags(input.tags);
+  if (input.trainingContainerConfig) {
+    assertImageUri(input.trainingContainerConfig.imageUri, 'trainingContainerConfig.imageUri');
+    assertMetricDefinitions(input.trainingContainerConfig.metricDefinitions ?? []);
+  }
+  if (input.inferenceContainerConfig) assertImageUri(input.inferenceContainerConfig.imageUri, 'inferenceContainerConfig.imageUri');
+  const arn = arns.configuredModelAlgorithm(arnContext(ctx), newResourceId());
+  const now = nowIso(ctx);
+  const body: ConfiguredModelAlgorithmRecord = {
+    createTime: now,
+    updateTime: now,
+    configuredModelAlgorithmArn: arn,
+    name: input.name,
+    description: input.description,
+    roleArn: input.roleArn,
+    trainingContainerConfig: input.trainingContainerConfig,
+    inferenceContainerConfig: input.inferenceContainerConfig,
+    kmsKeyArn: input.kmsKeyArn,
+  };
+  ctx.store.transaction(() => {
+    ctx.store.insert({ kind: KIND, arn, body });
+    if (input.tags) ctx.store.setTags(arn, input.tags);
+  });
+  return { configuredModelAlgorithmArn: arn };
+}
+
+export function getConfiguredModelAlgorithmRecord(ctx: ServiceContext, arn: string): ConfiguredModelAlgorithmRecord {
+  const r = ctx.store.get<ConfiguredModelAlgorithmRecord>(KIND, arn);
+  if (!r) throw notFound('Configured model algorithm', arn);
+  return r.body;
+}
+
+export function getConfiguredModelAlgorithm(
+  ctx: ServiceContext,
+  input: T.GetConfiguredModelAlgorithmRequest,
+): T.GetConfiguredModelAlgorithmResponse {
+  const body = getConfiguredModelAlgorithmRecord(ctx, input.configuredModelAlgorithmArn);
+  return toOutput('GetConfiguredModelAlgorithmResponse', { ...body, tags: ctx.store.getTags(body.configuredModelAlgorithmArn) });
+}
+
+export function listConfiguredModelAlgorithms(
+  ctx: ServiceContext,
+  input: T.ListConfiguredModelAlgorithmsRequest,
+): T.ListConfiguredModelAlgorithmsResponse {
+  const { items, nextToken } = page('ListConfiguredModelAlgorithms', input.maxResults, input.nextToken, (beforeSeq, limit) =>
+    ctx.store.list<ConfiguredModelAlgorithmRecord>({ kind: KIND, beforeSeq, limit }),
+  );
+  return toOutput('ListConfiguredModelAlgorithmsResponse', {
+    configuredModelAlgorithms: items.map((i) => i.body),
+    nextToken,
+  });
+}
+
+export function deleteConfiguredModelAlgorithm(ctx: ServiceContext, input: T.DeleteConfiguredModelAlgorithmRequest): void {
+  const arn = input.configuredModelAlgorithmArn;
+  getConfiguredModelAlgorithmRecord(ctx, arn);
+  const users = ctx.store
+    .list<{ configuredModelAlgorithmArn: string; configuredModelAlgorithmAssociationArn: string }>({
+      kind: 'configured-model-algorithm-association',
+      limit: 1_000_000,
+    })
+    .filter((a) => a.body.configuredModelAlgorithmArn === arn);
+  if (users.length > 0) {
+    throw new ConflictException(
+      `Configured model algorithm ${arn} is used by configured model algorithm association ${users[0]!.arn}; delete the association first.`,
+    );
+  }
+  ctx.store.delete(KIND, arn);
+}

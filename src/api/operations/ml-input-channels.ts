@@ -1,0 +1,151 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type * as T from '../generated/types.js';
+import { ConflictException, ValidationException } from '../generated/errors.js';
+import { arns, newResourceId } from '../arns.js';
+import { page } from '../pagination.js';
+import { toOutput } from '../shape-output.js';
+import {
+  arnContext,
+  assertMembership,
+  assertUserTags,
+  notFound,
+  nowIso,
+  type ServiceContext,
+  type Stored,
+} from '../service-context.js';
+import { getAssociationRecord } from './configured-model-algorithm-associations.js';
+import { describeLocalData } from '../../channels/local-data.js';
+
+const KIND = 'ml-input-channel';
+
+/**
+ * The local extension of InputChannelDataSource: data that is already on this machine, used as it is.
+ * AWS clients cannot send it (boto3 validates against the model); the TypeScript API and the CLI can.
+ */
+export interface LocalDataSource {
+  /** A folder whose files become the channel's files. */
+  path: string;
+  /** How the files are announced to the algorithm (ContentType, FILE_FORMAT); default from the files' extensions. */
+  resultFormat?: 'CSV' | 'PARQUET';
+}
+
+export type CreateMLInputChannelInput = T.CreateMLInputChannelRequest & {
+  inputChannel: T.InputChannel & { dataSource: T.InputChannelDataSource & { localDataSource?: LocalDataSource } };
+};
+
+export interface ChannelData {
+  /** Absolute host folder with the channel's files. */
+  path: string;
+  resultFormat: 'CSV' | 'PARQUET';
+}
+
+export type MLInputChannelRecord = Stored<T.GetMLInputChannelResponse> & {
+  creatorAccountId: string;
+  /** Where the channel's data is on this machine (absent once deleted, or when it failed). */
+  data?: ChannelData;
+};
+
+export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputChannelInput): T.CreateMLInputChannelResponse {
+  assertMembership(ctx, input.membershipIdentifier);
+  assertUserTags(input.tags);
+  input.configuredModelAlgorithmAssociations.forEach((a) => getAssociationRecord(ctx, input.membershipIdentifier, a));
+  const local = input.inputChannel.dataSource.localDataSource;
+  const sql = input.inputChannel.dataSource.protectedQueryInputParameters;
+  if (!local && !sql) {
+    throw new ValidationException(
+      "1 validation error detected: Value null at 'inputChannel.dataSource' failed to satisfy constraint: Member must name a data source (protectedQueryInputParameters, or localDataSource through the TypeScript API and the CLI)",
+    );
+  }
+  let data: ChannelData | undefined;
+  let summary: { numberOfFiles: number; sizeInGb: number } | undefined;
+  if (local) {
+    const path = resolve(local.path);
+    let isDir = false;
+    try {
+      isDir = statSync(path).isDirectory();
+    } catch {
+      // reported below
+    }
+    if (!isDir) {
+      throw new ValidationException(
+        `1 validation error detected: Value '${local.path}' at 'inputChannel.dataSource.localDataSource.path' failed to satisfy constraint: Member must be an existing folder`,
+      );
+    }
+    const described = describeLocalData(path);
+    summary = { numberOfFiles: described.numberOfFiles, sizeInGb: described.sizeInBytes / 1024 ** 3 };
+    data = { path, resultFormat: local.resultFormat ?? described.resultFormat };
+  }
+  const arn = arns.mlInputChannel(arnContext(ctx), input.membershipIdentifier, newResourceId());
+  const now = nowIso(ctx);
+  const { localDataSource: _local, ...awsDataSource } = input.inputChannel.dataSource;
+  const body: MLInputChannelRecord = {
+    membershipIdentifier: input.membershipIdentifier,
+    collaborationIdentifier: ctx.settings.collaborationId,
+    mlInputChannelArn: arn,
+    name: input.name,
+    configuredModelAlgorithmAssociations: input.configuredModelAlgorithmAssociations,
+    status: data ? 'ACTIVE' : 'CREATE_FAILED',
+    statusDetails: data
+      ? undefined
+      : {
+          statusCode: 'UNSUPPORTED_DATA_SOURCE',
+          message: 'Protected query data sources are not available in this version of cleanrooms-ml-local; use localDataSource.',
+        },
+    retentionInDays: input.retentionInDays,
+    description: input.description,
+    payerConfiguration: input.payerConfiguration,
+    createTime: now,
+    updateTime: now,
+    inputChannel: { ...input.inputChannel, dataSource: awsDataSource },
+    numberOfFiles: summary?.numberOfFiles,
+    sizeInGb: summary?.sizeInGb,
+    kmsKeyArn: input.kmsKeyArn,
+    creatorAccountId: ctx.settings.accountId,
+    data,
+  };
+  ctx.store.transaction(() => {
+    ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body });
+    if (input.tags) ctx.store.setTags(arn, input.tags);
+  });
+  return { mlInputChannelArn: arn };
+}
+
+export function getMLInputChannelRecord(ctx: ServiceContext, membershipId: string, arn: string): MLInputChannelRecord {
+  const r = ctx.store.get<MLInputChannelRecord>(KIND, arn);
+  if (!r || r.membershipId !== membershipId) throw notFound('ML input channel', arn);
+  return r.body;
+}
+
+export function getMLInputChannel(ctx: ServiceContext, input: T.GetMLInputChannelRequest): T.GetMLInputChannelResponse {
+  assertMembership(ctx, input.membershipIdentifier);
+  const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, input.mlInputChannelArn);
+  return toOutput('GetMLInputChannelResponse', { ...body, tags: ctx.store.getTags(body.mlInputChannelArn) });
+}
+
+export function listMLInputChannels(ctx: ServiceContext, input: T.ListMLInputChannelsRequest): T.ListMLInputChannelsResponse {
+  assertMembership(ctx, input.membershipIdentifier);
+  const scope = `ListMLInputChannels/${input.membershipIdentifier}`;
+  const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
+    ctx.store.list<MLInputChannelRecord>({ kind: KIND, membershipId: input.membershipIdentifier, beforeSeq, limit }),
+  );
+  return toOutput('ListMLInputChannelsResponse', { mlInputChannelsList: items.map((i) => i.body), nextToken });
+}
+
+export function deleteMLInputChannelData(ctx: ServiceContext, input: T.DeleteMLInputChannelDataRequest): void {
+  assertMembership(ctx, input.membershipIdentifier);
+  const arn = input.mlInputChannelArn;
+  const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, arn);
+  if (body.status === 'INACTIVE') throw new ConflictException(`The data of ML input channel ${arn} was already deleted.`);
+  const user = ctx.store
+    .listByStatus<{ dataChannels: { mlInputChannelArn: string }[] }>('trained-model', ['CREATE_PENDING', 'CREATE_IN_PROGRESS'])
+    .find((m) => m.body.dataChannels.some((c) => c.mlInputChannelArn === arn));
+  if (user) throw new ConflictException(`ML input channel ${arn} is being read by trained model ${user.arn}.`);
+  // A local folder belongs to the user: forgetting it is the deletion; materialised data would be removed here.
+  for (const status of ['DELETE_PENDING', 'DELETE_IN_PROGRESS', 'INACTIVE'] as const) {
+    ctx.store.update<MLInputChannelRecord>(KIND, arn, '', (c) => ({
+      body: { ...c.body, status, data: status === 'INACTIVE' ? undefined : c.body.data, updateTime: nowIso(ctx) },
+      status,
+    }));
+  }
+}

@@ -1,0 +1,57 @@
+import type { Logger } from 'pino';
+import type { Settings } from '../settings.js';
+import type { Store } from './store.js';
+import type { ArnContext } from './arns.js';
+import { AccessDeniedException, ResourceNotFoundException, ValidationException } from './generated/errors.js';
+import type { TrainingCoordinator } from './training-coordinator.js';
+
+/** What every operation gets: injected once by the service object. */
+export interface ServiceContext {
+  store: Store;
+  settings: Settings;
+  logger: Logger;
+  training: TrainingCoordinator;
+  clock: () => Date;
+}
+
+/** A stored record: the output shape with timestamps kept as ISO strings. */
+export type Stored<T> = {
+  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | undefined ? string | undefined : T[K];
+};
+
+export function arnContext(ctx: ServiceContext): ArnContext {
+  return { region: ctx.settings.region, accountId: ctx.settings.accountId };
+}
+
+export function nowIso(ctx: ServiceContext): string {
+  return ctx.clock().toISOString();
+}
+
+/** Any well-formed membership id works unless a setting restricts them. */
+export function assertMembership(ctx: ServiceContext, membershipId: string): void {
+  const allowed = ctx.settings.allowedMembershipIds;
+  if (allowed.length > 0 && !allowed.includes(membershipId)) {
+    throw new AccessDeniedException(`Membership ${membershipId} is not one this endpoint serves.`);
+  }
+}
+
+export function assertCollaboration(ctx: ServiceContext, collaborationId: string): void {
+  if (collaborationId !== ctx.settings.collaborationId) {
+    throw new ResourceNotFoundException(`Collaboration ${collaborationId} not found.`);
+  }
+}
+
+export function notFound(what: string, arn: string): ResourceNotFoundException {
+  return new ResourceNotFoundException(`${what} ${arn} not found.`);
+}
+
+/** Tag keys starting with `aws:` are reserved for AWS (as on every AWS service). */
+export function assertUserTags(tags: Record<string, string> | undefined, member = 'tags'): void {
+  for (const key of Object.keys(tags ?? {})) {
+    if (key.toLowerCase().startsWith('aws:')) {
+      throw new ValidationException(
+        `1 validation error detected: Value '${key}' at '${member}' failed to satisfy constraint: Tag keys starting with 'aws:' are reserved for system use.`,
+      );
+    }
+  }
+}

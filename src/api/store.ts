@@ -1,0 +1,316 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The persistent store: one SQLite file that every process (CLI, server, a restarted runner) opens.
+ * WAL mode lets readers in other processes see committed state while a run writes.
+ * Records are JSON documents with a few indexed columns; timestamps are ISO strings inside the JSON.
+ */
+
+export type ResourceKind =
+  | 'configured-model-algorithm'
+  | 'configured-model-algorithm-association'
+  | 'ml-input-channel'
+  | 'trained-model'
+  | 'ml-configuration';
+
+export interface StoredResource<T> {
+  /** Insertion order: stable and unique, the basis of pagination tokens. */
+  seq: number;
+  kind: ResourceKind;
+  arn: string;
+  /** '' for the base record; a version id for later versions of a trained model. */
+  versionId: string;
+  membershipId: string | null;
+  status: string | null;
+  body: T;
+}
+
+export interface NewResource<T> {
+  kind: ResourceKind;
+  arn: string;
+  versionId?: string;
+  membershipId?: string | null;
+  status?: string | null;
+  body: T;
+}
+
+export interface ListQuery {
+  kind: ResourceKind;
+  membershipId?: string;
+  arn?: string;
+  /** Only records inserted before this seq (newest first paging). */
+  beforeSeq?: number;
+  limit: number;
+  status?: string;
+}
+
+export interface StoredLogLine {
+  seq: number;
+  time: string;
+  stream: 'stdout' | 'stderr';
+  host: string;
+  text: string;
+}
+
+export interface StoredMetricPoint {
+  seq: number;
+  name: string;
+  value: number;
+  time: string;
+  host: string;
+}
+
+interface ResourceRow {
+  seq: number;
+  kind: ResourceKind;
+  arn: string;
+  version_id: string;
+  membership_id: string | null;
+  status: string | null;
+  body: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS resources (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind TEXT NOT NULL,
+  arn TEXT NOT NULL,
+  version_id TEXT NOT NULL DEFAULT '',
+  membership_id TEXT,
+  status TEXT,
+  body TEXT NOT NULL,
+  UNIQUE (arn, version_id)
+);
+CREATE INDEX IF NOT EXISTS resources_kind_membership ON resources (kind, membership_id, seq);
+CREATE TABLE IF NOT EXISTS tags (
+  arn TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (arn, key)
+);
+CREATE TABLE IF NOT EXISTS log_lines (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  arn TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  time TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  host TEXT NOT NULL,
+  text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_lines_run ON log_lines (arn, version_id, seq);
+CREATE TABLE IF NOT EXISTS metric_points (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  arn TEXT NOT NULL,
+  version_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  time TEXT NOT NULL,
+  host TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS metric_points_run ON metric_points (arn, version_id, seq);
+`;
+
+export class Store {
+  private readonly db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (and creates when needed) the store at `path`; ':memory:' for a throwaway one. */
+  static open(path: string): Store {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    db.exec(SCHEMA);
+    return new Store(db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  insert<T>(r: NewResource<T>): StoredResource<T> {
+    const info = this.db
+      .prepare(
+        'INSERT INTO resources (kind, arn, version_id, membership_id, status, body) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(r.kind, r.arn, r.versionId ?? '', r.membershipId ?? null, r.status ?? null, JSON.stringify(r.body));
+    return {
+      seq: Number(info.lastInsertRowid),
+      kind: r.kind,
+      arn: r.arn,
+      versionId: r.versionId ?? '',
+      membershipId: r.membershipId ?? null,
+      status: r.status ?? null,
+      body: r.body,
+    };
+  }
+
+  get<T>(kind: ResourceKind, arn: string, versionId = ''): StoredResource<T> | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? AND version_id = ?')
+      .get(kind, arn, versionId) as ResourceRow | undefined;
+    return row ? toResource<T>(row) : undefined;
+  }
+
+  /** Every version of one resource, newest first. */
+  versions<T>(kind: ResourceKind, arn: string): StoredResource<T>[] {
+    const rows = this.db
+      .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC')
+      .all(kind, arn) as ResourceRow[];
+    return rows.map((r) => toResource<T>(r));
+  }
+
+  /** Replaces the body (and status) of one record, atomically with respect to other writers. */
+  update<T>(
+    kind: ResourceKind,
+    arn: string,
+    versionId: string,
+    mutate: (current: StoredResource<T>) => { body: T; status?: string | null },
+  ): StoredResource<T> | undefined {
+    return this.transaction(() => {
+      const current = this.get<T>(kind, arn, versionId);
+      if (!current) return undefined;
+      const next = mutate(current);
+      const status = next.status === undefined ? current.status : next.status;
+      this.db
+        .prepare('UPDATE resources SET body = ?, status = ? WHERE seq = ?')
+        .run(JSON.stringify(next.body), status, current.seq);
+      return { ...current, body: next.body, status };
+    });
+  }
+
+  delete(kind: ResourceKind, arn: string): void {
+    this.transaction(() => {
+      this.db.prepare('DELETE FROM resources WHERE kind = ? AND arn = ?').run(kind, arn);
+      this.db.prepare('DELETE FROM tags WHERE arn = ?').run(arn);
+    });
+  }
+
+  list<T>(q: ListQuery): StoredResource<T>[] {
+    const where = ['kind = ?'];
+    const args: (string | number)[] = [q.kind];
+    if (q.membershipId !== undefined) {
+      where.push('membership_id = ?');
+      args.push(q.membershipId);
+    }
+    if (q.arn !== undefined) {
+      where.push('arn = ?');
+      args.push(q.arn);
+    }
+    if (q.status !== undefined) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
+    if (q.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      args.push(q.beforeSeq);
+    }
+    args.push(q.limit);
+    const rows = this.db
+      .prepare(`SELECT * FROM resources WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
+      .all(...args) as ResourceRow[];
+    return rows.map((r) => toResource<T>(r));
+  }
+
+  /** Records of a kind whose status is one of `statuses` (used for quotas and reconciliation). */
+  listByStatus<T>(kind: ResourceKind, statuses: readonly string[]): StoredResource<T>[] {
+    if (statuses.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM resources WHERE kind = ? AND status IN (${statuses.map(() => '?').join(',')}) ORDER BY seq`,
+      )
+      .all(kind, ...statuses) as ResourceRow[];
+    return rows.map((r) => toResource<T>(r));
+  }
+
+  getTags(arn: string): Record<string, string> {
+    const rows = this.db.prepare('SELECT key, value FROM tags WHERE arn = ? ORDER BY key').all(arn) as {
+      key: string;
+      value: string;
+    }[];
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  setTags(arn: string, tags: Record<string, string>): void {
+    const stmt = this.db.prepare(
+      'INSERT INTO tags (arn, key, value) VALUES (?, ?, ?) ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value',
+    );
+    this.transaction(() => {
+      for (const [k, v] of Object.entries(tags)) stmt.run(arn, k, v);
+    });
+  }
+
+  removeTags(arn: string, keys: readonly string[]): void {
+    const stmt = this.db.prepare('DELETE FROM tags WHERE arn = ? AND key = ?');
+    this.transaction(() => {
+      for (const k of keys) stmt.run(arn, k);
+    });
+  }
+
+  appendLogLines(
+    arn: string,
+    versionId: string,
+    lines: readonly { time: Date; stream: 'stdout' | 'stderr'; host: string; text: string }[],
+  ): void {
+    if (lines.length === 0) return;
+    const stmt = this.db.prepare(
+      'INSERT INTO log_lines (arn, version_id, time, stream, host, text) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.transaction(() => {
+      for (const l of lines) stmt.run(arn, versionId, l.time.toISOString(), l.stream, l.host, l.text);
+    });
+  }
+
+  /** Log lines in order, from after `afterSeq`, at most `limit`: callers page so nothing big sits in memory. */
+  readLogLines(arn: string, versionId: string, afterSeq = 0, limit = 1000): StoredLogLine[] {
+    return this.db
+      .prepare(
+        'SELECT seq, time, stream, host, text FROM log_lines WHERE arn = ? AND version_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      )
+      .all(arn, versionId, afterSeq, limit) as StoredLogLine[];
+  }
+
+  appendMetricPoints(
+    arn: string,
+    versionId: string,
+    points: readonly { name: string; value: number; time: Date; host: string }[],
+  ): void {
+    if (points.length === 0) return;
+    const stmt = this.db.prepare(
+      'INSERT INTO metric_points (arn, version_id, name, value, time, host) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.transaction(() => {
+      for (const p of points) stmt.run(arn, versionId, p.name, p.value, p.time.toISOString(), p.host);
+    });
+  }
+
+  readMetricPoints(arn: string, versionId: string): StoredMetricPoint[] {
+    return this.db
+      .prepare(
+        'SELECT seq, name, value, time, host FROM metric_points WHERE arn = ? AND version_id = ? ORDER BY seq',
+      )
+      .all(arn, versionId) as StoredMetricPoint[];
+  }
+}
+
+function toResource<T>(row: ResourceRow): StoredResource<T> {
+  return {
+    seq: row.seq,
+    kind: row.kind,
+    arn: row.arn,
+    versionId: row.version_id,
+    membershipId: row.membership_id,
+    status: row.status,
+    body: JSON.parse(row.body) as T,
+  };
+}

@@ -1,0 +1,141 @@
+import { Command, CommanderError } from 'commander';
+import pino from 'pino';
+import { settingsFromEnv } from '../settings.js';
+import { CleanRoomsMLLocal } from '../api/service.js';
+import { CleanRoomsMLServiceException } from '../api/generated/errors.js';
+import { addOperationCommands } from './operation-commands.js';
+import { UsageError } from './errors.js';
+import { operations } from '../api/generated/model.js';
+import { kebabName } from './names.js';
+import { copyArtifacts } from './commands/artifacts.js';
+import { printLogs, printMetrics } from './commands/logs.js';
+import { serve } from './commands/serve.js';
+
+/** The AWS CLI's exit codes: 252 for a usage error, 254 for an error the service answered, 255 otherwise. */
+const EXIT_USAGE = 252;
+const EXIT_SERVICE = 254;
+const EXIT_INTERNAL = 255;
+
+const print = (s: string) => process.stdout.write(`${s}\n`);
+const printErr = (s: string) => process.stderr.write(`${s}\n`);
+
+let service: CleanRoomsMLLocal | undefined;
+let currentOperation = '';
+
+function getService(program: Command): CleanRoomsMLLocal {
+  if (!service) {
+    const dataDir = program.opts<{ dataDir?: string }>().dataDir;
+    const settings = settingsFromEnv();
+    const logger = pino({ level: process.env.CRML_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+    service = new CleanRoomsMLLocal({ settings: dataDir ? { ...settings, dataDir } : settings, logger });
+  }
+  return service;
+}
+
+/** The run lives in this process: keep it until it ends, and let Ctrl-C cancel it rather than orphan it. */
+async function followRun(arn: string): Promise<void> {
+  const svc = service!;
+  printErr(`Training ${arn} in this process; Ctrl-C cancels it.`);
+  const membershipIdentifier = svc.settings.defaultMembershipId;
+  const onInt = () => {
+    printErr('Cancelling…');
+    const record = svc.store.get<{ membershipIdentifier: string }>('trained-model', arn);
+    void svc
+      .cancelTrainedModel({ membershipIdentifier: record?.body.membershipIdentifier ?? membershipIdentifier, trainedModelArn: arn })
+      .catch(() => undefined);
+  };
+  process.on('SIGINT', onInt);
+  await svc.waitForRuns(arn);
+  process.off('SIGINT', onInt);
+  const r = svc.store.get<{ status: string; statusDetails?: { statusCode?: string; message?: string } }>('trained-model', arn);
+  printErr(`Trained model ${r?.body.status ?? 'unknown'}${r?.body.statusDetails ? `: ${r.body.statusDetails.statusCode} ${r.body.statusDetails.message ?? ''}` : ''}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('crml')
+    .description('cleanrooms-ml-local: AWS Clean Rooms ML custom-model training on this machine')
+    .option('--data-dir <dir>', 'where the store and artifacts live (default ~/.cleanrooms-ml-local, or $CRML_DATA_DIR)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.hook('preAction', (_p, action) => {
+    currentOperation = action.name();
+  });
+
+  addOperationCommands(program, { service: () => getService(program), print, afterCreateTrainedModel: followRun });
+
+  program
+    .command('serve')
+    .description('serve the REST-JSON API for the AWS CLI and boto3 (--endpoint-url)')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '8080')
+    .option('--access-key-id <id>', 'require SigV4 signatures made with this key (or $CRML_ACCESS_KEY_ID)')
+    .option('--secret-access-key <secret>', 'its secret (or $CRML_SECRET_ACCESS_KEY)')
+    .action(async (o: { host: string; port: string; accessKeyId?: string; secretAccessKey?: string }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: '${o.port}' is not a port number`);
+      await serve(
+        getService(program),
+        {
+          host: o.host,
+          port,
+          accessKeyId: o.accessKeyId ?? process.env.CRML_ACCESS_KEY_ID,
+          secretAccessKey: o.secretAccessKey ?? process.env.CRML_SECRET_ACCESS_KEY,
+        },
+        print,
+      );
+    });
+
+  program
+    .command('artifacts <trainedModel>')
+    .description("copy a trained model's model.tar.gz, output.tar.gz and manifest.json to a folder")
+    .requiredOption('--to <dir>', 'destination folder')
+    .option('--version-identifier <id>', 'a version of the trained model')
+    .action(async (trainedModel: string, o: { to: string; versionIdentifier?: string }) => {
+      for (const f of await copyArtifacts(getService(program), trainedModel, o)) print(f);
+    });
+
+  program
+    .command('logs <trainedModel>')
+    .description("print a trained model's container log lines")
+    .option('--host <host>', 'only this host (algo-1, …)')
+    .option('--version-identifier <id>', 'a version of the trained model')
+    .action((trainedModel: string, o: { host?: string; versionIdentifier?: string }) => {
+      printLogs(getService(program), trainedModel, o, print);
+    });
+
+  program
+    .command('metrics <trainedModel>')
+    .description("print a trained model's metric data points")
+    .option('--output <format>', 'table or json', 'table')
+    .option('--version-identifier <id>', 'a version of the trained model')
+    .action((trainedModel: string, o: { output?: string; versionIdentifier?: string }) => {
+      printMetrics(getService(program), trainedModel, o, print);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    return report(e);
+  } finally {
+    await service?.close().catch(() => undefined);
+  }
+}
+
+/** The one place that maps errors to messages and exit codes. */
+function report(e: unknown): number {
+  if (e instanceof CommanderError) {
+    return e.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (e instanceof CleanRoomsMLServiceException) {
+    const op = (Object.keys(operations) as string[]).find((o) => kebabName(o) === currentOperation) ?? currentOperation;
+    printErr(`\nAn error occurred (${e.name}) when calling the ${op} operation: ${e.message}`);
+    return EXIT_SERVICE;
+  }
+  if (e instanceof UsageError) {
+    printErr(`crml: ${e.message}`);
+    return EXIT_USAGE;
+  }
+  printErr(`crml: internal error: ${(e as Error)?.stack ?? String(e)}`);
+  return EXIT_INTERNAL;
+}
