@@ -9,7 +9,6 @@ import { operations } from '../api/generated/model.js';
 import { kebabName } from './names.js';
 import { copyArtifacts } from './commands/artifacts.js';
 import { printLogs, printMetrics } from './commands/logs.js';
-import { serve } from './commands/serve.js';
 
 /** The AWS CLI's exit codes: 252 for a usage error, 254 for an error the service answered, 255 otherwise. */
 const EXIT_USAGE = 252;
@@ -73,6 +72,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o: { host: string; port: string; accessKeyId?: string; secretAccessKey?: string }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: '${o.port}' is not a port number`);
+      // Loaded on demand: the HTTP layer is not needed by the other commands.
+      const { serve } = await import('./commands/serve.js');
       await serve(
         getService(program),
         {
