@@ -1,0 +1,73 @@
+import { createWriteStream } from 'node:fs';
+import { createGzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+
+export interface PackagedArchive {
+  path: string;
+  entries: number;
+  bytes: number;
+}
+
+/**
+ * Repacks the engine's tar of a folder (entries named `model/…`) into a .tar.gz whose entries are
+ * relative to that folder (`model.txt`), the way SageMaker packs model.tar.gz. Links stay links:
+ * nothing is followed, so nothing outside /opt/ml can leak in. Streams with backpressure throughout.
+ */
+export async function packageFolder(engineTar: Readable, destination: string): Promise<PackagedArchive> {
+  const extract = tar.extract();
+  const pack = tar.pack();
+  let entries = 0;
+  let bytes = 0;
+  const strip = (name: string) => name.replace(/^\.?\/?[^/]+\/?/, '');
+
+  extract.on('entry', (header, stream, next) => {
+    const name = strip(header.name);
+    if (name === '') {
+      stream.resume();
+      stream.on('end', next);
+      return;
+    }
+    const out: tar.Header = { ...header, name };
+    if (header.type === 'link' && header.linkname) out.linkname = strip(header.linkname);
+    entries += 1;
+    bytes += header.size ?? 0;
+    const entry = pack.entry(out, (err) => next(err ?? undefined));
+    stream.pipe(entry);
+  });
+  extract.on('finish', () => pack.finalize());
+  extract.on('error', (e) => pack.destroy(e));
+
+  await Promise.all([pipeline(engineTar, extract), pipeline(pack, createGzip(), createWriteStream(destination))]);
+  return { path: destination, entries, bytes };
+}
+
+/** The first `maxChars` characters of the only file in an engine tar (e.g. /opt/ml/output/failure). */
+export async function readFirstFile(engineTar: Readable, maxChars: number): Promise<string | undefined> {
+  const extract = tar.extract();
+  let text: string | undefined;
+  extract.on('entry', (header, stream, next) => {
+    if (header.type !== 'file' || text !== undefined) {
+      stream.resume();
+      stream.on('end', next);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    // Read at most what is needed (4 bytes per character at worst), drain the rest.
+    stream.on('data', (data: unknown) => {
+      const c = data as Buffer;
+      if (size < maxChars * 4) {
+        chunks.push(c);
+        size += c.length;
+      }
+    });
+    stream.on('end', () => {
+      text = [...Buffer.concat(chunks).toString('utf8')].slice(0, maxChars).join('');
+      next();
+    });
+  });
+  await pipeline(engineTar, extract);
+  return text;
+}

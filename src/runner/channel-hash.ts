@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { ChannelSpec } from './types.js';
+
+/**
+ * One sha256 per channel over its files' relative paths and contents, in path order: equal hashes mean
+ * the same data, whatever the folder is called. Files are streamed, never read whole.
+ */
+async function hashFolder(root: string): Promise<string> {
+  const files: string[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  await walk(root);
+  files.sort();
+  const total = createHash('sha256');
+  for (const f of files) {
+    const h = createHash('sha256');
+    await pipeline(createReadStream(f), h);
+    total.update(`${relative(root, f)}\0${h.digest('hex')}\n`);
+  }
+  return total.digest('hex');
+}
+
+export const hashChannel = {
+  folder: hashFolder,
+  async all(channels: readonly ChannelSpec[]): Promise<Record<string, string>> {
+    const entries = await Promise.all(channels.map(async (c) => [c.channelName, await hashFolder(c.hostPath)] as const));
+    return Object.fromEntries(entries);
+  },
+};

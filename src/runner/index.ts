@@ -1,0 +1,10 @@
+export * from './types.js';
+export type * from './engine/container-engine.js';
+export { DockerodeEngine, encodeRegistryAuth } from './engine/dockerode-engine.js';
+export { discoverEngine, EngineNotFoundError } from './engine/discover-engine.js';
+export { ContainerTrainingRunner, type ContainerTrainingRunnerOptions, LABEL_TRAINED_MODEL } from './container-training-runner.js';
+export { ImageResolver, ImagePullError, type RegistryAuthProvider, type PullPolicy } from './image-resolver.js';
+export { instanceTypeSpec, type InstanceTypeSpec } from './instance-type-catalog.js';
+export { limitsFor, hostCapacity, type AppliedLimits } from './resource-limits.js';
+export { compileMetricRegex, MetricExtractor } from './metric-extractor.js';
+export { createDefaultRunner } from './default-runner.js';

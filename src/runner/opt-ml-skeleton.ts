@@ -1,0 +1,21 @@
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+
+/**
+ * The /opt/ml tree a container starts with, as a tar for the engine's archive API: writable areas live in
+ * the container (never bind mounts of host folders, so no root-owned files land in the user's folders),
+ * config files are read-only. Channel folders are not in it: they are the engine's mount points.
+ */
+export function optMlSkeleton(configFiles: Record<string, string>): Readable {
+  const pack = tar.pack();
+  const mtime = new Date();
+  const dir = (name: string, mode = 0o755) => pack.entry({ name, type: 'directory', mode, mtime });
+  for (const d of ['opt/', 'opt/ml/', 'opt/ml/input/', 'opt/ml/input/config/', 'opt/ml/input/data/', 'opt/ml/model/', 'opt/ml/output/', 'opt/ml/output/data/', 'opt/ml/checkpoints/', 'opt/ml/code/']) {
+    dir(d);
+  }
+  for (const [name, content] of Object.entries(configFiles)) {
+    pack.entry({ name: `opt/ml/input/config/${name}`, mode: 0o444, mtime }, content);
+  }
+  pack.finalize();
+  return pack as unknown as Readable;
+}
