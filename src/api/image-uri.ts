@@ -22,7 +22,8 @@ export interface ImageReference {
 export function parseImageUri(uri: string): ImageReference | undefined {
   const m = REFERENCE.exec(uri);
   if (!m) return undefined;
-  let [, host, path, tag, digest] = m;
+  const [, , , tag, digest] = m;
+  let [, host, path] = m;
   // "a/b" is a Docker Hub path, not host "a": a host must look like one.
   if (host && !/[.:]|^localhost$|^\[/.test(host)) {
     path = `${host}/${path}`;

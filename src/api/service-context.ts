@@ -55,3 +55,8 @@ export function assertUserTags(tags: Record<string, string> | undefined, member 
     }
   }
 }
+
+/** An optional map with no entries is left out of a response, like any absent optional. */
+export function nonEmpty<V>(map: Record<string, V>): Record<string, V> | undefined {
+  return Object.keys(map).length > 0 ? map : undefined;
+}

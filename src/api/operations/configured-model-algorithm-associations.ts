@@ -7,6 +7,7 @@ import {
   arnContext,
   assertMembership,
   assertUserTags,
+  nonEmpty,
   notFound,
   nowIso,
   type ServiceContext,
@@ -59,7 +60,7 @@ export function getConfiguredModelAlgorithmAssociation(
   const body = getAssociationRecord(ctx, input.membershipIdentifier, input.configuredModelAlgorithmAssociationArn);
   return toOutput('GetConfiguredModelAlgorithmAssociationResponse', {
     ...body,
-    tags: ctx.store.getTags(body.configuredModelAlgorithmAssociationArn),
+    tags: nonEmpty(ctx.store.getTags(body.configuredModelAlgorithmAssociationArn)),
   });
 }
 

@@ -3,7 +3,7 @@ import { ConflictException } from '../generated/errors.js';
 import { arns, newResourceId } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
-import { arnContext, assertUserTags, notFound, nowIso, type ServiceContext, type Stored } from '../service-context.js';
+import { arnContext, assertUserTags, nonEmpty, notFound, nowIso, type ServiceContext, type Stored } from '../service-context.js';
 import { assertMetricDefinitions } from '../metric-definitions.js';
 import { assertImageUri } from '../image-uri.js';
 
@@ -51,7 +51,7 @@ export function getConfiguredModelAlgorithm(
   input: T.GetConfiguredModelAlgorithmRequest,
 ): T.GetConfiguredModelAlgorithmResponse {
   const body = getConfiguredModelAlgorithmRecord(ctx, input.configuredModelAlgorithmArn);
-  return toOutput('GetConfiguredModelAlgorithmResponse', { ...body, tags: ctx.store.getTags(body.configuredModelAlgorithmArn) });
+  return toOutput('GetConfiguredModelAlgorithmResponse', { ...body, tags: nonEmpty(ctx.store.getTags(body.configuredModelAlgorithmArn)) });
 }
 
 export function listConfiguredModelAlgorithms(

@@ -9,6 +9,7 @@ import {
   arnContext,
   assertMembership,
   assertUserTags,
+  nonEmpty,
   notFound,
   nowIso,
   type ServiceContext,
@@ -120,7 +121,7 @@ export function getMLInputChannelRecord(ctx: ServiceContext, membershipId: strin
 export function getMLInputChannel(ctx: ServiceContext, input: T.GetMLInputChannelRequest): T.GetMLInputChannelResponse {
   assertMembership(ctx, input.membershipIdentifier);
   const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, input.mlInputChannelArn);
-  return toOutput('GetMLInputChannelResponse', { ...body, tags: ctx.store.getTags(body.mlInputChannelArn) });
+  return toOutput('GetMLInputChannelResponse', { ...body, tags: nonEmpty(ctx.store.getTags(body.mlInputChannelArn)) });
 }
 
 export function listMLInputChannels(ctx: ServiceContext, input: T.ListMLInputChannelsRequest): T.ListMLInputChannelsResponse {

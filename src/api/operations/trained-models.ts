@@ -12,6 +12,7 @@ import {
   arnContext,
   assertMembership,
   assertUserTags,
+  nonEmpty,
   notFound,
   nowIso,
   type ServiceContext,
@@ -179,7 +180,7 @@ export function getTrainedModelRecord(
 export function getTrainedModel(ctx: ServiceContext, input: T.GetTrainedModelRequest): T.GetTrainedModelResponse {
   assertMembership(ctx, input.membershipIdentifier);
   const body = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
-  return toOutput('GetTrainedModelResponse', { ...body, tags: ctx.store.getTags(body.trainedModelArn) });
+  return toOutput('GetTrainedModelResponse', { ...body, tags: nonEmpty(ctx.store.getTags(body.trainedModelArn)) });
 }
 
 export function listTrainedModels(ctx: ServiceContext, input: T.ListTrainedModelsRequest): T.ListTrainedModelsResponse {
