@@ -12,6 +12,8 @@ export interface ServiceContext {
   logger: Logger;
   training: TrainingCoordinator;
   clock: () => Date;
+  /** Work that goes on after an operation answers (a channel's query): tracked so close() can wait for it. */
+  background: (work: Promise<unknown>) => void;
 }
 
 /** A stored record: the output shape with timestamps kept as ISO strings. */

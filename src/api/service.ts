@@ -38,6 +38,7 @@ export class CleanRoomsMLLocal {
   readonly logger: Logger;
   private readonly ctx: ServiceContext;
   private readonly training: TrainingCoordinator;
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: CleanRoomsMLLocalOptions = {}) {
     this.settings = defaultSettings(options.settings);
@@ -51,7 +52,17 @@ export class CleanRoomsMLLocal {
       clock,
       runner: runnerFactory(options.runner, this.settings, this.logger),
     });
-    this.ctx = { store: this.store, settings: this.settings, logger: this.logger, training: this.training, clock };
+    this.ctx = {
+      store: this.store,
+      settings: this.settings,
+      logger: this.logger,
+      training: this.training,
+      clock,
+      background: (work) => {
+        const tracked = work.catch((e) => this.logger.error({ err: e }, 'background work failed')).finally(() => this.pending.delete(tracked));
+        this.pending.add(tracked);
+      },
+    };
   }
 
   /** Waits for the runs this process started (all of them, or one trained model's). */
@@ -59,8 +70,14 @@ export class CleanRoomsMLLocal {
     await this.training.idle(trainedModelArn);
   }
 
+  /** Waits for background work of this process (channel queries) to settle. */
+  async waitForChannels(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
   /** Waits for this process's runs to end, then closes the store. */
   async close(): Promise<void> {
+    await this.waitForChannels();
     await this.training.idle();
     this.store.close();
   }
@@ -114,7 +131,7 @@ export class CleanRoomsMLLocal {
     return channels.listMLInputChannels(this.ctx, validateInput('ListMLInputChannels', input));
   }
   async deleteMLInputChannelData(input: T.DeleteMLInputChannelDataRequest): Promise<void> {
-    channels.deleteMLInputChannelData(this.ctx, validateInput('DeleteMLInputChannelData', input));
+    await channels.deleteMLInputChannelData(this.ctx, validateInput('DeleteMLInputChannelData', input));
   }
 
   async createTrainedModel(input: T.CreateTrainedModelRequest): Promise<T.CreateTrainedModelResponse> {

@@ -1,8 +1,8 @@
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type * as T from '../generated/types.js';
 import { ConflictException, ValidationException } from '../generated/errors.js';
-import { arns, newResourceId } from '../arns.js';
+import { arns, newResourceId, resourceIdOfArn } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import {
@@ -17,6 +17,8 @@ import {
 } from '../service-context.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
 import { describeLocalData } from '../../channels/local-data.js';
+import { loadWorkspace } from '../../channels/workspace.js';
+import { materializeQuery, removeMaterializedData } from '../../channels/sql-query.js';
 
 const KIND = 'ml-input-channel';
 
@@ -39,6 +41,8 @@ export interface ChannelData {
   /** Absolute host folder with the channel's files. */
   path: string;
   resultFormat: 'CSV' | 'PARQUET';
+  /** Written by us from a query (ours to delete), rather than the user's own folder. */
+  materialized?: boolean;
 }
 
 export type MLInputChannelRecord = Stored<T.GetMLInputChannelResponse> & {
@@ -86,13 +90,7 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
     mlInputChannelArn: arn,
     name: input.name,
     configuredModelAlgorithmAssociations: input.configuredModelAlgorithmAssociations,
-    status: data ? 'ACTIVE' : 'CREATE_FAILED',
-    statusDetails: data
-      ? undefined
-      : {
-          statusCode: 'UNSUPPORTED_DATA_SOURCE',
-          message: 'Protected query data sources are not available in this version of cleanrooms-ml-local; use localDataSource.',
-        },
+    status: data ? 'ACTIVE' : 'CREATE_PENDING',
     retentionInDays: input.retentionInDays,
     description: input.description,
     payerConfiguration: input.payerConfiguration,
@@ -109,7 +107,36 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
     ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body });
     if (input.tags) ctx.store.setTags(arn, input.tags);
   });
+  if (!data && sql) ctx.background(runChannelQuery(ctx, arn, sql));
   return { mlInputChannelArn: arn };
+}
+
+/** CREATE_PENDING → ACTIVE with the query's result as the channel's files, or CREATE_FAILED with the engine's words. */
+async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.ProtectedQueryInputParameters): Promise<void> {
+  const resultFormat = sql.resultFormat ?? 'CSV';
+  const outDir = join(ctx.settings.dataDir, 'channels', resourceIdOfArn(arn), 'data');
+  const set = (patch: Partial<MLInputChannelRecord>) =>
+    ctx.store.update<MLInputChannelRecord>(KIND, arn, '', (c) => ({
+      body: { ...c.body, ...patch, updateTime: nowIso(ctx) },
+      status: patch.status ?? c.status,
+    }));
+  try {
+    if (!sql.sqlParameters.queryString) {
+      throw new Error('Only sqlParameters.queryString is supported locally (analysis templates live in AWS Clean Rooms).');
+    }
+    const tables = loadWorkspace(join(ctx.settings.dataDir, 'workspace.json'));
+    const result = await materializeQuery({ queryString: sql.sqlParameters.queryString, resultFormat, tables, outDir });
+    set({
+      status: 'ACTIVE',
+      numberOfRecords: result.numberOfRecords,
+      numberOfFiles: result.numberOfFiles,
+      sizeInGb: result.sizeInBytes / 1024 ** 3,
+      data: { path: outDir, resultFormat, materialized: true },
+    });
+  } catch (e) {
+    await removeMaterializedData(outDir).catch(() => undefined);
+    set({ status: 'CREATE_FAILED', statusDetails: { statusCode: 'QUERY_FAILED', message: (e as Error).message } });
+  }
 }
 
 export function getMLInputChannelRecord(ctx: ServiceContext, membershipId: string, arn: string): MLInputChannelRecord {
@@ -133,7 +160,7 @@ export function listMLInputChannels(ctx: ServiceContext, input: T.ListMLInputCha
   return toOutput('ListMLInputChannelsResponse', { mlInputChannelsList: items.map((i) => i.body), nextToken });
 }
 
-export function deleteMLInputChannelData(ctx: ServiceContext, input: T.DeleteMLInputChannelDataRequest): void {
+export async function deleteMLInputChannelData(ctx: ServiceContext, input: T.DeleteMLInputChannelDataRequest): Promise<void> {
   assertMembership(ctx, input.membershipIdentifier);
   const arn = input.mlInputChannelArn;
   const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, arn);
@@ -142,7 +169,8 @@ export function deleteMLInputChannelData(ctx: ServiceContext, input: T.DeleteMLI
     .listByStatus<{ dataChannels: { mlInputChannelArn: string }[] }>('trained-model', ['CREATE_PENDING', 'CREATE_IN_PROGRESS'])
     .find((m) => m.body.dataChannels.some((c) => c.mlInputChannelArn === arn));
   if (user) throw new ConflictException(`ML input channel ${arn} is being read by trained model ${user.arn}.`);
-  // A local folder belongs to the user: forgetting it is the deletion; materialised data would be removed here.
+  // A local folder belongs to the user: forgetting it is the deletion. What a query wrote is ours to remove.
+  if (body.data?.materialized) await removeMaterializedData(body.data.path);
   for (const status of ['DELETE_PENDING', 'DELETE_IN_PROGRESS', 'INACTIVE'] as const) {
     ctx.store.update<MLInputChannelRecord>(KIND, arn, '', (c) => ({
       body: { ...c.body, status, data: status === 'INACTIVE' ? undefined : c.body.data, updateTime: nowIso(ctx) },
