@@ -40,7 +40,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       else res.destroy();
     });
   });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  // Requests the HTTP parser itself refuses (an unknown method, broken framing) still get an AWS-shaped answer.
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) {
+      const body = JSON.stringify({ message: 'The request could not be parsed as HTTP.' });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nx-amzn-errortype: SerializationException\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    } else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
