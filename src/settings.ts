@@ -22,12 +22,26 @@ export interface Settings {
   quotaPerMembership: number;
   quotaPerAccount: number;
   pullPolicy: 'missing' | 'always' | 'never';
+  /** Hardening of training containers (contract §5); each may be relaxed here, explicitly. */
+  hardening: {
+    /** Network of a single-instance run: 'none' (default) or an engine network name such as 'bridge'. */
+    singleInstanceNetwork: string;
+    /** Capabilities given back after dropping all. */
+    capAdd: string[];
+    noNewPrivileges: boolean;
+    pidsLimit: number;
+  };
+  /** How often the bytes a job wrote are measured against volumeSizeInGB. */
+  volumeCheckIntervalMs: number;
 }
 
 export const DEFAULT_MEMBERSHIP_ID = '00000000-0000-4000-8000-000000000001';
 export const DEFAULT_COLLABORATION_ID = '00000000-0000-4000-8000-0000000000c1';
 
-export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
+/** Settings that differ from the defaults; hardening may be given in part. */
+export type SettingsOverrides = Partial<Omit<Settings, 'hardening'>> & { hardening?: Partial<Settings['hardening']> };
+
+export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
   return {
     dataDir: join(homedir(), '.cleanrooms-ml-local'),
     region: 'us-east-1',
@@ -40,13 +54,15 @@ export function defaultSettings(overrides: Partial<Settings> = {}): Settings {
     quotaPerMembership: 5,
     quotaPerAccount: 10,
     pullPolicy: 'missing',
+    volumeCheckIntervalMs: 2000,
     ...overrides,
+    hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };
 }
 
 /** Settings from the environment: only the CLI and the server's entry point call this. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
-  const o: Partial<Settings> = {};
+  const o: SettingsOverrides = {};
   if (env.CRML_DATA_DIR) o.dataDir = env.CRML_DATA_DIR;
   if (env.CRML_REGION ?? env.AWS_REGION) o.region = (env.CRML_REGION ?? env.AWS_REGION)!;
   if (env.CRML_ACCOUNT_ID) o.accountId = env.CRML_ACCOUNT_ID;
@@ -56,5 +72,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
   if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
   if (env.CRML_PULL_POLICY) o.pullPolicy = env.CRML_PULL_POLICY as Settings['pullPolicy'];
+  const hardening: Partial<Settings['hardening']> = {};
+  if (env.CRML_SINGLE_INSTANCE_NETWORK) hardening.singleInstanceNetwork = env.CRML_SINGLE_INSTANCE_NETWORK;
+  if (env.CRML_CAP_ADD) hardening.capAdd = env.CRML_CAP_ADD.split(',').filter(Boolean);
+  if (env.CRML_NO_NEW_PRIVILEGES === 'false') hardening.noNewPrivileges = false;
+  if (env.CRML_PIDS_LIMIT) hardening.pidsLimit = Number(env.CRML_PIDS_LIMIT);
+  o.hardening = hardening;
   return defaultSettings(o);
 }

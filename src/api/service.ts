@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { defaultSettings, type Settings } from '../settings.js';
+import { defaultSettings, type Settings, type SettingsOverrides } from '../settings.js';
 import type { TrainingRunner } from '../runner/types.js';
 import type * as T from './generated/types.js';
 import { validateInput } from './validation.js';
@@ -17,7 +17,7 @@ import * as collaboration from './operations/collaboration.js';
 
 export interface CleanRoomsMLLocalOptions {
   /** Settings, or just the ones that differ from the defaults. */
-  settings?: Partial<Settings>;
+  settings?: SettingsOverrides;
   /** An open store; by default `<dataDir>/store.sqlite`. */
   store?: Store;
   /** The runner that trains; by default the Docker runner over the discovered engine, created on first use. */

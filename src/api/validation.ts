@@ -1,130 +1,192 @@
+import type { z } from 'zod';
 import { operations, shapes, type OperationName, type ShapeMeta } from './generated/model.js';
+import { operationInputSchemas, shapeSchemas } from './generated/schemas.js';
+import type { OperationInputs } from './generated/types.js';
 import { ValidationException } from './generated/errors.js';
-import { compileJavaPattern } from './java-pattern.js';
 
 /**
- * Input validation driven by the service model, with AWS's messages:
+ * Input validation with the generated zod schemas, worded as AWS (Coral) words it:
  * "1 validation error detected: Value 'x' at 'name' failed to satisfy constraint: Member must have length
- * less than or equal to 63". Unknown members are ignored, as the service ignores them.
+ * less than or equal to 63". Members the model does not know are dropped, as the service ignores them; a
+ * member sent as JSON null counts as absent.
  */
 
 export interface ValidationIssue {
+  /** The member path as AWS writes it: `resourceConfig.instanceType`, `dataChannels.1.member.channelName`. */
   path: string;
   value: unknown;
+  /** AWS's constraint words, e.g. `Member must not be null`. */
   constraint: string;
+  /** The model marks the value sensitive: the message leaves it out ("Value at 'x' ..."). */
+  sensitive?: boolean;
 }
 
+/** "N validation error(s) detected: A; B": the one formatter for every validation message. */
 export function validationMessage(issues: readonly ValidationIssue[]): string {
-  const parts = issues.map((i) => `Value ${renderValue(i.value)} at '${i.path}' failed to satisfy constraint: ${i.constraint}`);
+  const parts = issues.map((i) => {
+    const value = i.sensitive && i.value !== null && i.value !== undefined ? 'Value' : `Value ${renderValue(i.value)}`;
+    return `${value} at '${i.path}' failed to satisfy constraint: ${i.constraint}`;
+  });
   return `${issues.length} validation error${issues.length === 1 ? '' : 's'} detected: ${parts.join('; ')}`;
 }
 
-/** Validates the input of an operation; returns it typed, or throws ValidationException. */
-export function validateInput<I>(op: OperationName, input: I): I {
-  const shape = operations[op].input;
-  const issues: ValidationIssue[] = [];
-  if (shape) validateStructureMembers(shape, input ?? {}, '', issues);
-  if (issues.length > 0) throw new ValidationException(validationMessage(issues));
-  return input;
+/** The ValidationException for some issues (the HTTP layer uses it for what it finds on the wire). */
+export function validationException(issues: readonly ValidationIssue[]): ValidationException {
+  return new ValidationException(validationMessage(issues));
 }
 
-/** Validates any value against a named shape (the HTTP layer and tests use it too). */
-export function validateShape(shapeName: string, value: unknown, path: string): ValidationIssue[] {
-  const issues: ValidationIssue[] = [];
-  validate(shapeName, value, path, issues);
-  return issues;
+/** Validates an operation's input: returns it typed (unknown members dropped), or throws ValidationException. */
+export function validateInput<N extends OperationName>(op: N, input: unknown): OperationInputs[N] {
+  const shapeName = (operations[op] as { input?: string }).input;
+  const schema = operationInputSchemas[op] as z.ZodType<OperationInputs[N]>;
+  const value = shapeName ? withoutNulls(shapeName, input ?? {}) : (input ?? {});
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw validationException(toValidationIssues(shapeName, value, result.error.issues));
 }
 
-function validateStructureMembers(shapeName: string, value: unknown, prefix: string, issues: ValidationIssue[]): void {
-  const shape = shapes[shapeName] as Extract<ShapeMeta, { type: 'structure' }>;
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    issues.push({ path: prefix || shapeName, value, constraint: 'Member must be a structure' });
-    return;
-  }
-  const obj = value as Record<string, unknown>;
-  for (const [name, member] of Object.entries(shape.members)) {
-    const path = prefix ? `${prefix}.${name}` : name;
-    const v = obj[name];
-    if (v === undefined || v === null) {
-      if (shape.required.includes(name)) issues.push({ path, value: null, constraint: 'Member must not be null' });
-      continue;
-    }
-    validate(member.shape, v, path, issues);
-  }
+/** The issues of a value against a named shape, paths starting at `path` (empty: none found). */
+export function validateShape(shapeName: string, value: unknown, path = ''): ValidationIssue[] {
+  const schema = shapeSchemas[shapeName];
+  if (!schema) throw new Error(`unknown shape ${shapeName}`);
+  const cleaned = withoutNulls(shapeName, value);
+  const result = schema.safeParse(cleaned);
+  if (result.success) return [];
+  return toValidationIssues(shapeName, cleaned, result.error.issues).map((i) => ({
+    ...i,
+    path: path && i.path ? `${path}.${i.path}` : path || i.path,
+  }));
 }
 
-function validate(shapeName: string, value: unknown, path: string, issues: ValidationIssue[]): void {
+/** A copy with null-valued structure members removed: JSON null is how a client says "not set". */
+function withoutNulls(shapeName: string, value: unknown): unknown {
   const shape = shapes[shapeName];
-  if (!shape) return;
-  const bad = (constraint: string) => issues.push({ path, value, constraint });
+  if (!shape || value === null || typeof value !== 'object' || value instanceof Date || value instanceof Uint8Array) return value;
   switch (shape.type) {
-    case 'structure':
-      validateStructureMembers(shapeName, value, path, issues);
-      return;
-    case 'string': {
-      if (typeof value !== 'string') return void bad('Member must be a string');
-      const length = [...value].length;
-      if (shape.max !== undefined && length > shape.max) bad(`Member must have length less than or equal to ${shape.max}`);
-      if (shape.min !== undefined && length < shape.min) bad(`Member must have length greater than or equal to ${shape.min}`);
-      if (shape.pattern !== undefined && !compileJavaPattern(shape.pattern).test(value)) {
-        bad(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+    case 'structure': {
+      if (Array.isArray(value)) return value;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) {
+        if (v === null) continue;
+        const member = shape.members[k];
+        out[k] = member ? withoutNulls(member.shape, v) : v;
       }
-      if (shape.enum && !shape.enum.includes(value)) bad(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
-      return;
+      return out;
     }
-    case 'integer':
-    case 'long':
-    case 'double':
-    case 'float': {
-      const integral = shape.type === 'integer' || shape.type === 'long';
-      if (typeof value !== 'number' || !Number.isFinite(value) || (integral && !Number.isInteger(value))) {
-        return void bad(integral ? 'Member must be an integer' : 'Member must be a number');
-      }
-      if (shape.max !== undefined && value > shape.max) bad(`Member must have value less than or equal to ${shape.max}`);
-      if (shape.min !== undefined && value < shape.min) bad(`Member must have value greater than or equal to ${shape.min}`);
-      return;
-    }
-    case 'boolean':
-      if (typeof value !== 'boolean') bad('Member must be a boolean');
-      return;
-    case 'timestamp':
-      if (!(value instanceof Date) && typeof value !== 'string' && typeof value !== 'number') bad('Member must be a timestamp');
-      return;
-    case 'list': {
-      if (!Array.isArray(value)) return void bad('Member must be a list');
-      if (shape.max !== undefined && value.length > shape.max) bad(`Member must have length less than or equal to ${shape.max}`);
-      if (shape.min !== undefined && value.length < shape.min) bad(`Member must have length greater than or equal to ${shape.min}`);
-      value.forEach((item, i) => {
-        if (item === null || item === undefined) {
-          issues.push({ path: `${path}.${i + 1}.member`, value: null, constraint: 'Member must not be null' });
-        } else validate(shape.member, item, `${path}.${i + 1}.member`, issues);
-      });
-      return;
-    }
-    case 'map': {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) return void bad('Member must be a map');
-      const entries = Object.entries(value as Record<string, unknown>);
-      if (shape.max !== undefined && entries.length > shape.max) bad(`Member must have length less than or equal to ${shape.max}`);
-      if (shape.min !== undefined && entries.length < shape.min) bad(`Member must have length greater than or equal to ${shape.min}`);
-      for (const [k, v] of entries) {
-        validate(shape.key, k, `${path}.${k}.key`, issues);
-        if (v === null || v === undefined) issues.push({ path: `${path}.${k}.value`, value: null, constraint: 'Member must not be null' });
-        else validate(shape.value, v, `${path}.${k}.value`, issues);
-      }
-      return;
-    }
+    case 'list':
+      return Array.isArray(value) ? value.map((v) => withoutNulls(shape.member, v)) : value;
+    case 'map':
+      return Array.isArray(value)
+        ? value
+        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNulls(shape.value, v)]));
     default:
-      return;
+      return value;
   }
 }
 
+const SCALAR_TYPES = new Set(['string', 'integer', 'long', 'double', 'float', 'boolean', 'timestamp', 'blob']);
+const isScalar = (shape: ShapeMeta | undefined) => shape !== undefined && SCALAR_TYPES.has(shape.type);
+
+/**
+ * Every constraint of a scalar shape, in Coral's order, for the messages that name them all at once:
+ * "Member must satisfy constraint: [...]" (an element of a list), "Map keys/value must satisfy constraint: [...]".
+ */
+function constraintsOf(shape: ShapeMeta): string[] {
+  const out: string[] = [];
+  if (shape.type === 'string' && shape.enum) return [`Member must satisfy enum value set: [${shape.enum.join(', ')}]`];
+  if (shape.type === 'string') {
+    if (shape.max !== undefined) out.push(`Member must have length less than or equal to ${shape.max}`);
+    if (shape.min !== undefined) out.push(`Member must have length greater than or equal to ${shape.min}`);
+    if (shape.pattern !== undefined) out.push(`Member must satisfy regular expression pattern: ${shape.pattern}`);
+  } else if (shape.type === 'integer' || shape.type === 'long' || shape.type === 'double' || shape.type === 'float') {
+    if (shape.max !== undefined) out.push(`Member must have value less than or equal to ${shape.max}`);
+    if (shape.min !== undefined) out.push(`Member must have value greater than or equal to ${shape.min}`);
+  }
+  return out;
+}
+
+/**
+ * Turns zod's issues into AWS's: zod's path (keys and array indexes) becomes AWS's member path, a
+ * constraint broken by an element of a list of scalars is reported once on the list, and one broken by a
+ * map's key or value once on the map, with all the element's constraints, as Coral does.
+ */
+function toValidationIssues(rootShape: string | undefined, root: unknown, issues: readonly z.core.$ZodIssue[]): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  const push = (issue: ValidationIssue) => {
+    const key = `${issue.path}\u0000${issue.constraint}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(issue);
+  };
+  for (const issue of issues) {
+    const missing = issue.message === 'Member must not be null';
+    const typeError = issue.code === 'invalid_type';
+    let shapeName = rootShape;
+    let value: unknown = root;
+    const parts: string[] = [];
+    let reported = false;
+    for (let i = 0; i < issue.path.length; i++) {
+      const seg = issue.path[i]!;
+      const shape = shapeName ? shapes[shapeName] : undefined;
+      const here = parts.join('.');
+      const last = i === issue.path.length - 1;
+      if (shape?.type === 'list' && typeof seg === 'number') {
+        const element = shapes[shape.member];
+        if (isScalar(element) && !typeError && !missing && constraintsOf(element!).length > 0) {
+          push({ path: here, value, constraint: `Member must satisfy constraint: [${constraintsOf(element!).join(', ')}]`, sensitive: shape.sensitive });
+          reported = true;
+          break;
+        }
+        parts.push(String(seg + 1), 'member');
+        shapeName = shape.member;
+      } else if (shape?.type === 'map') {
+        const keyProblem = last && issue.code === 'invalid_key';
+        const target = keyProblem ? shapes[shape.key] : shapes[shape.value];
+        if (isScalar(target) && !typeError && !missing && constraintsOf(target!).length > 0) {
+          const what = keyProblem ? 'Map keys' : 'Map value';
+          push({ path: here, value, constraint: `${what} must satisfy constraint: [${constraintsOf(target!).join(', ')}]`, sensitive: shape.sensitive });
+          reported = true;
+          break;
+        }
+        parts.push(String(seg));
+        shapeName = keyProblem ? shape.key : shape.value;
+        if (keyProblem) {
+          value = seg;
+          continue;
+        }
+      } else {
+        parts.push(String(seg));
+        shapeName = shape?.type === 'structure' ? shape.members[String(seg)]?.shape : undefined;
+      }
+      value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[seg] : undefined;
+    }
+    if (reported) continue;
+    const shape = shapeName ? shapes[shapeName] : undefined;
+    push({
+      path: parts.join('.') || rootShape || '',
+      value: missing ? null : value,
+      constraint: issue.message,
+      sensitive: shape?.sensitive,
+    });
+  }
+  return out;
+}
+
+/** Values as Coral shows them: quoted, lists as `[a, b]`, maps and structures as `{k=v}`. */
 function renderValue(value: unknown): string {
   if (value === null || value === undefined) return 'null';
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  try {
-    return `'${JSON.stringify(value)}'`;
-  } catch {
-    return `'${String(value)}'`;
+  return `'${plain(value)}'`;
+}
+
+function plain(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return `[${value.map(plain).join(', ')}]`;
+  if (typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${k}=${plain(v)}`)
+      .join(', ')}}`;
   }
+  return String(value);
 }

@@ -37,6 +37,16 @@ export interface TrainingJobSpec {
   channels: ChannelSpec[];
   /** Folder that receives model.tar.gz, output.tar.gz and manifest.json. Created by the caller. */
   artifactsDir: string;
+  /** Extra container labels (the store a run belongs to), so a later process can find its containers. */
+  labels?: Record<string, string>;
+}
+
+/** Where a run that a dead process started stands, for a new process to pick it up. */
+export interface ReattachOptions {
+  /** When the run's containers started: the deadline counts from there. */
+  startedAt: Date;
+  /** Lines already stored per stream: the engine replays the whole log, these are skipped. */
+  skipLines: { stdout: number; stderr: number };
 }
 
 export interface LogLine {
@@ -91,4 +101,9 @@ export interface RunResult {
 export interface TrainingRunner {
   /** Runs one trained model to the end. Aborting the signal cancels it (containers stopped within the grace period). */
   run(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal): Promise<RunResult>;
+  /**
+   * Picks up a run whose container a dead process started: follows it to the end if it still runs, or
+   * finishes it if it ended. Undefined when no container of that run exists.
+   */
+  reattach?(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ReattachOptions): Promise<RunResult | undefined>;
 }

@@ -5,19 +5,25 @@ export interface MemberMeta {
   location?: 'uri' | 'querystring' | 'header' | 'headers';
   locationName?: string;
 }
-interface Bounds {
-  min?: number;
-  max?: number;
-  sensitive?: boolean;
-}
-export type ShapeMeta =
-  | (Bounds & { type: 'structure'; members: Record<string, MemberMeta>; required: string[]; error?: { httpStatusCode: number; senderFault: boolean } })
-  | (Bounds & { type: 'string'; pattern?: string; enum?: string[] })
-  | (Bounds & { type: 'list'; member: string })
-  | (Bounds & { type: 'map'; key: string; value: string })
-  | (Bounds & { type: 'integer' | 'long' | 'double' | 'float' })
-  | (Bounds & { type: 'timestamp'; timestampFormat?: string })
-  | (Bounds & { type: 'boolean' | 'blob' });
+
+/** `sensitive`: the model marks the value as sensitive (validation messages leave it out). */
+export type ShapeMeta = { sensitive?: true } & (
+  | {
+      type: 'structure';
+      members: Record<string, MemberMeta>;
+      required: string[];
+      /** A tagged union: at most one member may be set. */
+      union?: true;
+      error?: { httpStatusCode: number; senderFault: boolean };
+    }
+  | { type: 'string'; min?: number; max?: number; pattern?: string; enum?: string[] }
+  | { type: 'list'; member: string; min?: number; max?: number }
+  | { type: 'map'; key: string; value: string; min?: number; max?: number }
+  | { type: 'integer' | 'long' | 'double' | 'float'; min?: number; max?: number }
+  | { type: 'timestamp'; timestampFormat?: string }
+  | { type: 'boolean' }
+  | { type: 'blob' }
+);
 
 export interface OperationMeta {
   name: string;
@@ -27,6 +33,13 @@ export interface OperationMeta {
   input?: string;
   output?: string;
   errors: string[];
+}
+
+export interface PaginatorMeta {
+  input_token: string;
+  output_token: string;
+  limit_key: string;
+  result_key: string;
 }
 
 export const shapes: Record<string, ShapeMeta> = {
@@ -369,7 +382,8 @@ export const shapes: Record<string, ShapeMeta> = {
         "shape": "WorkerComputeConfiguration"
       }
     },
-    "required": []
+    "required": [],
+    "union": true
   },
   "ConfiguredModelAlgorithmArn": {
     "type": "string",
@@ -1667,7 +1681,8 @@ export const shapes: Record<string, ShapeMeta> = {
         "shape": "ProtectedQueryInputParameters"
       }
     },
-    "required": []
+    "required": [],
+    "union": true
   },
   "InstanceType": {
     "type": "string",
@@ -2504,7 +2519,8 @@ export const shapes: Record<string, ShapeMeta> = {
         "shape": "AccessBudgets"
       }
     },
-    "required": []
+    "required": [],
+    "union": true
   },
   "PrivacyConfiguration": {
     "type": "structure",
@@ -3156,7 +3172,8 @@ export const shapes: Record<string, ShapeMeta> = {
         "shape": "SparkProperties"
       }
     },
-    "required": []
+    "required": [],
+    "union": true
   },
   "WorkerComputeType": {
     "type": "string",
@@ -3588,7 +3605,7 @@ export const operations = {
 
 export type OperationName = keyof typeof operations;
 
-export const paginators: Partial<Record<OperationName, { input_token: string; output_token: string; limit_key: string; result_key: string }>> = {
+export const paginators: Partial<Record<OperationName, PaginatorMeta>> = {
   "ListConfiguredModelAlgorithms": {
     "input_token": "nextToken",
     "output_token": "nextToken",

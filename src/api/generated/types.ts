@@ -2,7 +2,7 @@
 
 export interface AccessBudget {
   resourceArn: string;
-  details: AccessBudgetDetails[];
+  details: AccessBudgetDetailsList;
   aggregateRemainingBudget: number;
 }
 
@@ -15,17 +15,35 @@ export interface AccessBudgetDetails {
   autoRefresh?: AutoRefreshMode;
 }
 
+export type AccessBudgetDetailsList = AccessBudgetDetails[];
+
 export type AccessBudgetType = "CALENDAR_DAY" | "CALENDAR_MONTH" | "CALENDAR_WEEK" | "LIFETIME";
 export const AccessBudgetTypeValues = ["CALENDAR_DAY","CALENDAR_MONTH","CALENDAR_WEEK","LIFETIME"] as const;
 
+export type AccessBudgets = AccessBudget[];
+
+export type AccountId = string;
+
+export type AccountIdList = string[];
+
+export type AlgorithmImage = string;
+
+export type AnalysisTemplateArn = string;
+
 export type AutoRefreshMode = "ENABLED" | "DISABLED";
 export const AutoRefreshModeValues = ["ENABLED","DISABLED"] as const;
+
+export type Budget = number;
+
+export type BudgetedResourceArn = string;
 
 export interface CancelTrainedModelRequest {
   membershipIdentifier: string;
   trainedModelArn: string;
   versionIdentifier?: string;
 }
+
+export type CollaborationConfiguredModelAlgorithmAssociationList = CollaborationConfiguredModelAlgorithmAssociationSummary[];
 
 export interface CollaborationConfiguredModelAlgorithmAssociationSummary {
   createTime: Date;
@@ -45,7 +63,7 @@ export interface CollaborationMLInputChannelSummary {
   membershipIdentifier: string;
   collaborationIdentifier: string;
   name: string;
-  configuredModelAlgorithmAssociations: string[];
+  configuredModelAlgorithmAssociations: CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsList;
   mlInputChannelArn: string;
   status: MLInputChannelStatus;
   creatorAccountId: string;
@@ -53,13 +71,19 @@ export interface CollaborationMLInputChannelSummary {
   payerConfiguration?: PayerConfiguration;
 }
 
+export type CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsList = string[];
+
+export type CollaborationMLInputChannelsList = CollaborationMLInputChannelSummary[];
+
+export type CollaborationTrainedModelList = CollaborationTrainedModelSummary[];
+
 export interface CollaborationTrainedModelSummary {
   createTime: Date;
   updateTime: Date;
   trainedModelArn: string;
   name: string;
   versionIdentifier?: string;
-  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelOutput[];
+  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelsOutput;
   description?: string;
   membershipIdentifier: string;
   collaborationIdentifier: string;
@@ -70,12 +94,20 @@ export interface CollaborationTrainedModelSummary {
 }
 
 export interface ColumnClassificationDetails {
-  columnMapping: SyntheticDataColumnProperties[];
+  columnMapping: ColumnMappingList;
 }
+
+export type ColumnMappingList = SyntheticDataColumnProperties[];
 
 export interface ComputeConfiguration {
   worker?: WorkerComputeConfiguration;
 }
+
+export type ConfiguredModelAlgorithmArn = string;
+
+export type ConfiguredModelAlgorithmAssociationArn = string;
+
+export type ConfiguredModelAlgorithmAssociationList = ConfiguredModelAlgorithmAssociationSummary[];
 
 export interface ConfiguredModelAlgorithmAssociationSummary {
   createTime: Date;
@@ -88,6 +120,8 @@ export interface ConfiguredModelAlgorithmAssociationSummary {
   collaborationIdentifier: string;
 }
 
+export type ConfiguredModelAlgorithmList = ConfiguredModelAlgorithmSummary[];
+
 export interface ConfiguredModelAlgorithmSummary {
   createTime: Date;
   updateTime: Date;
@@ -96,12 +130,20 @@ export interface ConfiguredModelAlgorithmSummary {
   description?: string;
 }
 
+export type ContainerArgument = string;
+
+export type ContainerArguments = string[];
+
 export interface ContainerConfig {
   imageUri: string;
-  entrypoint?: string[];
-  arguments?: string[];
-  metricDefinitions?: MetricDefinition[];
+  entrypoint?: ContainerEntrypoint;
+  arguments?: ContainerArguments;
+  metricDefinitions?: MetricDefinitionList;
 }
+
+export type ContainerEntrypoint = string[];
+
+export type ContainerEntrypointString = string;
 
 export interface CreateConfiguredModelAlgorithmAssociationRequest {
   membershipIdentifier: string;
@@ -109,7 +151,7 @@ export interface CreateConfiguredModelAlgorithmAssociationRequest {
   name: string;
   description?: string;
   privacyConfiguration?: PrivacyConfiguration;
-  tags?: Record<string, string>;
+  tags?: TagMap;
 }
 
 export interface CreateConfiguredModelAlgorithmAssociationResponse {
@@ -122,7 +164,7 @@ export interface CreateConfiguredModelAlgorithmRequest {
   roleArn: string;
   trainingContainerConfig?: ContainerConfig;
   inferenceContainerConfig?: InferenceContainerConfig;
-  tags?: Record<string, string>;
+  tags?: TagMap;
   kmsKeyArn?: string;
 }
 
@@ -132,15 +174,19 @@ export interface CreateConfiguredModelAlgorithmResponse {
 
 export interface CreateMLInputChannelRequest {
   membershipIdentifier: string;
-  configuredModelAlgorithmAssociations: string[];
+  configuredModelAlgorithmAssociations: CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsList;
   inputChannel: InputChannel;
   name: string;
   retentionInDays: number;
   description?: string;
   kmsKeyArn?: string;
-  tags?: Record<string, string>;
+  tags?: TagMap;
   payerConfiguration?: PayerConfiguration;
 }
+
+export type CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsList = string[];
+
+export type CreateMLInputChannelRequestRetentionInDaysInteger = number;
 
 export interface CreateMLInputChannelResponse {
   mlInputChannelArn: string;
@@ -150,16 +196,16 @@ export interface CreateTrainedModelRequest {
   membershipIdentifier: string;
   name: string;
   configuredModelAlgorithmAssociationArn: string;
-  hyperparameters?: Record<string, string>;
-  environment?: Record<string, string>;
+  hyperparameters?: HyperParameters;
+  environment?: Environment;
   resourceConfig: ResourceConfig;
   stoppingCondition?: StoppingCondition;
-  incrementalTrainingDataChannels?: IncrementalTrainingDataChannel[];
-  dataChannels: ModelTrainingDataChannel[];
+  incrementalTrainingDataChannels?: IncrementalTrainingDataChannels;
+  dataChannels: ModelTrainingDataChannels;
   trainingInputMode?: TrainingInputMode;
   description?: string;
   kmsKeyArn?: string;
-  tags?: Record<string, string>;
+  tags?: TagMap;
   mlModelTrainingPayerAccountId?: string;
 }
 
@@ -168,12 +214,16 @@ export interface CreateTrainedModelResponse {
   versionIdentifier?: string;
 }
 
+export type CustomDataIdentifier = string;
+
+export type CustomDataIdentifierList = string[];
+
 export interface CustomEntityConfig {
-  customDataIdentifiers: string[];
+  customDataIdentifiers: CustomDataIdentifierList;
 }
 
 export interface DataPrivacyScores {
-  membershipInferenceAttackScores: MembershipInferenceAttackScore[];
+  membershipInferenceAttackScores: MembershipInferenceAttackScoreList;
 }
 
 export interface DeleteConfiguredModelAlgorithmAssociationRequest {
@@ -207,6 +257,14 @@ export interface Destination {
 export type EntityType = "ALL_PERSONALLY_IDENTIFIABLE_INFORMATION" | "NUMBERS" | "CUSTOM";
 export const EntityTypeValues = ["ALL_PERSONALLY_IDENTIFIABLE_INFORMATION","NUMBERS","CUSTOM"] as const;
 
+export type EntityTypeList = EntityType[];
+
+export type Environment = Record<string, string>;
+
+export type EnvironmentKeyString = string;
+
+export type EnvironmentValueString = string;
+
 export interface GetCollaborationConfiguredModelAlgorithmAssociationRequest {
   configuredModelAlgorithmAssociationArn: string;
   collaborationIdentifier: string;
@@ -235,7 +293,7 @@ export interface GetCollaborationMLInputChannelResponse {
   collaborationIdentifier: string;
   mlInputChannelArn: string;
   name: string;
-  configuredModelAlgorithmAssociations: string[];
+  configuredModelAlgorithmAssociations: GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsList;
   status: MLInputChannelStatus;
   statusDetails?: StatusDetails;
   retentionInDays: number;
@@ -249,6 +307,12 @@ export interface GetCollaborationMLInputChannelResponse {
   creatorAccountId: string;
 }
 
+export type GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsList = string[];
+
+export type GetCollaborationMLInputChannelResponseNumberOfRecordsLong = number;
+
+export type GetCollaborationMLInputChannelResponseRetentionInDaysInteger = number;
+
 export interface GetCollaborationTrainedModelRequest {
   trainedModelArn: string;
   collaborationIdentifier: string;
@@ -260,7 +324,7 @@ export interface GetCollaborationTrainedModelResponse {
   collaborationIdentifier: string;
   trainedModelArn: string;
   versionIdentifier?: string;
-  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelOutput[];
+  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelsOutput;
   name: string;
   description?: string;
   status: TrainedModelStatus;
@@ -295,7 +359,7 @@ export interface GetConfiguredModelAlgorithmAssociationResponse {
   name: string;
   privacyConfiguration?: PrivacyConfiguration;
   description?: string;
-  tags?: Record<string, string>;
+  tags?: TagMap;
 }
 
 export interface GetConfiguredModelAlgorithmRequest {
@@ -311,7 +375,7 @@ export interface GetConfiguredModelAlgorithmResponse {
   inferenceContainerConfig?: InferenceContainerConfig;
   roleArn: string;
   description?: string;
-  tags?: Record<string, string>;
+  tags?: TagMap;
   kmsKeyArn?: string;
 }
 
@@ -336,7 +400,7 @@ export interface GetMLInputChannelResponse {
   collaborationIdentifier: string;
   mlInputChannelArn: string;
   name: string;
-  configuredModelAlgorithmAssociations: string[];
+  configuredModelAlgorithmAssociations: GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsList;
   status: MLInputChannelStatus;
   statusDetails?: StatusDetails;
   retentionInDays: number;
@@ -352,8 +416,18 @@ export interface GetMLInputChannelResponse {
   numberOfFiles?: number;
   sizeInGb?: number;
   kmsKeyArn?: string;
-  tags?: Record<string, string>;
+  tags?: TagMap;
 }
+
+export type GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsList = string[];
+
+export type GetMLInputChannelResponseNumberOfFilesDouble = number;
+
+export type GetMLInputChannelResponseNumberOfRecordsLong = number;
+
+export type GetMLInputChannelResponseRetentionInDaysInteger = number;
+
+export type GetMLInputChannelResponseSizeInGbDouble = number;
 
 export interface GetTrainedModelRequest {
   trainedModelArn: string;
@@ -366,7 +440,7 @@ export interface GetTrainedModelResponse {
   collaborationIdentifier: string;
   trainedModelArn: string;
   versionIdentifier?: string;
-  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelOutput[];
+  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelsOutput;
   name: string;
   description?: string;
   status: TrainedModelStatus;
@@ -383,12 +457,20 @@ export interface GetTrainedModelResponse {
   mlModelTrainingPayerAccountId?: string;
   createTime: Date;
   updateTime: Date;
-  hyperparameters?: Record<string, string>;
-  environment?: Record<string, string>;
+  hyperparameters?: HyperParameters;
+  environment?: Environment;
   kmsKeyArn?: string;
-  tags?: Record<string, string>;
-  dataChannels: ModelTrainingDataChannel[];
+  tags?: TagMap;
+  dataChannels: ModelTrainingDataChannels;
 }
+
+export type HyperParameters = Record<string, string>;
+
+export type HyperParametersKeyString = string;
+
+export type HyperParametersValueString = string;
+
+export type IamRoleArn = string;
 
 export interface IncrementalTrainingDataChannel {
   trainedModelArn: string;
@@ -401,6 +483,10 @@ export interface IncrementalTrainingDataChannelOutput {
   versionIdentifier?: string;
   modelName: string;
 }
+
+export type IncrementalTrainingDataChannels = IncrementalTrainingDataChannel[];
+
+export type IncrementalTrainingDataChannelsOutput = IncrementalTrainingDataChannelOutput[];
 
 export interface InferenceContainerConfig {
   imageUri: string;
@@ -418,6 +504,8 @@ export interface InputChannelDataSource {
 export type InstanceType = "ml.m4.xlarge" | "ml.m4.2xlarge" | "ml.m4.4xlarge" | "ml.m4.10xlarge" | "ml.m4.16xlarge" | "ml.g4dn.xlarge" | "ml.g4dn.2xlarge" | "ml.g4dn.4xlarge" | "ml.g4dn.8xlarge" | "ml.g4dn.12xlarge" | "ml.g4dn.16xlarge" | "ml.m5.large" | "ml.m5.xlarge" | "ml.m5.2xlarge" | "ml.m5.4xlarge" | "ml.m5.12xlarge" | "ml.m5.24xlarge" | "ml.c4.xlarge" | "ml.c4.2xlarge" | "ml.c4.4xlarge" | "ml.c4.8xlarge" | "ml.p2.xlarge" | "ml.p2.8xlarge" | "ml.p2.16xlarge" | "ml.p4d.24xlarge" | "ml.p4de.24xlarge" | "ml.p5.48xlarge" | "ml.c5.xlarge" | "ml.c5.2xlarge" | "ml.c5.4xlarge" | "ml.c5.9xlarge" | "ml.c5.18xlarge" | "ml.c5n.xlarge" | "ml.c5n.2xlarge" | "ml.c5n.4xlarge" | "ml.c5n.9xlarge" | "ml.c5n.18xlarge" | "ml.g5.xlarge" | "ml.g5.2xlarge" | "ml.g5.4xlarge" | "ml.g5.8xlarge" | "ml.g5.16xlarge" | "ml.g5.12xlarge" | "ml.g5.24xlarge" | "ml.g5.48xlarge" | "ml.trn1.2xlarge" | "ml.trn1.32xlarge" | "ml.trn1n.32xlarge" | "ml.m6i.large" | "ml.m6i.xlarge" | "ml.m6i.2xlarge" | "ml.m6i.4xlarge" | "ml.m6i.8xlarge" | "ml.m6i.12xlarge" | "ml.m6i.16xlarge" | "ml.m6i.24xlarge" | "ml.m6i.32xlarge" | "ml.c6i.xlarge" | "ml.c6i.2xlarge" | "ml.c6i.8xlarge" | "ml.c6i.4xlarge" | "ml.c6i.12xlarge" | "ml.c6i.16xlarge" | "ml.c6i.24xlarge" | "ml.c6i.32xlarge" | "ml.r5d.large" | "ml.r5d.xlarge" | "ml.r5d.2xlarge" | "ml.r5d.4xlarge" | "ml.r5d.8xlarge" | "ml.r5d.12xlarge" | "ml.r5d.16xlarge" | "ml.r5d.24xlarge" | "ml.t3.medium" | "ml.t3.large" | "ml.t3.xlarge" | "ml.t3.2xlarge" | "ml.r5.large" | "ml.r5.xlarge" | "ml.r5.2xlarge" | "ml.r5.4xlarge" | "ml.r5.8xlarge" | "ml.r5.12xlarge" | "ml.r5.16xlarge" | "ml.r5.24xlarge" | "ml.c7i.large" | "ml.c7i.xlarge" | "ml.c7i.2xlarge" | "ml.c7i.4xlarge" | "ml.c7i.8xlarge" | "ml.c7i.12xlarge" | "ml.c7i.16xlarge" | "ml.c7i.24xlarge" | "ml.c7i.48xlarge" | "ml.m7i.large" | "ml.m7i.xlarge" | "ml.m7i.2xlarge" | "ml.m7i.4xlarge" | "ml.m7i.8xlarge" | "ml.m7i.12xlarge" | "ml.m7i.16xlarge" | "ml.m7i.24xlarge" | "ml.m7i.48xlarge" | "ml.r7i.large" | "ml.r7i.xlarge" | "ml.r7i.2xlarge" | "ml.r7i.4xlarge" | "ml.r7i.8xlarge" | "ml.r7i.12xlarge" | "ml.r7i.16xlarge" | "ml.r7i.24xlarge" | "ml.r7i.48xlarge" | "ml.g6.xlarge" | "ml.g6.2xlarge" | "ml.g6.4xlarge" | "ml.g6.8xlarge" | "ml.g6.12xlarge" | "ml.g6.16xlarge" | "ml.g6.24xlarge" | "ml.g6.48xlarge" | "ml.g6e.xlarge" | "ml.g6e.2xlarge" | "ml.g6e.4xlarge" | "ml.g6e.8xlarge" | "ml.g6e.12xlarge" | "ml.g6e.16xlarge" | "ml.g6e.24xlarge" | "ml.g6e.48xlarge" | "ml.p5en.48xlarge" | "ml.p3.2xlarge" | "ml.p3.8xlarge" | "ml.p3.16xlarge" | "ml.p3dn.24xlarge";
 export const InstanceTypeValues = ["ml.m4.xlarge","ml.m4.2xlarge","ml.m4.4xlarge","ml.m4.10xlarge","ml.m4.16xlarge","ml.g4dn.xlarge","ml.g4dn.2xlarge","ml.g4dn.4xlarge","ml.g4dn.8xlarge","ml.g4dn.12xlarge","ml.g4dn.16xlarge","ml.m5.large","ml.m5.xlarge","ml.m5.2xlarge","ml.m5.4xlarge","ml.m5.12xlarge","ml.m5.24xlarge","ml.c4.xlarge","ml.c4.2xlarge","ml.c4.4xlarge","ml.c4.8xlarge","ml.p2.xlarge","ml.p2.8xlarge","ml.p2.16xlarge","ml.p4d.24xlarge","ml.p4de.24xlarge","ml.p5.48xlarge","ml.c5.xlarge","ml.c5.2xlarge","ml.c5.4xlarge","ml.c5.9xlarge","ml.c5.18xlarge","ml.c5n.xlarge","ml.c5n.2xlarge","ml.c5n.4xlarge","ml.c5n.9xlarge","ml.c5n.18xlarge","ml.g5.xlarge","ml.g5.2xlarge","ml.g5.4xlarge","ml.g5.8xlarge","ml.g5.16xlarge","ml.g5.12xlarge","ml.g5.24xlarge","ml.g5.48xlarge","ml.trn1.2xlarge","ml.trn1.32xlarge","ml.trn1n.32xlarge","ml.m6i.large","ml.m6i.xlarge","ml.m6i.2xlarge","ml.m6i.4xlarge","ml.m6i.8xlarge","ml.m6i.12xlarge","ml.m6i.16xlarge","ml.m6i.24xlarge","ml.m6i.32xlarge","ml.c6i.xlarge","ml.c6i.2xlarge","ml.c6i.8xlarge","ml.c6i.4xlarge","ml.c6i.12xlarge","ml.c6i.16xlarge","ml.c6i.24xlarge","ml.c6i.32xlarge","ml.r5d.large","ml.r5d.xlarge","ml.r5d.2xlarge","ml.r5d.4xlarge","ml.r5d.8xlarge","ml.r5d.12xlarge","ml.r5d.16xlarge","ml.r5d.24xlarge","ml.t3.medium","ml.t3.large","ml.t3.xlarge","ml.t3.2xlarge","ml.r5.large","ml.r5.xlarge","ml.r5.2xlarge","ml.r5.4xlarge","ml.r5.8xlarge","ml.r5.12xlarge","ml.r5.16xlarge","ml.r5.24xlarge","ml.c7i.large","ml.c7i.xlarge","ml.c7i.2xlarge","ml.c7i.4xlarge","ml.c7i.8xlarge","ml.c7i.12xlarge","ml.c7i.16xlarge","ml.c7i.24xlarge","ml.c7i.48xlarge","ml.m7i.large","ml.m7i.xlarge","ml.m7i.2xlarge","ml.m7i.4xlarge","ml.m7i.8xlarge","ml.m7i.12xlarge","ml.m7i.16xlarge","ml.m7i.24xlarge","ml.m7i.48xlarge","ml.r7i.large","ml.r7i.xlarge","ml.r7i.2xlarge","ml.r7i.4xlarge","ml.r7i.8xlarge","ml.r7i.12xlarge","ml.r7i.16xlarge","ml.r7i.24xlarge","ml.r7i.48xlarge","ml.g6.xlarge","ml.g6.2xlarge","ml.g6.4xlarge","ml.g6.8xlarge","ml.g6.12xlarge","ml.g6.16xlarge","ml.g6.24xlarge","ml.g6.48xlarge","ml.g6e.xlarge","ml.g6e.2xlarge","ml.g6e.4xlarge","ml.g6e.8xlarge","ml.g6e.12xlarge","ml.g6e.16xlarge","ml.g6e.24xlarge","ml.g6e.48xlarge","ml.p5en.48xlarge","ml.p3.2xlarge","ml.p3.8xlarge","ml.p3.16xlarge","ml.p3dn.24xlarge"] as const;
 
+export type KmsKeyArn = string;
+
 export interface ListCollaborationConfiguredModelAlgorithmAssociationsRequest {
   nextToken?: string;
   maxResults?: number;
@@ -426,7 +514,7 @@ export interface ListCollaborationConfiguredModelAlgorithmAssociationsRequest {
 
 export interface ListCollaborationConfiguredModelAlgorithmAssociationsResponse {
   nextToken?: string;
-  collaborationConfiguredModelAlgorithmAssociations: CollaborationConfiguredModelAlgorithmAssociationSummary[];
+  collaborationConfiguredModelAlgorithmAssociations: CollaborationConfiguredModelAlgorithmAssociationList;
 }
 
 export interface ListCollaborationMLInputChannelsRequest {
@@ -437,7 +525,7 @@ export interface ListCollaborationMLInputChannelsRequest {
 
 export interface ListCollaborationMLInputChannelsResponse {
   nextToken?: string;
-  collaborationMLInputChannelsList: CollaborationMLInputChannelSummary[];
+  collaborationMLInputChannelsList: CollaborationMLInputChannelsList;
 }
 
 export interface ListCollaborationTrainedModelsRequest {
@@ -448,7 +536,7 @@ export interface ListCollaborationTrainedModelsRequest {
 
 export interface ListCollaborationTrainedModelsResponse {
   nextToken?: string;
-  collaborationTrainedModels: CollaborationTrainedModelSummary[];
+  collaborationTrainedModels: CollaborationTrainedModelList;
 }
 
 export interface ListConfiguredModelAlgorithmAssociationsRequest {
@@ -459,7 +547,7 @@ export interface ListConfiguredModelAlgorithmAssociationsRequest {
 
 export interface ListConfiguredModelAlgorithmAssociationsResponse {
   nextToken?: string;
-  configuredModelAlgorithmAssociations: ConfiguredModelAlgorithmAssociationSummary[];
+  configuredModelAlgorithmAssociations: ConfiguredModelAlgorithmAssociationList;
 }
 
 export interface ListConfiguredModelAlgorithmsRequest {
@@ -469,7 +557,7 @@ export interface ListConfiguredModelAlgorithmsRequest {
 
 export interface ListConfiguredModelAlgorithmsResponse {
   nextToken?: string;
-  configuredModelAlgorithms: ConfiguredModelAlgorithmSummary[];
+  configuredModelAlgorithms: ConfiguredModelAlgorithmList;
 }
 
 export interface ListMLInputChannelsRequest {
@@ -480,7 +568,7 @@ export interface ListMLInputChannelsRequest {
 
 export interface ListMLInputChannelsResponse {
   nextToken?: string;
-  mlInputChannelsList: MLInputChannelSummary[];
+  mlInputChannelsList: MLInputChannelsList;
 }
 
 export interface ListTagsForResourceRequest {
@@ -488,7 +576,7 @@ export interface ListTagsForResourceRequest {
 }
 
 export interface ListTagsForResourceResponse {
-  tags: Record<string, string>;
+  tags: TagMap;
 }
 
 export interface ListTrainedModelVersionsRequest {
@@ -501,7 +589,7 @@ export interface ListTrainedModelVersionsRequest {
 
 export interface ListTrainedModelVersionsResponse {
   nextToken?: string;
-  trainedModels: TrainedModelSummary[];
+  trainedModels: TrainedModelList;
 }
 
 export interface ListTrainedModelsRequest {
@@ -512,11 +600,11 @@ export interface ListTrainedModelsRequest {
 
 export interface ListTrainedModelsResponse {
   nextToken?: string;
-  trainedModels: TrainedModelSummary[];
+  trainedModels: TrainedModelList;
 }
 
 export interface LogRedactionConfiguration {
-  entitiesToRedact: EntityType[];
+  entitiesToRedact: EntityTypeList;
   customEntityConfig?: CustomEntityConfig;
 }
 
@@ -524,14 +612,20 @@ export type LogType = "ALL" | "ERROR_SUMMARY";
 export const LogTypeValues = ["ALL","ERROR_SUMMARY"] as const;
 
 export interface LogsConfigurationPolicy {
-  allowedAccountIds: string[];
+  allowedAccountIds: AccountIdList;
   filterPattern?: string;
   logType?: LogType;
   logRedactionConfiguration?: LogRedactionConfiguration;
 }
 
+export type LogsConfigurationPolicyFilterPatternString = string;
+
+export type LogsConfigurationPolicyList = LogsConfigurationPolicy[];
+
 export type LogsStatus = "PUBLISH_SUCCEEDED" | "PUBLISH_FAILED";
 export const LogsStatusValues = ["PUBLISH_SUCCEEDED","PUBLISH_FAILED"] as const;
+
+export type MLInputChannelArn = string;
 
 export type MLInputChannelStatus = "CREATE_PENDING" | "CREATE_IN_PROGRESS" | "CREATE_FAILED" | "ACTIVE" | "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_FAILED" | "INACTIVE";
 export const MLInputChannelStatusValues = ["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","DELETE_PENDING","DELETE_IN_PROGRESS","DELETE_FAILED","INACTIVE"] as const;
@@ -542,13 +636,17 @@ export interface MLInputChannelSummary {
   membershipIdentifier: string;
   collaborationIdentifier: string;
   name: string;
-  configuredModelAlgorithmAssociations: string[];
+  configuredModelAlgorithmAssociations: MLInputChannelSummaryConfiguredModelAlgorithmAssociationsList;
   protectedQueryIdentifier?: string;
   mlInputChannelArn: string;
   status: MLInputChannelStatus;
   description?: string;
   payerConfiguration?: PayerConfiguration;
 }
+
+export type MLInputChannelSummaryConfiguredModelAlgorithmAssociationsList = string[];
+
+export type MLInputChannelsList = MLInputChannelSummary[];
 
 export interface MLOutputConfiguration {
   destination?: Destination;
@@ -561,10 +659,20 @@ export interface MLSyntheticDataParameters {
   columnClassification?: ColumnClassificationDetails;
 }
 
+export type MLSyntheticDataParametersEpsilonDouble = number;
+
+export type MLSyntheticDataParametersMaxMembershipInferenceAttackScoreDouble = number;
+
+export type MaxResults = number;
+
 export interface MembershipInferenceAttackScore {
   attackVersion: MembershipInferenceAttackVersion;
   score: number;
 }
+
+export type MembershipInferenceAttackScoreList = MembershipInferenceAttackScore[];
+
+export type MembershipInferenceAttackScoreScoreDouble = number;
 
 export type MembershipInferenceAttackVersion = "DISTANCE_TO_CLOSEST_RECORD_V1";
 export const MembershipInferenceAttackVersionValues = ["DISTANCE_TO_CLOSEST_RECORD_V1"] as const;
@@ -573,6 +681,12 @@ export interface MetricDefinition {
   name: string;
   regex: string;
 }
+
+export type MetricDefinitionList = MetricDefinition[];
+
+export type MetricName = string;
+
+export type MetricRegex = string;
 
 export interface MetricsConfigurationPolicy {
   noiseLevel: NoiseLevelType;
@@ -587,8 +701,22 @@ export interface ModelTrainingDataChannel {
   s3DataDistributionType?: S3DataDistributionType;
 }
 
+export type ModelTrainingDataChannelName = string;
+
+export type ModelTrainingDataChannels = ModelTrainingDataChannel[];
+
+export type NameString = string;
+
+export type NextToken = string;
+
 export type NoiseLevelType = "HIGH" | "MEDIUM" | "LOW" | "NONE";
 export const NoiseLevelTypeValues = ["HIGH","MEDIUM","LOW","NONE"] as const;
+
+export type ParameterMap = Record<string, string>;
+
+export type ParameterName = string;
+
+export type ParameterValue = string;
 
 export interface PayerConfiguration {
   computePayerAccountId?: string;
@@ -596,7 +724,7 @@ export interface PayerConfiguration {
 }
 
 export interface PrivacyBudgets {
-  accessBudgets?: AccessBudget[];
+  accessBudgets?: AccessBudgets;
 }
 
 export interface PrivacyConfiguration {
@@ -618,8 +746,10 @@ export interface ProtectedQueryInputParameters {
 export interface ProtectedQuerySQLParameters {
   queryString?: string;
   analysisTemplateArn?: string;
-  parameters?: Record<string, string>;
+  parameters?: ParameterMap;
 }
+
+export type ProtectedQuerySQLParametersQueryStringString = string;
 
 export interface PutMLConfigurationRequest {
   membershipIdentifier: string;
@@ -632,6 +762,12 @@ export interface ResourceConfig {
   volumeSizeInGB: number;
 }
 
+export type ResourceConfigInstanceCountInteger = number;
+
+export type ResourceConfigVolumeSizeInGBInteger = number;
+
+export type ResourceDescription = string;
+
 export type ResultFormat = "CSV" | "PARQUET";
 export const ResultFormatValues = ["CSV","PARQUET"] as const;
 
@@ -642,6 +778,16 @@ export interface S3ConfigMap {
 export type S3DataDistributionType = "FullyReplicated" | "ShardedByS3Key";
 export const S3DataDistributionTypeValues = ["FullyReplicated","ShardedByS3Key"] as const;
 
+export type S3Path = string;
+
+export type ServiceQuotaExceededExceptionQuotaValueDouble = number;
+
+export type SparkProperties = Record<string, string>;
+
+export type SparkPropertyKey = string;
+
+export type SparkPropertyValue = string;
+
 export interface StatusDetails {
   statusCode?: string;
   message?: string;
@@ -650,6 +796,10 @@ export interface StatusDetails {
 export interface StoppingCondition {
   maxRuntimeInSeconds?: number;
 }
+
+export type StoppingConditionMaxRuntimeInSecondsInteger = number;
+
+export type SyntheticDataColumnName = string;
 
 export interface SyntheticDataColumnProperties {
   columnName: string;
@@ -669,13 +819,27 @@ export interface SyntheticDataEvaluationScores {
   dataPrivacyScores: DataPrivacyScores;
 }
 
+export type SyntheticTimestamp_date_time = Date;
+
+export type TagKey = string;
+
+export type TagKeys = string[];
+
+export type TagMap = Record<string, string>;
+
 export interface TagResourceRequest {
   resourceArn: string;
-  tags: Record<string, string>;
+  tags: TagMap;
 }
 
 export interface TagResourceResponse {
 }
+
+export type TagValue = string;
+
+export type TaggableArn = string;
+
+export type TrainedModelArn = string;
 
 export interface TrainedModelArtifactMaxSize {
   unit: TrainedModelArtifactMaxSizeUnitType;
@@ -685,12 +849,16 @@ export interface TrainedModelArtifactMaxSize {
 export type TrainedModelArtifactMaxSizeUnitType = "GB";
 export const TrainedModelArtifactMaxSizeUnitTypeValues = ["GB"] as const;
 
+export type TrainedModelArtifactMaxSizeValue = number;
+
 export type TrainedModelExportFileType = "MODEL" | "OUTPUT";
 export const TrainedModelExportFileTypeValues = ["MODEL","OUTPUT"] as const;
 
+export type TrainedModelExportFileTypeList = TrainedModelExportFileType[];
+
 export interface TrainedModelExportsConfigurationPolicy {
   maxSize: TrainedModelExportsMaxSize;
-  filesToExport: TrainedModelExportFileType[];
+  filesToExport: TrainedModelExportFileTypeList;
 }
 
 export interface TrainedModelExportsMaxSize {
@@ -701,8 +869,10 @@ export interface TrainedModelExportsMaxSize {
 export type TrainedModelExportsMaxSizeUnitType = "GB";
 export const TrainedModelExportsMaxSizeUnitTypeValues = ["GB"] as const;
 
+export type TrainedModelExportsMaxSizeValue = number;
+
 export interface TrainedModelInferenceJobsConfigurationPolicy {
-  containerLogs?: LogsConfigurationPolicy[];
+  containerLogs?: LogsConfigurationPolicyList;
   maxOutputSize?: TrainedModelInferenceMaxOutputSize;
 }
 
@@ -714,6 +884,10 @@ export interface TrainedModelInferenceMaxOutputSize {
 export type TrainedModelInferenceMaxOutputSizeUnitType = "GB";
 export const TrainedModelInferenceMaxOutputSizeUnitTypeValues = ["GB"] as const;
 
+export type TrainedModelInferenceMaxOutputSizeValue = number;
+
+export type TrainedModelList = TrainedModelSummary[];
+
 export type TrainedModelStatus = "CREATE_PENDING" | "CREATE_IN_PROGRESS" | "CREATE_FAILED" | "ACTIVE" | "DELETE_PENDING" | "DELETE_IN_PROGRESS" | "DELETE_FAILED" | "INACTIVE" | "CANCEL_PENDING" | "CANCEL_IN_PROGRESS" | "CANCEL_FAILED";
 export const TrainedModelStatusValues = ["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","DELETE_PENDING","DELETE_IN_PROGRESS","DELETE_FAILED","INACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED"] as const;
 
@@ -722,7 +896,7 @@ export interface TrainedModelSummary {
   updateTime: Date;
   trainedModelArn: string;
   versionIdentifier?: string;
-  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelOutput[];
+  incrementalTrainingDataChannels?: IncrementalTrainingDataChannelsOutput;
   name: string;
   description?: string;
   membershipIdentifier: string;
@@ -733,7 +907,7 @@ export interface TrainedModelSummary {
 }
 
 export interface TrainedModelsConfigurationPolicy {
-  containerLogs?: LogsConfigurationPolicy[];
+  containerLogs?: LogsConfigurationPolicyList;
   containerMetrics?: MetricsConfigurationPolicy;
   maxArtifactSize?: TrainedModelArtifactMaxSize;
 }
@@ -741,9 +915,11 @@ export interface TrainedModelsConfigurationPolicy {
 export type TrainingInputMode = "File" | "FastFile" | "Pipe";
 export const TrainingInputModeValues = ["File","FastFile","Pipe"] as const;
 
+export type UUID = string;
+
 export interface UntagResourceRequest {
   resourceArn: string;
-  tagKeys: string[];
+  tagKeys: TagKeys;
 }
 
 export interface UntagResourceResponse {
@@ -755,9 +931,79 @@ export interface WorkerComputeConfiguration {
   properties?: WorkerComputeConfigurationProperties;
 }
 
+export type WorkerComputeConfigurationNumberInteger = number;
+
 export interface WorkerComputeConfigurationProperties {
-  spark?: Record<string, string>;
+  spark?: SparkProperties;
 }
 
 export type WorkerComputeType = "CR.1X" | "CR.4X" | "CR.8X";
 export const WorkerComputeTypeValues = ["CR.1X","CR.4X","CR.8X"] as const;
+
+/** The input type of each training operation. */
+export interface OperationInputs {
+  CreateConfiguredModelAlgorithm: CreateConfiguredModelAlgorithmRequest;
+  GetConfiguredModelAlgorithm: GetConfiguredModelAlgorithmRequest;
+  ListConfiguredModelAlgorithms: ListConfiguredModelAlgorithmsRequest;
+  DeleteConfiguredModelAlgorithm: DeleteConfiguredModelAlgorithmRequest;
+  CreateConfiguredModelAlgorithmAssociation: CreateConfiguredModelAlgorithmAssociationRequest;
+  GetConfiguredModelAlgorithmAssociation: GetConfiguredModelAlgorithmAssociationRequest;
+  ListConfiguredModelAlgorithmAssociations: ListConfiguredModelAlgorithmAssociationsRequest;
+  DeleteConfiguredModelAlgorithmAssociation: DeleteConfiguredModelAlgorithmAssociationRequest;
+  CreateMLInputChannel: CreateMLInputChannelRequest;
+  GetMLInputChannel: GetMLInputChannelRequest;
+  ListMLInputChannels: ListMLInputChannelsRequest;
+  DeleteMLInputChannelData: DeleteMLInputChannelDataRequest;
+  CreateTrainedModel: CreateTrainedModelRequest;
+  GetTrainedModel: GetTrainedModelRequest;
+  ListTrainedModels: ListTrainedModelsRequest;
+  CancelTrainedModel: CancelTrainedModelRequest;
+  DeleteTrainedModelOutput: DeleteTrainedModelOutputRequest;
+  ListTrainedModelVersions: ListTrainedModelVersionsRequest;
+  PutMLConfiguration: PutMLConfigurationRequest;
+  GetMLConfiguration: GetMLConfigurationRequest;
+  DeleteMLConfiguration: DeleteMLConfigurationRequest;
+  TagResource: TagResourceRequest;
+  UntagResource: UntagResourceRequest;
+  ListTagsForResource: ListTagsForResourceRequest;
+  GetCollaborationTrainedModel: GetCollaborationTrainedModelRequest;
+  ListCollaborationTrainedModels: ListCollaborationTrainedModelsRequest;
+  GetCollaborationConfiguredModelAlgorithmAssociation: GetCollaborationConfiguredModelAlgorithmAssociationRequest;
+  ListCollaborationConfiguredModelAlgorithmAssociations: ListCollaborationConfiguredModelAlgorithmAssociationsRequest;
+  GetCollaborationMLInputChannel: GetCollaborationMLInputChannelRequest;
+  ListCollaborationMLInputChannels: ListCollaborationMLInputChannelsRequest;
+}
+
+/** The output type of each training operation (`void` when it returns nothing). */
+export interface OperationOutputs {
+  CreateConfiguredModelAlgorithm: CreateConfiguredModelAlgorithmResponse;
+  GetConfiguredModelAlgorithm: GetConfiguredModelAlgorithmResponse;
+  ListConfiguredModelAlgorithms: ListConfiguredModelAlgorithmsResponse;
+  DeleteConfiguredModelAlgorithm: void;
+  CreateConfiguredModelAlgorithmAssociation: CreateConfiguredModelAlgorithmAssociationResponse;
+  GetConfiguredModelAlgorithmAssociation: GetConfiguredModelAlgorithmAssociationResponse;
+  ListConfiguredModelAlgorithmAssociations: ListConfiguredModelAlgorithmAssociationsResponse;
+  DeleteConfiguredModelAlgorithmAssociation: void;
+  CreateMLInputChannel: CreateMLInputChannelResponse;
+  GetMLInputChannel: GetMLInputChannelResponse;
+  ListMLInputChannels: ListMLInputChannelsResponse;
+  DeleteMLInputChannelData: void;
+  CreateTrainedModel: CreateTrainedModelResponse;
+  GetTrainedModel: GetTrainedModelResponse;
+  ListTrainedModels: ListTrainedModelsResponse;
+  CancelTrainedModel: void;
+  DeleteTrainedModelOutput: void;
+  ListTrainedModelVersions: ListTrainedModelVersionsResponse;
+  PutMLConfiguration: void;
+  GetMLConfiguration: GetMLConfigurationResponse;
+  DeleteMLConfiguration: void;
+  TagResource: TagResourceResponse;
+  UntagResource: UntagResourceResponse;
+  ListTagsForResource: ListTagsForResourceResponse;
+  GetCollaborationTrainedModel: GetCollaborationTrainedModelResponse;
+  ListCollaborationTrainedModels: ListCollaborationTrainedModelsResponse;
+  GetCollaborationConfiguredModelAlgorithmAssociation: GetCollaborationConfiguredModelAlgorithmAssociationResponse;
+  ListCollaborationConfiguredModelAlgorithmAssociations: ListCollaborationConfiguredModelAlgorithmAssociationsResponse;
+  GetCollaborationMLInputChannel: GetCollaborationMLInputChannelResponse;
+  ListCollaborationMLInputChannels: ListCollaborationMLInputChannelsResponse;
+}

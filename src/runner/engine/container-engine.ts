@@ -71,6 +71,8 @@ export interface ContainerEngine {
   followLogs(containerId: string): Promise<{ stdout: Readable; stderr: Readable; done: Promise<void> }>;
   waitContainer(containerId: string): Promise<number>;
   inspectContainer(containerId: string): Promise<ContainerState>;
+  /** Bytes the container wrote to its own filesystem (where /opt/ml lives). */
+  writtenBytes(containerId: string): Promise<number>;
   killContainer(containerId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void>;
   /** A tar stream of `path` inside the container; undefined when the path does not exist. */
   getArchive(containerId: string, path: string): Promise<Readable | undefined>;

@@ -134,6 +134,12 @@ export class DockerodeEngine implements ContainerEngine {
     return { running: i.State.Running, exitCode: i.State.ExitCode, oomKilled: i.State.OOMKilled };
   }
 
+  async writtenBytes(containerId: string): Promise<number> {
+    // The engine accepts `size` although the types do not list it.
+    const i = (await this.docker.getContainer(containerId).inspect({ size: true } as Docker.ContainerInspectOptions)) as { SizeRw?: number };
+    return i.SizeRw ?? 0;
+  }
+
   async killContainer(containerId: string, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
     try {
       await this.docker.getContainer(containerId).kill({ signal });
