@@ -24,6 +24,11 @@ export interface CleanRoomsMLLocalOptions {
   runner?: TrainingRunner | (() => Promise<TrainingRunner>);
   logger?: Logger;
   clock?: () => Date;
+  /**
+   * Take over, in the background, the runs of processes that died (default true). A short-lived reader
+   * (a CLI `get`) turns it off; `reconciled` then resolves at once.
+   */
+  reconcile?: boolean;
 }
 
 export type CreateMLInputChannelInput = channels.CreateMLInputChannelInput;
@@ -39,6 +44,8 @@ export class CleanRoomsMLLocal {
   private readonly ctx: ServiceContext;
   private readonly training: TrainingCoordinator;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Resolves once runs left by dead processes have been taken over (re-attached, finished or failed). */
+  readonly reconciled: Promise<void>;
 
   constructor(options: CleanRoomsMLLocalOptions = {}) {
     this.settings = defaultSettings(options.settings);
@@ -52,6 +59,10 @@ export class CleanRoomsMLLocal {
       clock,
       runner: runnerFactory(options.runner, this.settings, this.logger),
     });
+    this.reconciled =
+      options.reconcile === false
+        ? Promise.resolve()
+        : this.training.reconcile().catch((e) => this.logger.error({ err: e }, 'reconciliation failed'));
     this.ctx = {
       store: this.store,
       settings: this.settings,
@@ -77,6 +88,7 @@ export class CleanRoomsMLLocal {
 
   /** Waits for this process's runs to end, then closes the store. */
   async close(): Promise<void> {
+    await this.reconciled;
     await this.waitForChannels();
     await this.training.idle();
     this.store.close();

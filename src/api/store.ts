@@ -280,6 +280,16 @@ export class Store {
       .all(arn, versionId, afterSeq, limit) as StoredLogLine[];
   }
 
+  /** How many lines of a run are stored, per stream: what a re-attached run skips when the engine replays its log. */
+  countLogLines(arn: string, versionId: string): { stdout: number; stderr: number } {
+    const rows = this.db
+      .prepare('SELECT stream, count(*) AS n FROM log_lines WHERE arn = ? AND version_id = ? GROUP BY stream')
+      .all(arn, versionId) as { stream: 'stdout' | 'stderr'; n: number }[];
+    const counts = { stdout: 0, stderr: 0 };
+    for (const r of rows) counts[r.stream] = r.n;
+    return counts;
+  }
+
   appendMetricPoints(
     arn: string,
     versionId: string,

@@ -1,10 +1,12 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import type { Store } from './store.js';
 import type * as T from './generated/types.js';
-import type { LogLine, MetricPoint, RunResult, TrainingJobSpec, TrainingRunner } from '../runner/types.js';
+import type { LogLine, MetricPoint, ReattachOptions, RunResult, TrainingJobSpec, TrainingRunner } from '../runner/types.js';
 import { canTransition } from './trained-model-status.js';
 import { resourceIdOfArn } from './arns.js';
 import type { TrainedModelRecord } from './operations/trained-models.js';
@@ -12,6 +14,30 @@ import type { TrainedModelRecord } from './operations/trained-models.js';
 const KIND = 'trained-model';
 const FLUSH_INTERVAL_MS = 200;
 const FLUSH_LINES = 1000;
+/** Statuses in which some process must still be working on a trained model. */
+const UNFINISHED: readonly T.TrainedModelStatus[] = [
+  'CREATE_PENDING', 'CREATE_IN_PROGRESS', 'CANCEL_PENDING', 'CANCEL_IN_PROGRESS', 'DELETE_PENDING', 'DELETE_IN_PROGRESS',
+];
+export const LABEL_STORE = 'crml.store';
+
+/** The process that works on a run: if it is gone, the next process to open the store takes over. */
+export interface RunOwner {
+  pid: number;
+  hostname: string;
+}
+
+function ownerAlive(owner: RunOwner | undefined): boolean {
+  if (!owner || owner.hostname !== hostname()) return false;
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+type ExecuteMode = { kind: 'run' } | ({ kind: 'reattach' } & ReattachOptions);
 
 export interface TrainingCoordinatorDeps {
   store: Store;
@@ -41,11 +67,23 @@ export class TrainingCoordinator {
     return join(this.deps.settings.dataDir, 'artifacts', resourceIdOfArn(arn), versionId || 'base');
   }
 
+  /** Label on every container of this store's runs: which containers are this store's to reconcile. */
+  get storeLabel(): string {
+    return createHash('sha256').update(join(this.deps.settings.dataDir)).digest('hex').slice(0, 16);
+  }
+
   /** Starts the run of a stored CREATE_PENDING trained model in this process. */
   start(arn: string, versionId: string, spec: Omit<TrainingJobSpec, 'artifactsDir'>): void {
+    this.launch(arn, versionId, spec, { kind: 'run' });
+  }
+
+  private launch(arn: string, versionId: string, base: Omit<TrainingJobSpec, 'artifactsDir'>, mode: ExecuteMode): void {
     const key = `${arn}#${versionId}`;
     const abort = new AbortController();
-    const done = this.execute(arn, versionId, spec, abort.signal).finally(() => {
+    const spec = { ...base, labels: { ...base.labels, [LABEL_STORE]: this.storeLabel } };
+    // Who runs it and with what, stored first: another process can take over if this one dies.
+    this.patch(arn, versionId, (cur) => ({ run: { ...cur.run, artifactsDir: this.artifactsDir(arn, versionId), spec, owner: { pid: process.pid, hostname: hostname() } } }));
+    const done = this.execute(arn, versionId, spec, abort.signal, mode).finally(() => {
       this.active.delete(key);
       if (this.active.size === 0 && this.cancelWatch) {
         clearInterval(this.cancelWatch);
@@ -106,10 +144,75 @@ export class TrainingCoordinator {
     return applied;
   }
 
-  private patch(arn: string, versionId: string, patch: Partial<TrainedModelRecord>): void {
+  private patch(arn: string, versionId: string, patch: (cur: TrainedModelRecord) => Partial<TrainedModelRecord>): void {
     this.deps.store.update<TrainedModelRecord>(KIND, arn, versionId, (cur) => ({
-      body: { ...cur.body, ...patch, updateTime: this.deps.clock().toISOString() },
+      body: { ...cur.body, ...patch(cur.body) },
     }));
+  }
+
+  /**
+   * Takes over what dead processes left: a run still going is re-attached, one that ended is finished, one
+   * whose container is gone is failed with the reason; containers of this store that no run owns are removed.
+   */
+  async reconcile(): Promise<void> {
+    const log = this.deps.logger.child({ reconcile: true });
+    const orphans = this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).filter((r) => !ownerAlive(r.body.run?.owner));
+    for (const r of orphans) {
+      // Claim it in one transaction, so that two processes opening the store do not both take it.
+      let claimed = false;
+      this.deps.store.update<TrainedModelRecord>(KIND, r.arn, r.versionId, (cur) => {
+        if (ownerAlive(cur.body.run?.owner) || !UNFINISHED.includes(cur.body.status)) return { body: cur.body };
+        claimed = true;
+        return { body: { ...cur.body, run: { ...cur.body.run!, owner: { pid: process.pid, hostname: hostname() } } } };
+      });
+      if (!claimed) continue;
+      const body = this.deps.store.get<TrainedModelRecord>(KIND, r.arn, r.versionId)!.body;
+      log.warn({ trainedModelArn: r.arn, status: body.status }, 'taking over a run whose process is gone');
+      if (body.status === 'DELETE_PENDING' || body.status === 'DELETE_IN_PROGRESS') {
+        this.removeOutput(r.arn, r.versionId);
+        continue;
+      }
+      const spec = body.run?.spec;
+      if (!spec) {
+        this.finish(r.arn, r.versionId, this.lost('its request was not recorded'), { artifactsDir: this.artifactsDir(r.arn, r.versionId) });
+        continue;
+      }
+      if (body.status === 'CREATE_PENDING') {
+        // Nothing started yet (waiting for room, or pulling): start it again from the beginning.
+        this.launch(r.arn, r.versionId, spec, { kind: 'run' });
+        continue;
+      }
+      const startedAt = new Date(body.run?.startedAt ?? body.updateTime);
+      this.launch(r.arn, r.versionId, spec, { kind: 'reattach', startedAt, skipLines: this.deps.store.countLogLines(r.arn, r.versionId) });
+      if (body.status === 'CANCEL_PENDING' || body.status === 'CANCEL_IN_PROGRESS') this.cancel(r.arn, r.versionId);
+    }
+    await this.removeStrayContainers(log);
+  }
+
+  private async removeStrayContainers(log: Logger): Promise<void> {
+    const runner = await this.deps.runner();
+    if (!runner.removeContainers) return;
+    await runner.removeContainers(`${LABEL_STORE}=${this.storeLabel}`, (labels) => {
+      const arn = labels['crml.trained-model'];
+      if (!arn) return true;
+      if (this.active.has(`${arn}#`)) return false;
+      const r = this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).find((x) => x.arn === arn);
+      return !r;
+    }).catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
+  }
+
+  private lost(why: string): RunResult {
+    const now = this.deps.clock();
+    return {
+      succeeded: false,
+      statusCode: 'INTERNAL_ERROR',
+      message: `The process running this trained model ended unexpectedly and ${why}.`,
+      timedOut: false,
+      cancelled: false,
+      startedAt: now,
+      endedAt: now,
+      durationMs: 0,
+    };
   }
 
   private async execute(
@@ -117,10 +220,11 @@ export class TrainingCoordinator {
     versionId: string,
     base: Omit<TrainingJobSpec, 'artifactsDir'>,
     signal: AbortSignal,
+    mode: ExecuteMode,
   ): Promise<void> {
     const log = this.deps.logger.child({ trainedModelArn: arn, versionId: versionId || undefined });
     const artifactsDir = this.artifactsDir(arn, versionId);
-    rmSync(artifactsDir, { recursive: true, force: true });
+    if (mode.kind === 'run') rmSync(artifactsDir, { recursive: true, force: true });
     mkdirSync(artifactsDir, { recursive: true });
     const spec: TrainingJobSpec = { ...base, artifactsDir };
 
@@ -146,23 +250,27 @@ export class TrainingCoordinator {
     let result: RunResult;
     try {
       const runner = await this.deps.runner();
-      result = await runner.run(
-        spec,
-        {
-          onStarted: ({ imageDigest }) => {
+      const events = {
+          onStarted: ({ imageDigest }: { imageDigest: string }) => {
+            this.patch(arn, versionId, (cur) => ({ run: { ...cur.run!, startedAt: this.deps.clock().toISOString() } }));
             this.transition(arn, versionId, 'CREATE_IN_PROGRESS', { trainingContainerImageDigest: imageDigest });
           },
-          onLogLine: (l) => {
+          onLogLine: (l: LogLine) => {
             lines.push(l);
             if (lines.length >= FLUSH_LINES) flush();
           },
-          onMetric: (p) => {
+          onMetric: (p: MetricPoint) => {
             points.push(p);
             if (points.length >= FLUSH_LINES) flush();
           },
-        },
-        signal,
-      );
+      };
+      if (mode.kind === 'run') {
+        result = await runner.run(spec, events, signal);
+      } else {
+        result =
+          (await runner.reattach?.(spec, events, signal, mode)) ??
+          (signal.aborted ? { ...this.lost('its container is gone'), statusCode: 'CANCELLED', cancelled: true } : this.lost('its container is gone'));
+      }
     } catch (e) {
       log.error({ err: e }, 'the runner failed');
       const now = this.deps.clock();
@@ -197,15 +305,18 @@ export class TrainingCoordinator {
       metricsStatus: extra.metricsFailed ? 'PUBLISH_FAILED' : 'PUBLISH_SUCCEEDED',
       metricsStatusDetails: extra.metricsFailed,
       trainingContainerImageDigest: result.imageDigest,
+    };
+    this.patch(arn, versionId, (cur) => ({
       run: {
+        ...cur.run,
         artifactsDir: extra.artifactsDir,
         modelArtifactPath: result.modelArtifactPath,
         outputArtifactPath: result.outputArtifactPath,
         exitCode: result.exitCode,
-        startedAt: result.startedAt.toISOString(),
         endedAt: result.endedAt.toISOString(),
       },
-    };
+    }));
+    if (!result.imageDigest) delete common.trainingContainerImageDigest;
     if (result.cancelled || result.statusCode === 'CANCELLED') {
       this.transition(arn, versionId, 'CANCEL_IN_PROGRESS');
       this.transition(arn, versionId, 'INACTIVE', {
@@ -229,10 +340,15 @@ export class TrainingCoordinator {
   /** DeleteTrainedModelOutput: DELETE_PENDING → DELETE_IN_PROGRESS → INACTIVE, artifacts removed. */
   deleteOutput(arn: string, versionId: string): void {
     if (!this.transition(arn, versionId, 'DELETE_PENDING')) return;
+    this.removeOutput(arn, versionId);
+  }
+
+  private removeOutput(arn: string, versionId: string): void {
     this.transition(arn, versionId, 'DELETE_IN_PROGRESS');
     try {
       rmSync(this.artifactsDir(arn, versionId), { recursive: true, force: true });
-      this.transition(arn, versionId, 'INACTIVE', { run: undefined });
+      this.transition(arn, versionId, 'INACTIVE');
+      this.patch(arn, versionId, (cur) => ({ run: cur.run && { artifactsDir: cur.run.artifactsDir } }));
     } catch (e) {
       this.transition(arn, versionId, 'DELETE_FAILED', {
         statusDetails: { statusCode: 'INTERNAL_ERROR', message: `Artifacts could not be removed: ${(e as Error).message}` },

@@ -126,15 +126,18 @@ function toValidationIssues(rootShape: string | undefined, root: unknown, issues
     let value: unknown = root;
     const parts: string[] = [];
     let reported = false;
+    // A value inside a sensitive shape is sensitive too.
+    let sensitive = rootShape ? shapes[rootShape]?.sensitive === true : false;
     for (let i = 0; i < issue.path.length; i++) {
       const seg = issue.path[i]!;
       const shape = shapeName ? shapes[shapeName] : undefined;
+      sensitive ||= shape?.sensitive === true;
       const here = parts.join('.');
       const last = i === issue.path.length - 1;
       if (shape?.type === 'list' && typeof seg === 'number') {
         const element = shapes[shape.member];
         if (isScalar(element) && !typeError && !missing && constraintsOf(element!).length > 0) {
-          push({ path: here, value, constraint: `Member must satisfy constraint: [${constraintsOf(element!).join(', ')}]`, sensitive: shape.sensitive });
+          push({ path: here, value, constraint: `Member must satisfy constraint: [${constraintsOf(element!).join(', ')}]`, sensitive });
           reported = true;
           break;
         }
@@ -145,7 +148,7 @@ function toValidationIssues(rootShape: string | undefined, root: unknown, issues
         const target = keyProblem ? shapes[shape.key] : shapes[shape.value];
         if (isScalar(target) && !typeError && !missing && constraintsOf(target!).length > 0) {
           const what = keyProblem ? 'Map keys' : 'Map value';
-          push({ path: here, value, constraint: `${what} must satisfy constraint: [${constraintsOf(target!).join(', ')}]`, sensitive: shape.sensitive });
+          push({ path: here, value, constraint: `${what} must satisfy constraint: [${constraintsOf(target!).join(', ')}]`, sensitive });
           reported = true;
           break;
         }
@@ -162,12 +165,11 @@ function toValidationIssues(rootShape: string | undefined, root: unknown, issues
       value = value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[seg] : undefined;
     }
     if (reported) continue;
-    const shape = shapeName ? shapes[shapeName] : undefined;
     push({
       path: parts.join('.') || rootShape || '',
       value: missing ? null : value,
       constraint: issue.message,
-      sensitive: shape?.sensitive,
+      sensitive: sensitive || (shapeName ? shapes[shapeName]?.sensitive === true : false),
     });
   }
   return out;

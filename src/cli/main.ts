@@ -26,7 +26,9 @@ function getService(program: Command): CleanRoomsMLLocal {
     const dataDir = program.opts<{ dataDir?: string }>().dataDir;
     const settings = settingsFromEnv();
     const logger = pino({ level: process.env.CRML_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-    service = new CleanRoomsMLLocal({ settings: dataDir ? { ...settings, dataDir } : settings, logger });
+    // Only the commands that stay to supervise runs take over the runs of dead processes.
+    const reconcile = ['serve', 'create-trained-model', 'reconcile'].includes(currentOperation);
+    service = new CleanRoomsMLLocal({ settings: dataDir ? { ...settings, dataDir } : settings, logger, reconcile });
   }
   return service;
 }
@@ -84,6 +86,15 @@ export async function main(argv: string[]): Promise<number> {
         },
         print,
       );
+    });
+
+  program
+    .command('reconcile')
+    .description('take over runs whose process died: re-attach, finish or fail them, and wait until they end')
+    .action(async () => {
+      const svc = getService(program);
+      await svc.reconciled;
+      await svc.waitForRuns();
     });
 
   program

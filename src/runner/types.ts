@@ -106,4 +106,6 @@ export interface TrainingRunner {
    * finishes it if it ended. Undefined when no container of that run exists.
    */
   reattach?(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ReattachOptions): Promise<RunResult | undefined>;
+  /** Removes the containers carrying `label` for which `stray(labels)` says so (reconciliation). */
+  removeContainers?(label: string, stray: (labels: Record<string, string>) => boolean): Promise<number>;
 }

@@ -23,12 +23,16 @@ import { getAssociationRecord } from './configured-model-algorithm-associations.
 import { getConfiguredModelAlgorithmRecord } from './configured-model-algorithms.js';
 import { getMLInputChannelRecord } from './ml-input-channels.js';
 import type { ChannelSpec, TrainingJobSpec } from '../../runner/types.js';
+import type { RunOwner } from '../training-coordinator.js';
 
 const KIND = 'trained-model';
 /** contract §6 (decided): the default stopping condition. */
 export const DEFAULT_MAX_RUNTIME_SECONDS = 86_400;
 
 export interface RunRecord {
+  /** The request as the runner got it: what a process taking over needs. */
+  spec?: Omit<TrainingJobSpec, 'artifactsDir'>;
+  owner?: RunOwner;
   artifactsDir: string;
   modelArtifactPath?: string;
   outputArtifactPath?: string;

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { spawn, execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { CleanRoomsMLLocal } from '../../src/api/service.js';
+import { MEMBERSHIP, tempService, trainingSetup } from '../helpers/fixtures.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+function containersOf(arn: string): string {
+  return execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`], { encoding: 'utf8' }).trim();
+}
+
+/** Starts `crml create-trained-model` in a child process, as a user would, and returns it with the new ARN. */
+async function startRunnerProcess(dataDir: string, association: string, channel: string, hyperparameters: Record<string, string>) {
+  const child = spawn(
+    'npx',
+    [
+      'tsx', 'src/cli/bin.ts', 'create-trained-model', '--name', 'killed',
+      '--configured-model-algorithm-association-arn', association,
+      '--resource-config', JSON.stringify({ instanceType: 'ml.m5.large', volumeSizeInGB: 1 }),
+      '--hyperparameters', JSON.stringify(hyperparameters),
+      '--data-channels', JSON.stringify([{ channelName: 'train', mlInputChannelArn: channel }]),
+    ],
+    { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const arn = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ARN from the child: ${out}`)), 60_000);
+    child.stdout.on('data', () => {
+      const m = /"trainedModelArn": "([^"]+)"/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return { child, arn };
+}
+
+async function until(check: () => boolean, timeoutMs = 60_000) {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('a runner process killed mid-run', () => {
+  it('is taken over by the next process: re-attached to its container, finished with its logs and model, nothing left behind', async () => {
+    await using setup = tempService({ reconcile: false });
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(setup);
+    const { child, arn } = await startRunnerProcess(setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn, {
+      print_lines: '5',
+      sleep_seconds: '4',
+      model_text: 'survived',
+    });
+    const status = () => setup.store.get<{ status: string }>('trained-model', arn)?.body.status;
+    await until(() => status() === 'CREATE_IN_PROGRESS' && setup.store.countLogLines(arn, '').stdout === 5);
+    // The whole process group: npx, tsx and node.
+    process.kill(-child.pid!, 'SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(containersOf(arn)).not.toBe(''); // the container goes on without its runner
+
+    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store });
+    await next.reconciled;
+    await next.waitForRuns();
+    const model = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arn });
+    expect(model.status).toBe('ACTIVE');
+    const lines = setup.store.readLogLines(arn, '').map((l) => l.text);
+    expect(lines).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    const tarball = join(setup.dataDir, 'artifacts', arn.split('/').pop()!, 'base', 'model.tar.gz');
+    expect(execFileSync('tar', ['-xzOf', tarball, 'model.txt'], { encoding: 'utf8' }).trim()).toBe('survived');
+    expect(containersOf(arn)).toBe('');
+  });
+
+  it('finishes a run whose container ended while no runner watched, and fails one whose container is gone', async () => {
+    await using setup = tempService({ reconcile: false });
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(setup);
+    const { child, arn } = await startRunnerProcess(setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn, {
+      sleep_seconds: '1',
+      exit_code: '4',
+      failure_text: 'ended alone',
+    });
+    const status = () => setup.store.get<{ status: string }>('trained-model', arn)?.body.status;
+    await until(() => status() === 'CREATE_IN_PROGRESS');
+    process.kill(-child.pid!, 'SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 2000)); // the container exits on its own meanwhile
+
+    const { child: child2, arn: gone } = await startRunnerProcess(setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn, {
+      sleep_seconds: '30',
+    });
+    await until(() => setup.store.get<{ status: string }>('trained-model', gone)?.body.status === 'CREATE_IN_PROGRESS');
+    process.kill(-child2.pid!, 'SIGKILL');
+    await new Promise((r) => child2.once('exit', r));
+    execFileSync('docker', ['rm', '-f', containersOf(gone)]);
+
+    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store });
+    await next.reconciled;
+    await next.waitForRuns();
+    const ended = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arn });
+    expect(ended.status).toBe('CREATE_FAILED');
+    expect(ended.statusDetails).toEqual({ statusCode: 'ALGORITHM_ERROR', message: 'ended alone' });
+    const lost = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: gone });
+    expect(lost.status).toBe('CREATE_FAILED');
+    expect(lost.statusDetails?.statusCode).toBe('INTERNAL_ERROR');
+    expect(lost.statusDetails?.message).toContain('container is gone');
+    expect(containersOf(arn)).toBe('');
+  });
+});
