@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import pino from 'pino';
 import { CleanRoomsMLLocal } from '../../src/api/service.js';
 import { MEMBERSHIP, tempService, trainingSetup } from '../helpers/fixtures.js';
 
@@ -62,7 +63,7 @@ describe('a runner process killed mid-run', () => {
     await new Promise((r) => child.once('exit', r));
     expect(containersOf(arn)).not.toBe(''); // the container goes on without its runner
 
-    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store });
+    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: pino({ level: process.env.CRML_TEST_LOG ?? 'silent' }) });
     await next.reconciled;
     await next.waitForRuns();
     const model = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arn });
@@ -96,7 +97,7 @@ describe('a runner process killed mid-run', () => {
     await new Promise((r) => child2.once('exit', r));
     execFileSync('docker', ['rm', '-f', containersOf(gone)]);
 
-    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store });
+    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: pino({ level: process.env.CRML_TEST_LOG ?? 'silent' }) });
     await next.reconciled;
     await next.waitForRuns();
     const ended = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arn });
