@@ -1,0 +1,137 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The container engine as the runner needs it, in our own types: the runner's logic never sees dockerode,
+ * so a Podman or remote engine, or a fake for edge cases, fits behind the same port. Every failure the
+ * engine reports reaches callers as an EngineError carrying the engine's own message.
+ */
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+export interface ImageInfo {
+  /** The image id (`sha256:…` of its config). */
+  id: string;
+  /** `repository@sha256:…` for every registry the image came from or went to; empty for a local build. */
+  repoDigests: string[];
+  repoTags: string[];
+}
+
+export interface PullProgress {
+  id?: string;
+  status: string;
+  progress?: string;
+}
+
+export interface BindMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+
+export interface ContainerCreateSpec {
+  image: string;
+  name?: string;
+  hostname: string;
+  /** Undefined keeps the image's own entrypoint. */
+  entrypoint?: string[];
+  cmd: string[];
+  env: Record<string, string>;
+  labels: Record<string, string>;
+  binds: BindMount[];
+  /** 'none', 'bridge' or the name of a network made with createNetwork. */
+  networkMode: string;
+  /** DNS names other containers on a user network reach this one by. */
+  networkAliases?: string[];
+  nanoCpus: number;
+  /** Memory limit; swap is always off (MemorySwap = Memory). */
+  memoryBytes: number;
+  shmSizeBytes: number;
+  pidsLimit: number;
+  capDrop: string[];
+  capAdd: string[];
+  securityOpt: string[];
+  /** GPUs to request from the engine (0: no device request at all). */
+  gpus: number;
+}
+
+export interface ContainerState {
+  running: boolean;
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+export interface ContainerSummary {
+  id: string;
+  labels: Record<string, string>;
+  running: boolean;
+}
+
+export interface ContainerLogs {
+  stdout: Readable;
+  stderr: Readable;
+  /** Settles when the engine ends the log stream (the container ended). */
+  done: Promise<void>;
+}
+
+export interface NetworkCreateSpec {
+  name: string;
+  /** No route outside the network (multi-instance training reaches nothing else). */
+  internal: boolean;
+  labels: Record<string, string>;
+}
+
+export type StopSignal = 'SIGTERM' | 'SIGKILL' | 'SIGINT';
+
+export interface ContainerEngine {
+  /** Where the engine is, for messages (unix:///var/run/docker.sock, tcp://…). */
+  readonly endpoint: string;
+  /** Whether bind mounts of this machine's folders are visible to the engine (false for a remote engine). */
+  readonly sharesHostFilesystem: boolean;
+  ping(): Promise<void>;
+  /** Undefined when the engine has no image by that reference. */
+  inspectImage(reference: string): Promise<ImageInfo | undefined>;
+  /** Pulls; rejects with an EngineError in the registry's own words when the call or any progress line fails. */
+  pullImage(reference: string, opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void }): Promise<void>;
+  /** Returns the container id. */
+  createContainer(spec: ContainerCreateSpec): Promise<string>;
+  /** Extracts a tar stream at `path` inside the container (created or running). */
+  putArchive(containerId: string, path: string, tar: Readable): Promise<void>;
+  startContainer(containerId: string): Promise<void>;
+  /** Follows stdout and stderr, demultiplexed, from the first byte until the container ends. */
+  followLogs(containerId: string): Promise<ContainerLogs>;
+  /** Resolves with the exit code once the container has ended. */
+  waitContainer(containerId: string): Promise<number>;
+  inspectContainer(containerId: string): Promise<ContainerState>;
+  /** Bytes the container wrote to its own filesystem (where /opt/ml lives). */
+  writtenBytes(containerId: string): Promise<number>;
+  /** Sends a signal; a container that is no longer running is not an error. */
+  killContainer(containerId: string, signal: StopSignal): Promise<void>;
+  /** The engine's own stop: SIGTERM, then SIGKILL after `timeoutSeconds`. */
+  stopContainer(containerId: string, timeoutSeconds: number): Promise<void>;
+  /** A tar stream of `path` inside the container (entries named after the path's last part); undefined when absent. */
+  getArchive(containerId: string, path: string): Promise<Readable | undefined>;
+  /** Removes the container and its anonymous volumes, running or not; an absent container is not an error. */
+  removeContainer(containerId: string): Promise<void>;
+  /** Every container, running or not, carrying `label` (`key` or `key=value`). */
+  listContainers(label: string): Promise<ContainerSummary[]>;
+  /** Returns the network id. */
+  createNetwork(spec: NetworkCreateSpec): Promise<string>;
+  /** An absent network is not an error. */
+  removeNetwork(networkId: string): Promise<void>;
+}
+
+/** Anything the engine refused or failed at, with its HTTP status when there was one and its own message. */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
