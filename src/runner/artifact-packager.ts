@@ -2,7 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
+import { join } from 'node:path';
 import * as tar from 'tar-stream';
+import type { ContainerEngine } from './container-engine.js';
 
 export interface PackagedArchive {
   path: string;
@@ -70,4 +72,30 @@ export async function readFirstFile(engineTar: Readable, maxChars: number): Prom
   });
   await pipeline(engineTar, extract);
   return text;
+}
+
+export const MODEL_ARTIFACT = 'model.tar.gz';
+export const OUTPUT_ARTIFACT = 'output.tar.gz';
+
+/**
+ * /opt/ml/model → <dir>/model.tar.gz and /opt/ml/output/data → <dir>/output.tar.gz, straight from the engine's
+ * archive stream. Whatever the outcome, what the algorithm left is packaged: a stopped run keeps its partial model.
+ */
+export async function packageArtifacts(
+  engine: ContainerEngine,
+  containerId: string,
+  dir: string,
+): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
+  const out: { modelArtifactPath?: string; outputArtifactPath?: string } = {};
+  const model = await engine.getArchive(containerId, '/opt/ml/model');
+  if (model) out.modelArtifactPath = (await packageFolder(model, join(dir, MODEL_ARTIFACT))).path;
+  const output = await engine.getArchive(containerId, '/opt/ml/output/data');
+  if (output) out.outputArtifactPath = (await packageFolder(output, join(dir, OUTPUT_ARTIFACT))).path;
+  return out;
+}
+
+/** The first `maxChars` characters of /opt/ml/output/failure, when the algorithm wrote one. */
+export async function readFailureFile(engine: ContainerEngine, containerId: string, maxChars: number): Promise<string | undefined> {
+  const tarStream = await engine.getArchive(containerId, '/opt/ml/output/failure');
+  return tarStream ? readFirstFile(tarStream, maxChars) : undefined;
 }

@@ -11,7 +11,7 @@ const HEADER = 8;
 export function demuxLogStream(raw: Readable): { stdout: PassThrough; stderr: PassThrough; done: Promise<void> } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
 
   const sink = new Writable({
     write(chunk: Buffer, _enc, callback) {

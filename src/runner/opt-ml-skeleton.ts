@@ -10,9 +10,11 @@ export function optMlSkeleton(configFiles: Record<string, string>): Readable {
   const pack = tar.pack();
   const mtime = new Date();
   const dir = (name: string, mode = 0o755) => pack.entry({ name, type: 'directory', mode, mtime });
-  for (const d of ['opt/', 'opt/ml/', 'opt/ml/input/', 'opt/ml/input/config/', 'opt/ml/input/data/', 'opt/ml/model/', 'opt/ml/output/', 'opt/ml/output/data/', 'opt/ml/checkpoints/', 'opt/ml/code/']) {
-    dir(d);
-  }
+  for (const d of ['opt/', 'opt/ml/', 'opt/ml/input/', 'opt/ml/input/data/', 'opt/ml/code/']) dir(d);
+  // Writable whatever user the image runs as (an image may set USER): the container is the only one using them.
+  for (const d of ['opt/ml/model/', 'opt/ml/output/', 'opt/ml/output/data/', 'opt/ml/checkpoints/']) dir(d, 0o777);
+  // Read-only for the job: with every capability dropped, even root cannot add files to a 0555 folder.
+  dir('opt/ml/input/config/', 0o555);
   for (const [name, content] of Object.entries(configFiles)) {
     pack.entry({ name: `opt/ml/input/config/${name}`, mode: 0o444, mtime }, content);
   }

@@ -1,28 +1,35 @@
 import { availableParallelism, totalmem } from 'node:os';
-import { instanceTypeSpec } from './instance-type-catalog.js';
+import { instanceTypeSpec } from './instance-types.js';
 
 const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
 
+/** What this machine can give one training container. */
 export interface HostCapacity {
   cpus: number;
   memoryBytes: number;
   gpus: number;
 }
 
+/**
+ * This machine, less some headroom for the engine, the runner and the OS (10% of memory, at least 512 MiB).
+ * GPUs are not probed: a host with GPUs says so through the injected HostCapacity.
+ */
 export function hostCapacity(): HostCapacity {
-  // Leave room for the engine and the runner itself.
-  return { cpus: availableParallelism(), memoryBytes: Math.floor(totalmem() * 0.9), gpus: 0 };
+  const total = totalmem();
+  return { cpus: availableParallelism(), memoryBytes: Math.max(256 * MiB, total - Math.max(512 * MiB, Math.floor(total * 0.1))), gpus: 0 };
 }
 
 export interface AppliedLimits {
   instanceType: string;
+  /** The instance type's published figures. */
   requested: { vcpus: number; memoryBytes: number; gpus: number };
+  /** What the container actually gets. */
   vcpus: number;
   memoryBytes: number;
   gpus: number;
   shmSizeBytes: number;
-  pidsLimit: number;
-  /** Why the limits differ from the instance type's, when they do. */
+  /** What differs from the instance type and why, when something does (also said in the run's log). */
   scaledDown?: string;
 }
 
@@ -30,11 +37,16 @@ export class InsufficientCapacityError extends Error {
   override readonly name = 'InsufficientCapacityError';
 }
 
-export const PIDS_LIMIT = 4096;
+/** /dev/shm: Docker's 64 MB default breaks multi-process data loaders; half the memory, as a real instance roughly gives. */
+function shmSizeFor(memoryBytes: number): number {
+  return Math.max(64 * MiB, Math.floor(memoryBytes / 2));
+}
+
+const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 
 /**
- * The container limits of an instance type on this host (contract §5): the instance's vCPUs, memory and
- * GPUs, scaled down to the host when it is smaller (and said so), or refused in strict mode.
+ * The container limits of an instance type on this host (contract §5): the instance's vCPUs, memory and GPUs,
+ * scaled down to the host when it is smaller (and said so), or refused in strict mode.
  */
 export function limitsFor(instanceType: string, host: HostCapacity, strict: boolean): AppliedLimits {
   const spec = instanceTypeSpec(instanceType);
@@ -45,17 +57,14 @@ export function limitsFor(instanceType: string, host: HostCapacity, strict: bool
   const gpus = Math.min(requested.gpus, host.gpus);
   const short: string[] = [];
   if (vcpus < requested.vcpus) short.push(`${vcpus} of ${requested.vcpus} vCPUs`);
-  if (memoryBytes < requested.memoryBytes) {
-    short.push(`${(memoryBytes / GiB).toFixed(1)} of ${(requested.memoryBytes / GiB).toFixed(1)} GiB memory`);
+  if (memoryBytes < requested.memoryBytes) short.push(`${gib(memoryBytes)} of ${gib(requested.memoryBytes)} memory`);
+  if (gpus < requested.gpus) short.push(`${gpus} of ${requested.gpus} GPUs${host.gpus === 0 ? ' (this host has no GPU)' : ''}`);
+  if (short.length > 0 && strict) {
+    throw new InsufficientCapacityError(
+      `This host is smaller than ${instanceType} (strict mode): it can give only ${short.join(', ')}. ` +
+        'Use a smaller instance type or turn strict resources off.',
+    );
   }
-  if (gpus < requested.gpus) short.push(`${gpus} of ${requested.gpus} GPUs`);
-  const scaledDown = short.length
-    ? `This host is smaller than ${instanceType}: the container gets ${short.join(', ')}.`
-    : undefined;
-  if (scaledDown && strict) {
-    throw new InsufficientCapacityError(`${scaledDown.replace(': the container gets', ' (strict mode): it would get')} Use a smaller instance type or turn strict mode off.`);
-  }
-  // /dev/shm sized for the instance: Docker's 64 MB breaks multi-process data loaders.
-  const shmSizeBytes = Math.floor(memoryBytes / 2);
-  return { instanceType, requested, vcpus, memoryBytes, gpus, shmSizeBytes, pidsLimit: PIDS_LIMIT, scaledDown };
+  const scaledDown = short.length > 0 ? `This host is smaller than ${instanceType}: the container gets ${short.join(', ')}.` : undefined;
+  return { instanceType, requested, vcpus, memoryBytes, gpus, shmSizeBytes: shmSizeFor(memoryBytes), scaledDown };
 }

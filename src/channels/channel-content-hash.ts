@@ -3,13 +3,13 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ChannelSpec } from './types.js';
+import type { ChannelSpec } from '../runner/types.js';
 
 /**
  * One sha256 per channel over its files' relative paths and contents, in path order: equal hashes mean
  * the same data, whatever the folder is called. Files are streamed, never read whole.
  */
-async function hashFolder(root: string): Promise<string> {
+export async function channelContentHash(root: string): Promise<string> {
   const files: string[] = [];
   const walk = async (dir: string) => {
     for (const e of await readdir(dir, { withFileTypes: true })) {
@@ -29,10 +29,8 @@ async function hashFolder(root: string): Promise<string> {
   return total.digest('hex');
 }
 
-export const hashChannel = {
-  folder: hashFolder,
-  async all(channels: readonly ChannelSpec[]): Promise<Record<string, string>> {
-    const entries = await Promise.all(channels.map(async (c) => [c.channelName, await hashFolder(c.hostPath)] as const));
-    return Object.fromEntries(entries);
-  },
-};
+/** Channel name → sha256 of its content, for the run's manifest. */
+export async function channelContentHashes(channels: readonly ChannelSpec[]): Promise<Record<string, string>> {
+  const entries = await Promise.all(channels.map(async (c) => [c.channelName, await channelContentHash(c.hostPath)] as const));
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,84 @@
+import Docker from 'dockerode';
+import { existsSync } from 'node:fs';
+import { DockerEngine } from './docker-engine.js';
+import type { ContainerEngine } from './container-engine.js';
+
+/**
+ * How the engine is found: a list of strategies, each saying whether it applies (DOCKER_HOST, the default
+ * Docker socket, Podman's rootful socket). The first that applies and answers wins. The environment is
+ * passed in by the edge (CLI, server); nothing here reads process.env.
+ */
+export interface EngineStrategy {
+  readonly name: string;
+  applies(): boolean;
+  create(): ContainerEngine;
+}
+
+export interface EngineEnvironment {
+  DOCKER_HOST?: string;
+}
+
+export class EngineNotFoundError extends Error {
+  override readonly name = 'EngineNotFoundError';
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** An engine at a DOCKER_HOST-style address: unix:///path, tcp://host:port (http), or https://host:port. */
+export function createEngine(dockerHost: string): ContainerEngine {
+  let url: URL;
+  try {
+    url = new URL(dockerHost);
+  } catch {
+    throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost} is not a URL (use unix:///var/run/docker.sock or tcp://host:2375)`);
+  }
+  if (url.protocol === 'unix:') {
+    return new DockerEngine(new Docker({ socketPath: url.pathname }), { endpoint: dockerHost, sharesHostFilesystem: true });
+  }
+  if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
+    const https = url.protocol === 'https:';
+    return new DockerEngine(
+      new Docker({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
+      // Bind mounts name this machine's folders: only an engine on this machine sees them.
+      { endpoint: dockerHost, sharesHostFilesystem: LOOPBACK.has(url.hostname) },
+    );
+  }
+  throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost}: unsupported scheme ${url.protocol} (use unix:// or tcp://)`);
+}
+
+function socketStrategy(name: string, path: string): EngineStrategy {
+  return { name, applies: () => existsSync(path), create: () => createEngine(`unix://${path}`) };
+}
+
+export function engineStrategies(env: EngineEnvironment): EngineStrategy[] {
+  const dockerHost = env.DOCKER_HOST?.trim();
+  return [
+    { name: 'DOCKER_HOST', applies: () => Boolean(dockerHost), create: () => createEngine(dockerHost!) },
+    socketStrategy('default Docker socket', '/var/run/docker.sock'),
+    socketStrategy('Podman socket', '/run/podman/podman.sock'),
+  ];
+}
+
+/** The first engine that answers; otherwise an error saying what was tried. */
+export async function discoverEngine(
+  env: EngineEnvironment = {},
+  strategies: EngineStrategy[] = engineStrategies(env),
+): Promise<ContainerEngine> {
+  const tried: string[] = [];
+  for (const s of strategies) {
+    if (!s.applies()) continue;
+    const engine = s.create();
+    try {
+      await engine.ping();
+      return engine;
+    } catch (e) {
+      tried.push(`${s.name} (${engine.endpoint}): ${(e as Error).message}`);
+      // DOCKER_HOST is an explicit choice: never fall back to another engine behind the user's back.
+      if (s.name === 'DOCKER_HOST') break;
+    }
+  }
+  throw new EngineNotFoundError(
+    `No container engine answers${tried.length ? `: ${tried.join('; ')}` : ' (no DOCKER_HOST, no /var/run/docker.sock)'}. ` +
+      'Start Docker (or run `bash scripts/ensure-engine.sh` as root on Debian/Ubuntu), or set DOCKER_HOST.',
+  );
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { channelMounts, ChannelMountError } from '../../src/channels/channel-mounts.js';
+import { channelContentHash } from '../../src/channels/channel-content-hash.js';
+import type { ChannelSpec } from '../../src/runner/types.js';
+
+const local = { sharesHostFilesystem: true, endpoint: 'unix:///var/run/docker.sock' };
+const channel = (channelName: string, hostPath: string): ChannelSpec => ({ channelName, hostPath, contentType: 'text/csv', s3DataDistributionType: 'FullyReplicated' });
+
+describe('channel mounts', () => {
+  it('mount each channel folder read-only at /opt/ml/input/data/<channelName> on a local engine', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crml-channel-'));
+    try {
+      expect(channelMounts([channel('train', dir), channel('validation.v-1', dir)], local)).toEqual([
+        { channelName: 'train', hostPath: dir, containerPath: '/opt/ml/input/data/train', readOnly: true },
+        { channelName: 'validation.v-1', hostPath: dir, containerPath: '/opt/ml/input/data/validation.v-1', readOnly: true },
+      ]);
+      expect(() => channelMounts([channel('..', dir)], local)).toThrow(ChannelMountError);
+      expect(() => channelMounts([channel('a/b', dir)], local)).toThrow("Channel name 'a/b' cannot be a folder under /opt/ml/input/data.");
+      expect(() => channelMounts([channel('t', dir), channel('t', dir)], local)).toThrow("Channel name 't' is used twice.");
+      expect(() => channelMounts([channel('t', 'relative/path')], local)).toThrow(/not at an absolute path/);
+      expect(() => channelMounts([channel('t', dir)], { sharesHostFilesystem: false, endpoint: 'tcp://10.0.0.5:2375' })).toThrow(
+        /The engine at tcp:\/\/10\.0\.0\.5:2375 is not on this machine/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('hash a channel by its relative paths and contents, not by where it lives', async () => {
+    const a = mkdtempSync(join(tmpdir(), 'crml-channel-'));
+    const b = mkdtempSync(join(tmpdir(), 'crml-channel-'));
+    try {
+      for (const d of [a, b]) writeFileSync(join(d, 'x.csv'), '1,2\n');
+      expect(await channelContentHash(a)).toBe(await channelContentHash(b));
+      writeFileSync(join(b, 'x.csv'), '1,3\n');
+      expect(await channelContentHash(a)).not.toBe(await channelContentHash(b));
+    } finally {
+      rmSync(a, { recursive: true, force: true });
+      rmSync(b, { recursive: true, force: true });
+    }
+  });
+});

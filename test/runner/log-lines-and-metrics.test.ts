@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { Readable } from 'node:stream';
+import { LogLineSplitter, MAX_LINE_CHARS } from '../../src/runner/log-line-splitter.js';
+import { demuxLogStream } from '../../src/runner/log-demuxer.js';
+import { compileMetricDefinition, extractMetrics, MetricDefinitionError, parseMetricValue } from '../../src/runner/metric-definition.js';
+import { classifyExit } from '../../src/runner/run-outcome.js';
+
+function split(chunks: (string | Buffer)[]): string[] {
+  const s = new LogLineSplitter();
+  const out = chunks.flatMap((c) => s.push(typeof c === 'string' ? Buffer.from(c) : c));
+  return [...out, ...s.end()];
+}
+
+describe('log lines', () => {
+  it('joins partial lines across chunks and ends lines at \\n, \\r\\n and a lone \\r', () => {
+    expect(split(['a', 'b\nc', 'd\r', '\ne\rf\n', 'tail'])).toEqual(['ab', 'cd', 'e', 'f', 'tail']);
+  });
+
+  it('decodes a multi-byte character split across chunks, and turns invalid UTF-8 into U+FFFD', () => {
+    const euro = Buffer.from('€\n');
+    expect(split([euro.subarray(0, 1), euro.subarray(1)])).toEqual(['€']);
+    expect(split([Buffer.from([0x61, 0xff, 0x62, 0x0a])])).toEqual(['a\uFFFDb']);
+  });
+
+  it('cuts a very long line instead of holding it without bound', () => {
+    const lines = split(['x'.repeat(MAX_LINE_CHARS * 2 + 5), '\n']);
+    expect(lines.map((l) => l.length)).toEqual([MAX_LINE_CHARS, MAX_LINE_CHARS, 5]);
+  });
+});
+
+describe('log demultiplexing', () => {
+  const frame = (type: number, text: string) => {
+    const payload = Buffer.from(text);
+    const header = Buffer.alloc(8);
+    header[0] = type;
+    header.writeUInt32BE(payload.length, 4);
+    return Buffer.concat([header, payload]);
+  };
+
+  it('splits the engine stream into stdout and stderr, frames cut anywhere', async () => {
+    const all = Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err 1\n'), frame(1, 'out 2\n')]);
+    const chunks = [all.subarray(0, 3), all.subarray(3, 17), all.subarray(17)];
+    const { stdout, stderr, done } = demuxLogStream(Readable.from(chunks));
+    const read = async (r: Readable) => Buffer.concat(await r.toArray()).toString();
+    const [o, e] = await Promise.all([read(stdout), read(stderr), done]);
+    expect([o, e]).toEqual(['out 1\nout 2\n', 'err 1\n']);
+  });
+});
+
+describe('metric definitions', () => {
+  it('translate Python named groups and anchors, and take group 1 or the whole match', () => {
+    const defs = [
+      compileMetricDefinition({ name: 'loss', regex: 'loss=(?P<loss>[0-9.e-]+)' }),
+      compileMetricDefinition({ name: 'whole', regex: '\\A[0-9.]+\\Z' }),
+      compileMetricDefinition({ name: 'acc', regex: '(?i)ACC: ([0-9.]+)' }),
+    ];
+    expect(extractMetrics(defs, 'loss=1e-3 acc: 0.5')).toEqual([{ name: 'loss', value: 0.001 }, { name: 'acc', value: 0.5 }]);
+    expect(extractMetrics(defs, '42.5')).toEqual([{ name: 'whole', value: 42.5 }]);
+    expect(extractMetrics(defs, 'loss=nan')).toEqual([]);
+  });
+
+  it('refuse what cannot compile, with a message for the API', () => {
+    expect(() => compileMetricDefinition({ name: 'bad', regex: 'loss=(' })).toThrow(MetricDefinitionError);
+    expect(() => compileMetricDefinition({ name: 'bad', regex: 'loss=(' })).toThrow(/^Member must be a valid regular expression/);
+    expect(() => compileMetricDefinition({ name: 'bad', regex: '(?x)a b' })).toThrow(/\(\?x\) has no JavaScript equivalent/);
+  });
+
+  it('parse values as decimal numbers only', () => {
+    expect(['1', '-2.5', '.5', '3.', '1e3', ' 7 '].map(parseMetricValue)).toEqual([1, -2.5, 0.5, 3, 1000, 7]);
+    expect(['', 'nan', 'inf', '0x10', '1.2.3', 'epoch=1', '12abc'].map(parseMetricValue)).toEqual(Array(7).fill(undefined));
+  });
+});
+
+describe('how an ended container is reported', () => {
+  const base = { instanceType: 'ml.m5.large', maxRuntimeInSeconds: 60, exitCode: 0, oomKilled: false, stderrTail: [] };
+  it('lets the first stop reason win over the exit code', () => {
+    expect(classifyExit({ ...base, stopReason: 'deadline', exitCode: 137 })).toMatchObject({ statusCode: 'MAX_RUNTIME_EXCEEDED' });
+    expect(classifyExit({ ...base, stopReason: 'cancel', exitCode: 143 })).toMatchObject({ statusCode: 'CANCELLED' });
+    expect(classifyExit({ ...base, exitCode: 137, oomKilled: true })).toMatchObject({ statusCode: 'OUT_OF_MEMORY' });
+    expect(classifyExit(base)).toEqual({ succeeded: true });
+    expect(classifyExit({ ...base, exitCode: 2, failureText: 'x'.repeat(2000) }).message).toHaveLength(1024);
+  });
+});
