@@ -14,6 +14,7 @@ import * as trainedModels from './operations/trained-models.js';
 import * as mlConfigurations from './operations/ml-configurations.js';
 import * as tags from './operations/tags.js';
 import * as collaboration from './operations/collaboration.js';
+import * as observability from './operations/trained-model-observability.js';
 
 export interface CleanRoomsMLLocalOptions {
   /** Settings, or just the ones that differ from the defaults. */
@@ -92,6 +93,21 @@ export class CleanRoomsMLLocal {
     await this.waitForChannels();
     await this.training.idle();
     this.store.close();
+  }
+
+  /**
+   * A trained model's container log lines, in order (an async iterator; `follow` keeps it open until the run
+   * ends). With `asAccountId` of another account, exactly what the association's privacy policy shows it.
+   */
+  trainedModelLogs(input: observability.TrainedModelLogsInput): AsyncGenerator<observability.TrainedModelLogLine> {
+    return observability.trainedModelLogs(this.ctx, input);
+  }
+
+  /** A trained model's metric data points; for another account, with the policy's noise, and only once it ended. */
+  async trainedModelMetrics(
+    input: Omit<observability.TrainedModelLogsInput, 'follow' | 'host' | 'pollIntervalMs'>,
+  ): Promise<observability.TrainedModelMetricPoint[]> {
+    return observability.trainedModelMetrics(this.ctx, input);
   }
 
   async createConfiguredModelAlgorithm(input: T.CreateConfiguredModelAlgorithmRequest): Promise<T.CreateConfiguredModelAlgorithmResponse> {

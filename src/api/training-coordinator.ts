@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { checkArtifactSize } from '../privacy/index.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -331,16 +332,31 @@ export class TrainingCoordinator {
       });
       return;
     }
-    if (result.succeeded) {
+    const tooLarge = result.succeeded ? this.artifactSizeProblem(arn, versionId, result) : undefined;
+    if (result.succeeded && !tooLarge) {
       // A run that was never marked in progress (onStarted not called) still passes through it.
       this.transition(arn, versionId, 'CREATE_IN_PROGRESS');
       this.transition(arn, versionId, 'ACTIVE', common);
+      return;
+    }
+    if (tooLarge) {
+      this.transition(arn, versionId, 'CREATE_FAILED', { ...common, statusDetails: { statusCode: 'ALGORITHM_ERROR', message: tooLarge } });
       return;
     }
     this.transition(arn, versionId, 'CREATE_FAILED', {
       ...common,
       statusDetails: { statusCode: result.statusCode ?? 'INTERNAL_ERROR', message: result.message },
     });
+  }
+
+  /** The association's maxArtifactSize, checked on what the run packaged. */
+  private artifactSizeProblem(arn: string, versionId: string, result: RunResult): string | undefined {
+    const policy = this.deps.store.get<TrainedModelRecord>(KIND, arn, versionId)?.body.run?.maxArtifactSize;
+    if (!policy) return undefined;
+    const bytes = [result.modelArtifactPath, result.outputArtifactPath]
+      .filter((p): p is string => Boolean(p))
+      .reduce((sum, p) => sum + (existsSync(p) ? statSync(p).size : 0), 0);
+    return checkArtifactSize(bytes, policy);
   }
 
   /** DeleteTrainedModelOutput: DELETE_PENDING → DELETE_IN_PROGRESS → INACTIVE, artifacts removed. */

@@ -3,9 +3,15 @@ import type { Settings } from '../settings.js';
 import type { TrainingRunner } from './types.js';
 import { discoverEngine } from './engine-discovery.js';
 import { DockerTrainingRunner } from './docker-training-runner.js';
+import { createRegistryAuthProvider, dockerConfigPathFromEnv } from './registry-auth/index.js';
 
-/** The runner a CleanRoomsMLLocal gets when none is injected: the first engine that answers. */
+/**
+ * The runner a CleanRoomsMLLocal gets when none is injected: the first engine that answers, with registry
+ * credentials from ECR (the standard AWS credential chain) and the user's Docker config.
+ */
 export async function createDefaultRunner(opts: { settings: Settings; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<TrainingRunner> {
-  const engine = await discoverEngine({ DOCKER_HOST: (opts.env ?? process.env).DOCKER_HOST });
-  return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger });
+  const env = opts.env ?? process.env;
+  const engine = await discoverEngine({ DOCKER_HOST: env.DOCKER_HOST });
+  const registryAuth = createRegistryAuthProvider({ logger: opts.logger, dockerConfigPath: dockerConfigPathFromEnv(env) });
+  return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth });
 }

@@ -51,7 +51,7 @@ describe('resource config and capacity', () => {
   it('fails a job that writes more than volumeSizeInGB under /opt/ml, with a clear reason', async () => {
     await using service = tempService({ settings: { volumeCheckIntervalMs: 250, stopGracePeriodMs: 2000 } });
     const { configuredModelAlgorithmAssociationArn: a, mlInputChannelArn: c } = await trainingSetup(service);
-    const arn = await train(service, a, c, 'writer', { volumeSizeInGB: 1, hyperparameters: { write_mb: '1300', sleep_seconds: '20' } });
+    const arn = await train(service, a, c, 'writer', { volumeSizeInGB: 1, hyperparameters: { fill_mb: '1300', sleep_seconds: '20' } });
     const done = await waitForStatus(service, arn);
     expect(done.status).toBe('CREATE_FAILED');
     expect(done.statusDetails?.statusCode).toBe('ALGORITHM_ERROR');

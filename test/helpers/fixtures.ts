@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CleanRoomsMLLocal, type CleanRoomsMLLocalOptions } from '../../src/api/service.js';
 import { DEFAULT_MEMBERSHIP_ID } from '../../src/settings.js';
+import type { PrivacyConfiguration } from '../../src/api/generated/types.js';
 
 export const MEMBERSHIP = DEFAULT_MEMBERSHIP_ID;
 export const ROLE_ARN = 'arn:aws:iam::123456789012:role/cleanrooms-ml-test';
@@ -33,7 +34,14 @@ export function tempDataFolder(files: Record<string, string> = { 'data.csv': '1,
 /** Algorithm → association → one local channel named `train`: the common start of a training test. */
 export async function trainingSetup(
   service: CleanRoomsMLLocal,
-  opts: { imageUri?: string; metricDefinitions?: { name: string; regex: string }[]; dataDir?: string; entrypoint?: string[]; arguments?: string[] } = {},
+  opts: {
+    imageUri?: string;
+    metricDefinitions?: { name: string; regex: string }[];
+    dataDir?: string;
+    entrypoint?: string[];
+    arguments?: string[];
+    privacyConfiguration?: PrivacyConfiguration;
+  } = {},
 ) {
   const { configuredModelAlgorithmArn } = await service.createConfiguredModelAlgorithm({
     name: 'algo',
@@ -49,6 +57,7 @@ export async function trainingSetup(
     membershipIdentifier: MEMBERSHIP,
     configuredModelAlgorithmArn,
     name: 'assoc',
+    privacyConfiguration: opts.privacyConfiguration,
   });
   const { mlInputChannelArn } = await service.createMLInputChannel({
     membershipIdentifier: MEMBERSHIP,

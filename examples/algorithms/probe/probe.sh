@@ -128,6 +128,7 @@ PRINT_LINES=$(whole_hp print_lines 0) || exit $?
 PRINT_STDERR_LINES=$(whole_hp print_stderr_lines 0) || exit $?
 ALLOCATE_MB=$(whole_hp allocate_mb 0) || exit $?
 WRITE_MB=$(whole_hp write_mb 0) || exit $?
+FILL_MB=$(whole_hp fill_mb 0) || exit $?
 PRINT_TEXT=$(hp print_text)
 FAILURE_TEXT=$(hp failure_text)
 MODEL_TEXT=$(hp model_text); [ -n "$MODEL_TEXT" ] || MODEL_TEXT="probe model"
@@ -242,8 +243,13 @@ if [ "$ALLOCATE_MB" -gt 0 ]; then
   [ "$rc" -eq 0 ] || { say "allocating $ALLOCATE_MB MB failed (exit $rc)"; exit "$rc"; }
 fi
 
+# fill_mb: zeros, fast to write (disk-cap tests); write_mb: random bytes that do not compress (artifact sizes).
+if [ "$FILL_MB" -gt 0 ]; then
+  dd if=/dev/zero of="$MODEL_DIR/fill.bin" bs=1048576 count="$FILL_MB" 2>/dev/null \
+    || fail "writing $FILL_MB MB to $MODEL_DIR/fill.bin failed"
+fi
 if [ "$WRITE_MB" -gt 0 ]; then
-  dd if=/dev/zero of="$MODEL_DIR/filler.bin" bs=1048576 count="$WRITE_MB" 2>/dev/null \
+  dd if=/dev/urandom of="$MODEL_DIR/filler.bin" bs=1048576 count="$WRITE_MB" 2>/dev/null \
     || fail "writing $WRITE_MB MB to $MODEL_DIR/filler.bin failed"
 fi
 

@@ -14,6 +14,7 @@ import {
   type Stored,
 } from '../service-context.js';
 import { getConfiguredModelAlgorithmRecord } from './configured-model-algorithms.js';
+import { assertTrainedModelsConfigurationPolicy } from '../../privacy/index.js';
 
 const KIND = 'configured-model-algorithm-association';
 export type AssociationRecord = Stored<T.GetConfiguredModelAlgorithmAssociationResponse> & { creatorAccountId: string };
@@ -24,6 +25,7 @@ export function createConfiguredModelAlgorithmAssociation(
 ): T.CreateConfiguredModelAlgorithmAssociationResponse {
   assertMembership(ctx, input.membershipIdentifier);
   assertUserTags(input.tags);
+  assertTrainedModelsConfigurationPolicy(input.privacyConfiguration?.policies?.trainedModels);
   getConfiguredModelAlgorithmRecord(ctx, input.configuredModelAlgorithmArn);
   const arn = arns.configuredModelAlgorithmAssociation(arnContext(ctx), input.membershipIdentifier, newResourceId());
   const now = nowIso(ctx);

@@ -33,6 +33,8 @@ export interface RunRecord {
   /** The request as the runner got it: what a process taking over needs. */
   spec?: Omit<TrainingJobSpec, 'artifactsDir'>;
   owner?: RunOwner;
+  /** The association's privacy limit on what the run may package. */
+  maxArtifactSize?: T.TrainedModelArtifactMaxSize;
   artifactsDir: string;
   modelArtifactPath?: string;
   outputArtifactPath?: string;
@@ -124,6 +126,10 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     kmsKeyArn: input.kmsKeyArn,
     dataChannels: input.dataChannels,
     creatorAccountId: ctx.settings.accountId,
+    run: {
+      artifactsDir: ctx.training.artifactsDir(arn, ''),
+      maxArtifactSize: association.privacyConfiguration?.policies?.trainedModels?.maxArtifactSize,
+    },
   };
 
   ctx.store.transaction(() => {
