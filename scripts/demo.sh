@@ -51,7 +51,7 @@ crml get-trained-model --trained-model-arn "$MODEL" | tee .work/demo-model.json
 STATUS=$(field status < .work/demo-model.json)
 
 echo "== metrics"
-crml metrics "$MODEL" | tail -n 6
+crml metrics "$MODEL" | tail -n 7
 
 echo "== artifacts"
 crml artifacts "$MODEL" --to .work/demo-artifacts

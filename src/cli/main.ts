@@ -108,20 +108,23 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('logs <trainedModel>')
-    .description("print a trained model's container log lines")
+    .description("print a trained model's container log lines (an ARN, id or name)")
+    .option('--follow', 'keep printing until the run ends')
+    .option('--as-account <id>', "what this account sees under the association's privacy policy")
     .option('--host <host>', 'only this host (algo-1, …)')
     .option('--version-identifier <id>', 'a version of the trained model')
-    .action((trainedModel: string, o: { host?: string; versionIdentifier?: string }) => {
-      printLogs(getService(program), trainedModel, o, print);
+    .action(async (trainedModel: string, o: { follow?: boolean; asAccount?: string; host?: string; versionIdentifier?: string }) => {
+      await printLogs(getService(program), trainedModel, o, print);
     });
 
   program
     .command('metrics <trainedModel>')
     .description("print a trained model's metric data points")
     .option('--output <format>', 'table or json', 'table')
+    .option('--as-account <id>', "what this account sees under the association's privacy policy")
     .option('--version-identifier <id>', 'a version of the trained model')
-    .action((trainedModel: string, o: { output?: string; versionIdentifier?: string }) => {
-      printMetrics(getService(program), trainedModel, o, print);
+    .action(async (trainedModel: string, o: { output?: string; asAccount?: string; versionIdentifier?: string }) => {
+      await printMetrics(getService(program), trainedModel, o, print);
     });
 
   try {

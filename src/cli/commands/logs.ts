@@ -1,36 +1,56 @@
 import type { CleanRoomsMLLocal } from '../../api/service.js';
 import { resolveTrainedModelArn } from '../../api/artifacts.js';
 
-/** `crml logs <trained model>`: the stored lines of a run, in order (the owner's raw view). */
-export function printLogs(
+interface ReadOptions {
+  host?: string;
+  versionIdentifier?: string;
+  asAccount?: string;
+  membershipIdentifier?: string;
+}
+
+function membershipOf(service: CleanRoomsMLLocal, arn: string, given?: string): string {
+  return given ?? service.store.get<{ membershipIdentifier: string }>('trained-model', arn)?.body.membershipIdentifier ?? service.settings.defaultMembershipId;
+}
+
+/** `crml logs <trained model> [--follow] [--as-account ID] [--host algo-2]`: the run's lines, as that account sees them. */
+export async function printLogs(
   service: CleanRoomsMLLocal,
   trainedModel: string,
-  opts: { host?: string; versionIdentifier?: string },
+  opts: ReadOptions & { follow?: boolean },
   print: (s: string) => void,
-): void {
-  const arn = resolveTrainedModelArn(service, trainedModel);
-  let after = 0;
-  for (;;) {
-    const lines = service.store.readLogLines(arn, opts.versionIdentifier ?? '', after, 1000);
-    if (lines.length === 0) break;
-    for (const l of lines) if (!opts.host || l.host === opts.host) print(`${l.time} ${l.host} ${l.stream} ${l.text}`);
-    after = lines[lines.length - 1]!.seq;
+): Promise<void> {
+  const trainedModelArn = resolveTrainedModelArn(service, trainedModel);
+  for await (const l of service.trainedModelLogs({
+    membershipIdentifier: membershipOf(service, trainedModelArn, opts.membershipIdentifier),
+    trainedModelArn,
+    versionIdentifier: opts.versionIdentifier,
+    asAccountId: opts.asAccount,
+    host: opts.host,
+    follow: opts.follow,
+  })) {
+    print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
   }
 }
 
-/** `crml metrics <trained model>`: every data point, as a table or JSON. */
-export function printMetrics(
+/** `crml metrics <trained model> [--as-account ID] [--output json]`: every data point, as a table or JSON. */
+export async function printMetrics(
   service: CleanRoomsMLLocal,
   trainedModel: string,
-  opts: { output?: string; versionIdentifier?: string },
+  opts: ReadOptions & { output?: string },
   print: (s: string) => void,
-): void {
-  const arn = resolveTrainedModelArn(service, trainedModel);
-  const points = service.store.readMetricPoints(arn, opts.versionIdentifier ?? '');
+): Promise<void> {
+  const trainedModelArn = resolveTrainedModelArn(service, trainedModel);
+  const points = await service.trainedModelMetrics({
+    membershipIdentifier: membershipOf(service, trainedModelArn, opts.membershipIdentifier),
+    trainedModelArn,
+    versionIdentifier: opts.versionIdentifier,
+    asAccountId: opts.asAccount,
+  });
   if (opts.output === 'json') {
-    print(JSON.stringify(points.map(({ seq: _seq, ...p }) => p), null, 2));
+    print(JSON.stringify(points.map((p) => ({ ...p, time: p.time.toISOString() })), null, 2));
     return;
   }
-  print(['time', 'host', 'name', 'value'].join('\t'));
-  for (const p of points) print([p.time, p.host, p.name, String(p.value)].join('\t'));
+  const rows = [['time', 'host', 'name', 'value'], ...points.map((p) => [p.time.toISOString(), p.host, p.name, String(p.value)])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) print(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
