@@ -31,6 +31,8 @@ export interface Settings {
     noNewPrivileges: boolean;
     pidsLimit: number;
   };
+  /** The workspace config naming local tables for SQL channels; default `<dataDir>/workspace.json` when present. */
+  workspaceFile?: string;
   /** How often the bytes a job wrote are measured against volumeSizeInGB. */
   volumeCheckIntervalMs: number;
 }
@@ -71,6 +73,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (env.CRML_ALLOWED_MEMBERSHIP_IDS) o.allowedMembershipIds = env.CRML_ALLOWED_MEMBERSHIP_IDS.split(',').filter(Boolean);
   if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
   if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
+  if (env.CRML_WORKSPACE) o.workspaceFile = env.CRML_WORKSPACE;
   if (env.CRML_PULL_POLICY) o.pullPolicy = env.CRML_PULL_POLICY as Settings['pullPolicy'];
   const hardening: Partial<Settings['hardening']> = {};
   if (env.CRML_SINGLE_INSTANCE_NETWORK) hardening.singleInstanceNetwork = env.CRML_SINGLE_INSTANCE_NETWORK;

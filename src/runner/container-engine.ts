@@ -101,8 +101,13 @@ export interface ContainerEngine {
   /** Extracts a tar stream at `path` inside the container (created or running). */
   putArchive(containerId: string, path: string, tar: Readable): Promise<void>;
   startContainer(containerId: string): Promise<void>;
-  /** Follows stdout and stderr, demultiplexed, from the first byte until the container ends. */
+  /** Follows stdout and stderr, demultiplexed, from the first byte until the container ends (replays the engine's log). */
   followLogs(containerId: string): Promise<ContainerLogs>;
+  /**
+   * Attaches to stdout and stderr of a created container before it starts: the raw stream, as `docker run`
+   * reads it, about three times faster than following the engine's log file.
+   */
+  attachOutput(containerId: string): Promise<ContainerLogs>;
   /** Resolves with the exit code once the container has ended. */
   waitContainer(containerId: string): Promise<number>;
   inspectContainer(containerId: string): Promise<ContainerState>;

@@ -161,6 +161,13 @@ export class DockerEngine implements ContainerEngine {
     return demuxLogStream(raw);
   }
 
+  async attachOutput(containerId: string): Promise<ContainerLogs> {
+    const raw = (await this.call('attach', () =>
+      this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: true }),
+    )) as unknown as Readable;
+    return demuxLogStream(raw);
+  }
+
   async waitContainer(containerId: string): Promise<number> {
     const r = (await this.call('wait container', () => this.docker.getContainer(containerId).wait())) as { StatusCode: number };
     return r.StatusCode;

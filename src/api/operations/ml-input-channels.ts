@@ -17,8 +17,8 @@ import {
 } from '../service-context.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
 import { describeLocalData } from '../../channels/local-data.js';
-import { loadWorkspace } from '../../channels/workspace.js';
-import { materializeQuery, removeMaterializedData } from '../../channels/sql-query.js';
+import { loadDataDirWorkspace } from '../../channels/workspace.js';
+import { materializeQuery, removeMaterializedData, QueryFailedError } from '../../channels/sql/index.js';
 
 const KIND = 'ml-input-channel';
 
@@ -121,21 +121,23 @@ async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.Protecte
       status: patch.status ?? c.status,
     }));
   try {
-    if (!sql.sqlParameters.queryString) {
-      throw new Error('Only sqlParameters.queryString is supported locally (analysis templates live in AWS Clean Rooms).');
+    const queryString = sql.sqlParameters.queryString;
+    if (!queryString) {
+      throw new QueryFailedError('Only sqlParameters.queryString is supported locally (analysis templates live in AWS Clean Rooms).');
     }
-    const tables = loadWorkspace(join(ctx.settings.dataDir, 'workspace.json'));
-    const result = await materializeQuery({ queryString: sql.sqlParameters.queryString, resultFormat, tables, outDir });
+    const workspace = loadDataDirWorkspace(ctx.settings.dataDir, ctx.settings.workspaceFile);
+    const r = await materializeQuery({ queryString, resultFormat, workspace, outDir });
     set({
       status: 'ACTIVE',
-      numberOfRecords: result.numberOfRecords,
-      numberOfFiles: result.numberOfFiles,
-      sizeInGb: result.sizeInBytes / 1024 ** 3,
+      numberOfRecords: r.numberOfRecords,
+      numberOfFiles: r.numberOfFiles,
+      sizeInGb: r.sizeInBytes / 1024 ** 3,
       data: { path: outDir, resultFormat, materialized: true },
     });
   } catch (e) {
     await removeMaterializedData(outDir).catch(() => undefined);
-    set({ status: 'CREATE_FAILED', statusDetails: { statusCode: 'QUERY_FAILED', message: (e as Error).message } });
+    const statusCode = e instanceof QueryFailedError || (e as Error).name === 'WorkspaceError' ? 'QUERY_FAILED' : 'INTERNAL_ERROR';
+    set({ status: 'CREATE_FAILED', statusDetails: { statusCode, message: (e as Error).message } });
   }
 }
 
