@@ -189,6 +189,10 @@ function modelFile(model: RawModel, paginators: Record<string, Paginator>, names
     const p = paginators[op];
     if (p) pages[op] = { input_token: p.input_token, output_token: p.output_token, limit_key: p.limit_key, result_key: p.result_key };
   }
+  const others: Record<string, unknown> = {};
+  for (const op of Object.keys(model.operations).sort()) {
+    if (!(TRAINING_OPERATIONS as readonly string[]).includes(op)) others[op] = { method: model.operations[op]!.http.method, requestUri: model.operations[op]!.http.requestUri };
+  }
   return `${HEADER}
 export interface MemberMeta {
   shape: string;
@@ -239,6 +243,9 @@ export const operations = ${JSON.stringify(operations, null, 2)} as const satisf
 export type OperationName = keyof typeof operations;
 
 export const paginators: Partial<Record<OperationName, PaginatorMeta>> = ${JSON.stringify(pages, null, 2)};
+
+/** The model's operations that are not about training (audiences, inference, exports): routed only to say so. */
+export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'requestUri'>> = ${JSON.stringify(others, null, 2)};
 `;
 }
 

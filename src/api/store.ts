@@ -90,16 +90,17 @@ CREATE TABLE IF NOT EXISTS tags (
   value TEXT NOT NULL,
   PRIMARY KEY (arn, key)
 );
-CREATE TABLE IF NOT EXISTS log_lines (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+CREATE TABLE IF NOT EXISTS log_chunks (
   arn TEXT NOT NULL,
   version_id TEXT NOT NULL,
-  time TEXT NOT NULL,
-  stream TEXT NOT NULL,
-  host TEXT NOT NULL,
-  text TEXT NOT NULL
+  first_line INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  streams TEXT NOT NULL,
+  hosts TEXT NOT NULL,
+  times TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (arn, version_id, first_line)
 );
-CREATE INDEX IF NOT EXISTS log_lines_run ON log_lines (arn, version_id, seq);
 CREATE TABLE IF NOT EXISTS metric_points (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   arn TEXT NOT NULL,
@@ -112,8 +113,43 @@ CREATE TABLE IF NOT EXISTS metric_points (
 CREATE INDEX IF NOT EXISTS metric_points_run ON metric_points (arn, version_id, seq);
 `;
 
+/**
+ * Log lines are stored in chunks, one row per batch the runner hands over: a run may print millions of lines,
+ * and one row per line costs more than the container takes to print them. A chunk keeps every line's number,
+ * time, stream and host; lines never contain a newline, so their texts join with one.
+ */
+interface LogChunkRow {
+  first_line: number;
+  count: number;
+  streams: string;
+  hosts: string;
+  times: string;
+  text: string;
+}
+
+function expandChunk(row: LogChunkRow): StoredLogLine[] {
+  const texts = row.text.split('\n');
+  const times = JSON.parse(row.times) as number[];
+  const hosts = JSON.parse(row.hosts) as string[];
+  const out: StoredLogLine[] = [];
+  let t = 0;
+  for (let i = 0; i < row.count; i++) {
+    t += times[i]!;
+    out.push({
+      seq: row.first_line + i,
+      time: new Date(t).toISOString(),
+      stream: row.streams[i] === 'e' ? 'stderr' : 'stdout',
+      host: hosts.length === 1 ? hosts[0]! : hosts[i]!,
+      text: texts[i]!,
+    });
+  }
+  return out;
+}
+
 export class Store {
   private readonly db: Database.Database;
+  /** Next line number per run, so appends need not ask the database. */
+  private readonly nextLine = new Map<string, number>();
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -263,30 +299,61 @@ export class Store {
     lines: readonly { time: Date; stream: 'stdout' | 'stderr'; host: string; text: string }[],
   ): void {
     if (lines.length === 0) return;
-    const stmt = this.db.prepare(
-      'INSERT INTO log_lines (arn, version_id, time, stream, host, text) VALUES (?, ?, ?, ?, ?, ?)',
-    );
-    this.transaction(() => {
-      for (const l of lines) stmt.run(arn, versionId, l.time.toISOString(), l.stream, l.host, l.text);
-    });
+    const key = `${arn}#${versionId}`;
+    let first = this.nextLine.get(key);
+    if (first === undefined) {
+      const row = this.db
+        .prepare('SELECT coalesce(max(first_line + count), 1) AS next FROM log_chunks WHERE arn = ? AND version_id = ?')
+        .get(arn, versionId) as { next: number };
+      first = row.next;
+    }
+    let streams = '';
+    let previous = 0;
+    const times: number[] = [];
+    const hostSet = new Set<string>();
+    for (const l of lines) {
+      streams += l.stream === 'stderr' ? 'e' : 'o';
+      const ms = l.time.getTime();
+      times.push(ms - previous); // deltas keep the JSON small
+      previous = ms;
+      hostSet.add(l.host);
+    }
+    const hosts = hostSet.size === 1 ? [...hostSet] : lines.map((l) => l.host);
+    this.db
+      .prepare('INSERT INTO log_chunks (arn, version_id, first_line, count, streams, hosts, times, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(arn, versionId, first, lines.length, streams, JSON.stringify(hosts), JSON.stringify(times), lines.map((l) => l.text).join('\n'));
+    this.nextLine.set(key, first + lines.length);
   }
 
-  /** Log lines in order, from after `afterSeq`, at most `limit`: callers page so nothing big sits in memory. */
+  /** Log lines in order, from after line `afterSeq`, at most `limit`: callers page so nothing big sits in memory. */
   readLogLines(arn: string, versionId: string, afterSeq = 0, limit = 1000): StoredLogLine[] {
-    return this.db
+    const out: StoredLogLine[] = [];
+    const rows = this.db
       .prepare(
-        'SELECT seq, time, stream, host, text FROM log_lines WHERE arn = ? AND version_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        `SELECT first_line, count, streams, hosts, times, text FROM log_chunks WHERE arn = @arn AND version_id = @versionId
+         AND first_line >= coalesce((SELECT max(first_line) FROM log_chunks WHERE arn = @arn AND version_id = @versionId AND first_line <= @next), 0)
+         ORDER BY first_line`,
       )
-      .all(arn, versionId, afterSeq, limit) as StoredLogLine[];
+      .iterate({ arn, versionId, next: afterSeq + 1 }) as IterableIterator<LogChunkRow>;
+    for (const row of rows) {
+      for (const line of expandChunk(row)) {
+        if (line.seq <= afterSeq) continue;
+        out.push(line);
+        if (out.length >= limit) return out;
+      }
+    }
+    return out;
   }
 
   /** How many lines of a run are stored, per stream: what a re-attached run skips when the engine replays its log. */
   countLogLines(arn: string, versionId: string): { stdout: number; stderr: number } {
-    const rows = this.db
-      .prepare('SELECT stream, count(*) AS n FROM log_lines WHERE arn = ? AND version_id = ? GROUP BY stream')
-      .all(arn, versionId) as { stream: 'stdout' | 'stderr'; n: number }[];
     const counts = { stdout: 0, stderr: 0 };
-    for (const r of rows) counts[r.stream] = r.n;
+    const rows = this.db.prepare('SELECT streams FROM log_chunks WHERE arn = ? AND version_id = ?').iterate(arn, versionId) as IterableIterator<{
+      streams: string;
+    }>;
+    for (const r of rows) {
+      for (const c of r.streams) counts[c === 'e' ? 'stderr' : 'stdout'] += 1;
+    }
     return counts;
   }
 

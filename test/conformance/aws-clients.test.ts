@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempService } from '../helpers/fixtures.js';
-import { awsCli, awsEnv, boto3Script } from '../helpers/aws-clients.js';
+import { awsCli, awsEnv, boto3Flow } from './drivers.js';
 import { startServer, type RunningServer } from '../../src/api/http/server.js';
 
 const TABLES = join(import.meta.dirname, '../fixtures/tables');
@@ -23,7 +23,7 @@ describe('boto3 and the AWS CLI against crml serve', () => {
   });
 
   it('runs the full flow in boto3: algorithm → association → channel → trained model → ACTIVE → list → tags → delete', async () => {
-    const seen = (await boto3Script(join(import.meta.dirname, 'boto3_flow.py'), [server.url])) as Record<string, unknown>;
+    const seen = await boto3Flow(server.url);
     expect(seen).toMatchObject({
       algorithmCreateTimeType: 'datetime',
       algorithmTags: { team: 'ml' },

@@ -3655,3 +3655,123 @@ export const paginators: Partial<Record<OperationName, PaginatorMeta>> = {
     "result_key": "collaborationMLInputChannelsList"
   }
 };
+
+/** The model's operations that are not about training (audiences, inference, exports): routed only to say so. */
+export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'requestUri'>> = {
+  "CancelTrainedModelInferenceJob": {
+    "method": "PATCH",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs/{trainedModelInferenceJobArn}"
+  },
+  "CreateAudienceModel": {
+    "method": "POST",
+    "requestUri": "/audience-model"
+  },
+  "CreateConfiguredAudienceModel": {
+    "method": "POST",
+    "requestUri": "/configured-audience-model"
+  },
+  "CreateTrainingDataset": {
+    "method": "POST",
+    "requestUri": "/training-dataset"
+  },
+  "DeleteAudienceGenerationJob": {
+    "method": "DELETE",
+    "requestUri": "/audience-generation-job/{audienceGenerationJobArn}"
+  },
+  "DeleteAudienceModel": {
+    "method": "DELETE",
+    "requestUri": "/audience-model/{audienceModelArn}"
+  },
+  "DeleteConfiguredAudienceModel": {
+    "method": "DELETE",
+    "requestUri": "/configured-audience-model/{configuredAudienceModelArn}"
+  },
+  "DeleteConfiguredAudienceModelPolicy": {
+    "method": "DELETE",
+    "requestUri": "/configured-audience-model/{configuredAudienceModelArn}/policy"
+  },
+  "DeleteTrainingDataset": {
+    "method": "DELETE",
+    "requestUri": "/training-dataset/{trainingDatasetArn}"
+  },
+  "GetAudienceGenerationJob": {
+    "method": "GET",
+    "requestUri": "/audience-generation-job/{audienceGenerationJobArn}"
+  },
+  "GetAudienceModel": {
+    "method": "GET",
+    "requestUri": "/audience-model/{audienceModelArn}"
+  },
+  "GetConfiguredAudienceModel": {
+    "method": "GET",
+    "requestUri": "/configured-audience-model/{configuredAudienceModelArn}"
+  },
+  "GetConfiguredAudienceModelPolicy": {
+    "method": "GET",
+    "requestUri": "/configured-audience-model/{configuredAudienceModelArn}/policy"
+  },
+  "GetTrainedModelInferenceJob": {
+    "method": "GET",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs/{trainedModelInferenceJobArn}"
+  },
+  "GetTrainingDataset": {
+    "method": "GET",
+    "requestUri": "/training-dataset/{trainingDatasetArn}"
+  },
+  "ListAudienceExportJobs": {
+    "method": "GET",
+    "requestUri": "/audience-export-job"
+  },
+  "ListAudienceGenerationJobs": {
+    "method": "GET",
+    "requestUri": "/audience-generation-job"
+  },
+  "ListAudienceModels": {
+    "method": "GET",
+    "requestUri": "/audience-model"
+  },
+  "ListCollaborationTrainedModelExportJobs": {
+    "method": "GET",
+    "requestUri": "/collaborations/{collaborationIdentifier}/trained-models/{trainedModelArn}/export-jobs"
+  },
+  "ListCollaborationTrainedModelInferenceJobs": {
+    "method": "GET",
+    "requestUri": "/collaborations/{collaborationIdentifier}/trained-model-inference-jobs"
+  },
+  "ListConfiguredAudienceModels": {
+    "method": "GET",
+    "requestUri": "/configured-audience-model"
+  },
+  "ListTrainedModelInferenceJobs": {
+    "method": "GET",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs"
+  },
+  "ListTrainingDatasets": {
+    "method": "GET",
+    "requestUri": "/training-dataset"
+  },
+  "PutConfiguredAudienceModelPolicy": {
+    "method": "PUT",
+    "requestUri": "/configured-audience-model/{configuredAudienceModelArn}/policy"
+  },
+  "StartAudienceExportJob": {
+    "method": "POST",
+    "requestUri": "/audience-export-job"
+  },
+  "StartAudienceGenerationJob": {
+    "method": "POST",
+    "requestUri": "/audience-generation-job"
+  },
+  "StartTrainedModelExportJob": {
+    "method": "POST",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-models/{trainedModelArn}/export-jobs"
+  },
+  "StartTrainedModelInferenceJob": {
+    "method": "POST",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs"
+  },
+  "UpdateConfiguredAudienceModel": {
+    "method": "PATCH",
+    "requestUri": "/configured-audience-model/{configuredAudienceModelArn}"
+  }
+};

@@ -1,24 +1,38 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
+import type { OperationInputs, OperationOutputs } from '../generated/types.js';
 import type { OperationName } from '../generated/model.js';
-import { CleanRoomsMLServiceException, InternalServiceException } from '../generated/errors.js';
-import { route } from './router.js';
-import { parseRequest, serializeOutput } from './rest-json.js';
+import { errorResponse } from './error-response.js';
+import { cleanRoomsMLProtocol, type ProtocolModel } from './protocol-model.js';
+import { parseRequest } from './request-parser.js';
+import { serializeOutput, type WireResponse } from './response-serializer.js';
+import { Router } from './router.js';
 import { verifySignature, type Credentials } from './sigv4.js';
 import { WireError, wireErrors } from './wire-errors.js';
 
-/** The service as the endpoint sees it: one method per operation, named in lowerCamelCase. */
-export type OperationHandlers = object;
+/**
+ * The service as the endpoint sees it: one method per operation, named in lowerCamelCase, taking the input shape
+ * and resolving to the output shape (or nothing). CleanRoomsMLLocal is one; a test's fake may have a few.
+ */
+export type RestJsonService = {
+  [K in OperationName as Uncapitalize<K>]?: (input: OperationInputs[K]) => Promise<OperationOutputs[K] | void>;
+};
 
 export interface ServerOptions {
-  service: OperationHandlers;
+  service: RestJsonService;
+  /** Default 127.0.0.1. */
   host?: string;
+  /** 0 (the default) for an ephemeral port. */
   port?: number;
-  /** With credentials, every request must carry a valid SigV4 signature made with them. */
+  /** With credentials, every request must carry a valid SigV4 signature made with them; without, anything goes. */
   credentials?: Credentials;
   logger?: Logger;
+  /** Larger bodies are refused with 413 (default 1 MiB). */
   maxBodyBytes?: number;
+  /** The model the routes and shapes come from (default Clean Rooms ML's). */
+  model?: ProtocolModel;
 }
 
 export interface RunningServer {
@@ -27,33 +41,37 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_MAX_BODY = 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-/** The REST-JSON endpoint: the AWS CLI and boto3 talk to it with `--endpoint-url`. Never crashes on input. */
+/** The REST-JSON endpoint the AWS CLI and boto3 reach with `--endpoint-url`. No input can crash it. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: 'silent' });
-  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const model = opts.model ?? cleanRoomsMLProtocol;
+  const endpoint = new Endpoint(opts.service as unknown as Record<string, unknown>, model, new Router(model), opts.credentials, opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, logger);
   const server = createServer((req, res) => {
-    handle(req, res, opts, maxBody, logger).catch((e) => {
+    endpoint.handle(req, res).catch((e) => {
       logger.error({ err: e }, 'unexpected failure while answering');
-      if (!res.headersSent) sendError(res, new InternalServiceException('cleanrooms-ml-local failed to answer this request.'));
-      else res.destroy();
+      res.destroy();
     });
   });
-  // Requests the HTTP parser itself refuses (an unknown method, broken framing) still get an AWS-shaped answer.
-  server.on('clientError', (_e, socket) => {
-    if (socket.writable) {
-      const body = JSON.stringify({ message: 'The request could not be parsed as HTTP.' });
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nx-amzn-errortype: SerializationException\r\n` +
-          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
-    } else socket.destroy();
+  // Requests Node's HTTP parser refuses (bad framing, an unknown method, huge headers) still get an AWS-shaped answer.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const body = JSON.stringify({ __type: 'SerializationException', message: 'The request could not be parsed as HTTP/1.1.' });
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\n` +
+        `x-amzn-ErrorType: SerializationException\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  server.on('error', (e) => logger.error({ err: e }, 'endpoint server error'));
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {
@@ -67,73 +85,109 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) throw wireErrors.tooLarge(max);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) throw wireErrors.tooLarge(max);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+class Endpoint {
+  constructor(
+    private readonly service: Record<string, unknown>,
+    private readonly model: ProtocolModel,
+    private readonly router: Router,
+    private readonly credentials: Credentials | undefined,
+    private readonly maxBodyBytes: number,
+    private readonly logger: Logger,
+  ) {}
 
-async function handle(req: IncomingMessage, res: ServerResponse, opts: ServerOptions, maxBody: number, logger: Logger): Promise<void> {
-  const started = Date.now();
-  const rawUrl = req.url ?? '/';
-  const q = rawUrl.indexOf('?');
-  const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
-  const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
-  const method = (req.method ?? 'GET').toUpperCase();
-  let operation: OperationName | undefined;
-  try {
-    const body = await readBody(req, maxBody);
-    if (opts.credentials) verifySignature({ method, rawPath, rawQuery, headers: req.headers, body }, opts.credentials);
-    const r = route(method, rawPath);
-    if ('notFound' in r) throw wireErrors.unknownOperation(method, rawPath);
-    if ('methodNotAllowed' in r) throw wireErrors.methodNotAllowed(method, rawPath, r.methodNotAllowed);
-    operation = r.match.operation;
-    let query: URLSearchParams;
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const requestId = randomUUID();
+    let operation: string | undefined;
+    let answer: WireResponse;
+    let errorName: string | undefined;
     try {
-      query = new URLSearchParams(rawQuery);
-    } catch {
-      throw wireErrors.serialization('The query string is malformed.');
+      const outcome = await this.answer(req, requestId);
+      operation = outcome.operation;
+      answer = outcome.response;
+    } catch (e) {
+      const failed = errorResponse(this.model, e, requestId);
+      answer = failed.response;
+      errorName = failed.name;
+      if (e instanceof WireError && e.httpStatusCode === 413) answer.headers.connection = 'close';
+      if (answer.status >= 500 && answer.status !== 501) this.logger.error({ err: e, requestId, method: req.method, url: req.url }, 'request failed');
     }
-    const input = parseRequest(r.match, query, req.headers, body);
-    const methodName = operation.charAt(0).toLowerCase() + operation.slice(1);
-    const fn = (opts.service as Record<string, unknown>)[methodName];
-    if (typeof fn !== 'function') throw wireErrors.unknownOperation(method, rawPath);
-    const output = await (fn as (i: unknown) => Promise<unknown>).call(opts.service, input);
-    const { headers, body: out } = serializeOutput(operation, output);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out), ...headers });
-    res.end(out);
-    logger.info({ operation, status: 200, ms: Date.now() - started }, 'request');
-  } catch (e) {
-    const status = sendError(res, e);
-    if (status >= 500) logger.error({ err: e, operation }, 'request failed');
-    else logger.info({ operation, status, error: (e as Error).name, ms: Date.now() - started }, 'request');
+    this.send(res, answer, requestId);
+    this.logger.info({ requestId, method: req.method, url: req.url, operation, status: answer.status, error: errorName, ms: Date.now() - started }, 'request');
+  }
+
+  private async answer(req: IncomingMessage, requestId: string): Promise<{ operation?: string; response: WireResponse }> {
+    const rawUrl = req.url ?? '/';
+    const q = rawUrl.indexOf('?');
+    const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
+    const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const body = await readBody(req, this.maxBodyBytes);
+    // As at AWS, a request is authenticated before anything else is said about it.
+    if (this.credentials) verifySignature({ method, rawPath, rawQuery, headers: req.headers, body }, this.credentials, this.model.signingName);
+    const r = this.router.route(method, rawPath);
+    switch (r.kind) {
+      case 'notFound':
+        throw wireErrors.unknownOperation(method, rawPath);
+      case 'methodNotAllowed':
+        throw wireErrors.methodNotAllowed(method, rawPath, r.allowed);
+      case 'badLabel':
+        throw wireErrors.serialization(`The path segment for '${r.label}' is not valid percent-encoded UTF-8.`);
+      case 'unimplemented':
+        throw wireErrors.notImplemented(r.operation);
+    }
+    const handler = this.service[r.operation.charAt(0).toLowerCase() + r.operation.slice(1)];
+    if (typeof handler !== 'function') throw wireErrors.notImplemented(r.operation);
+    const input = parseRequest(this.model, r.operation, { labels: r.labels, query: new URLSearchParams(rawQuery), headers: req.headers, body });
+    this.logger.debug({ requestId, operation: r.operation }, 'calling the operation');
+    const output: unknown = await (handler as (input: unknown) => unknown).call(this.service, input);
+    return { operation: r.operation, response: serializeOutput(this.model, r.operation, output) };
+  }
+
+  private send(res: ServerResponse, answer: WireResponse, requestId: string): void {
+    if (res.headersSent) return void res.destroy();
+    const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
+    const headers: Record<string, string | number> = { ...answer.headers, 'x-amzn-RequestId': requestId };
+    if (answer.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(text);
+    }
+    try {
+      res.writeHead(answer.status, headers);
+      res.end(text);
+    } catch (e) {
+      // Only a header value the service put there could be refused; do not let it take the process down.
+      this.logger.error({ err: e, requestId }, 'could not write the response');
+      res.destroy();
+    }
+    if (headers.connection === 'close') res.once('finish', () => setTimeout(() => res.req.socket.destroy(), 1000).unref());
   }
 }
 
-function sendError(res: ServerResponse, e: unknown): number {
-  let name: string;
-  let status: number;
-  let message: string;
-  if (e instanceof CleanRoomsMLServiceException || e instanceof WireError) {
-    name = e.name;
-    status = e.httpStatusCode;
-    message = e.message;
-  } else {
-    name = 'InternalServiceException';
-    status = 500;
-    message = 'cleanrooms-ml-local failed to answer this request.';
-  }
-  const body = JSON.stringify({ message });
-  if (!res.headersSent) {
-    res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': name, 'content-length': Buffer.byteLength(body) });
-  }
-  res.end(body);
-  return status;
+/** The body, up to a limit: beyond it the request is refused (and the rest is discarded, not kept). */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      req.resume();
+      return reject(wireErrors.tooLarge(max));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > max) {
+        refused = true;
+        chunks.length = 0;
+        reject(wireErrors.tooLarge(max));
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(wireErrors.serialization('The request ended before its body was complete.'));
+    });
+  });
 }
