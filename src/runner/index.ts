@@ -10,5 +10,5 @@ export { parseImageReference, ImageReferenceError, type ImageReference } from '.
 export { INSTANCE_TYPES, instanceTypeSpec, type InstanceTypeSpec } from './instance-types.js';
 export { limitsFor, hostCapacity, InsufficientCapacityError, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 export { compileMetricDefinition, MetricDefinitionError, parseMetricValue, type CompiledMetricDefinition } from './metric-definition.js';
-export { compileMetricRegex, MetricExtractor } from './metric-extractor.js';
+export { MetricExtractor } from './metric-extractor.js';
 export { createDefaultRunner } from './default-runner.js';

@@ -1,11 +1,6 @@
 import { compileMetricDefinition, extractMetrics, type CompiledMetricDefinition } from './metric-definition.js';
 import type { MetricDefinitionSpec } from './types.js';
 
-/** The regex check the API runs at CreateConfiguredModelAlgorithm (kept for src/api/metric-definitions.ts). */
-export function compileMetricRegex(regex: string): RegExp {
-  return compileMetricDefinition({ name: 'metric', regex }).regex;
-}
-
 /** One run's metric definitions, compiled once. */
 export class MetricExtractor {
   private readonly definitions: CompiledMetricDefinition[];
