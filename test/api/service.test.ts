@@ -96,6 +96,22 @@ describe('CleanRoomsMLLocal (API side, scripted runner)', () => {
     });
   });
 
+  it('accepts SageMaker regexes with Python named groups and refuses ones that do not compile', async () => {
+    await using service = tempService({ runner: new ScriptedRunner() });
+    await expect(
+      service.createConfiguredModelAlgorithm({
+        name: 'ok', roleArn: ROLE_ARN,
+        trainingContainerConfig: { imageUri: 'algo:1', metricDefinitions: [{ name: 'loss', regex: 'loss=(?P<v>[0-9.]+)' }] },
+      }),
+    ).resolves.toHaveProperty('configuredModelAlgorithmArn');
+    await expect(
+      service.createConfiguredModelAlgorithm({
+        name: 'bad', roleArn: ROLE_ARN,
+        trainingContainerConfig: { imageUri: 'algo:1', metricDefinitions: [{ name: 'loss', regex: 'loss=([0-9.]+' }] },
+      }),
+    ).rejects.toThrow(/^1 validation error detected: Value 'loss=\(\[0-9.\]\+' at 'trainingContainerConfig.metricDefinitions.1.member.regex' failed to satisfy constraint: /);
+  });
+
   it('refuses tags with the reserved aws: prefix', async () => {
     await using service = tempService({ runner: new ScriptedRunner() });
     await expect(
