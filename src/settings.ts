@@ -31,6 +31,11 @@ export interface Settings {
     noNewPrivileges: boolean;
     pidsLimit: number;
   };
+  /**
+   * ECR: the API endpoint (a VPC endpoint; otherwise the region's own, or AWS_ENDPOINT_URL_ECR), and registry hosts
+   * to treat as ECR although their name is not an ECR address (a pull-through proxy), with their account and region.
+   */
+  ecr: { endpoint?: string; registries: Record<string, { accountId: string; region: string }> };
   /** The workspace config naming local tables for SQL channels; default `<dataDir>/workspace.json` when present. */
   workspaceFile?: string;
   /** How often the bytes a job wrote are measured against volumeSizeInGB. */
@@ -57,6 +62,7 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     quotaPerAccount: 10,
     pullPolicy: 'missing',
     volumeCheckIntervalMs: 2000,
+    ecr: { registries: {} },
     ...overrides,
     hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };
@@ -74,6 +80,13 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
   if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
   if (env.CRML_WORKSPACE) o.workspaceFile = env.CRML_WORKSPACE;
+  // CRML_ECR_REGISTRIES=host=account:region,host2=account:region
+  const registries: Settings['ecr']['registries'] = {};
+  for (const entry of (env.CRML_ECR_REGISTRIES ?? '').split(',').filter(Boolean)) {
+    const m = /^([^=]+)=(\d{12}):([a-z0-9-]+)$/.exec(entry.trim());
+    if (m) registries[m[1]!] = { accountId: m[2]!, region: m[3]! };
+  }
+  o.ecr = { endpoint: env.CRML_ECR_ENDPOINT, registries };
   if (env.CRML_PULL_POLICY) o.pullPolicy = env.CRML_PULL_POLICY as Settings['pullPolicy'];
   const hardening: Partial<Settings['hardening']> = {};
   if (env.CRML_SINGLE_INSTANCE_NETWORK) hardening.singleInstanceNetwork = env.CRML_SINGLE_INSTANCE_NETWORK;

@@ -12,6 +12,10 @@ import { createRegistryAuthProvider, dockerConfigPathFromEnv } from './registry-
 export async function createDefaultRunner(opts: { settings: Settings; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<TrainingRunner> {
   const env = opts.env ?? process.env;
   const engine = await discoverEngine({ DOCKER_HOST: env.DOCKER_HOST });
-  const registryAuth = createRegistryAuthProvider({ logger: opts.logger, dockerConfigPath: dockerConfigPathFromEnv(env) });
+  const registryAuth = createRegistryAuthProvider({
+    logger: opts.logger,
+    dockerConfigPath: dockerConfigPathFromEnv(env),
+    ecr: { endpoint: opts.settings.ecr.endpoint, registries: opts.settings.ecr.registries },
+  });
   return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth });
 }
