@@ -44,6 +44,14 @@ function ownerAlive(owner: RunOwner | undefined): boolean {
   }
 }
 
+function readManifestLimits(artifactsDir: string): unknown {
+  try {
+    return (JSON.parse(readFileSync(join(artifactsDir, 'manifest.json'), 'utf8')) as { limits?: unknown }).limits;
+  } catch {
+    return undefined;
+  }
+}
+
 type ExecuteMode = { kind: 'run' } | ({ kind: 'reattach' } & ReattachOptions);
 
 export interface TrainingCoordinatorDeps {
@@ -316,6 +324,8 @@ export class TrainingCoordinator {
     this.patch(arn, versionId, (cur) => ({
       run: {
         ...cur.run,
+        // What the container actually got (scaled down to this host, or not), as the run's manifest recorded it.
+        limits: readManifestLimits(extra.artifactsDir),
         artifactsDir: extra.artifactsDir,
         modelArtifactPath: result.modelArtifactPath,
         outputArtifactPath: result.outputArtifactPath,

@@ -37,6 +37,9 @@ describe('resource config and capacity', () => {
     expect(note?.text).toContain('0 of 4 GPUs');
     const manifest = JSON.parse(execFileSync('cat', [join(service.dataDir, 'artifacts', arn.split('/').pop()!, 'base', 'manifest.json')], { encoding: 'utf8' }));
     expect(manifest.limits).toMatchObject({ vcpus: 2, gpus: 0, requested: { vcpus: 48, gpus: 4 } });
+    const record = service.store.get<{ run?: { limits?: { scaledDown?: string; vcpus?: number } } }>('trained-model', arn)!.body;
+    expect(record.run?.limits).toMatchObject({ vcpus: 2 });
+    expect(record.run?.limits?.scaledDown).toContain('2 of 48 vCPUs');
   });
 
   it('fails instead in strict mode, with the reason', async () => {

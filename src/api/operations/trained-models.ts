@@ -35,6 +35,8 @@ export interface RunRecord {
   owner?: RunOwner;
   /** The association's privacy limit on what the run may package. */
   maxArtifactSize?: T.TrainedModelArtifactMaxSize;
+  /** The limits the container got: the instance type's, or less when this host is smaller (then `scaledDown` says so). */
+  limits?: unknown;
   artifactsDir: string;
   modelArtifactPath?: string;
   outputArtifactPath?: string;
