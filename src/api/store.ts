@@ -345,6 +345,23 @@ export class Store {
     return out;
   }
 
+  /** How many lines of a run are stored per host and stream: what each re-attached instance skips. */
+  countLogLinesByHost(arn: string, versionId: string): Record<string, { stdout: number; stderr: number }> {
+    const out: Record<string, { stdout: number; stderr: number }> = {};
+    const rows = this.db
+      .prepare('SELECT streams, hosts FROM log_chunks WHERE arn = ? AND version_id = ?')
+      .iterate(arn, versionId) as IterableIterator<{ streams: string; hosts: string }>;
+    for (const r of rows) {
+      const hosts = JSON.parse(r.hosts) as string[];
+      for (let i = 0; i < r.streams.length; i++) {
+        const host = hosts.length === 1 ? hosts[0]! : hosts[i]!;
+        const counts = (out[host] ??= { stdout: 0, stderr: 0 });
+        counts[r.streams[i] === 'e' ? 'stderr' : 'stdout'] += 1;
+      }
+    }
+    return out;
+  }
+
   /** How many lines of a run are stored, per stream: what a re-attached run skips when the engine replays its log. */
   countLogLines(arn: string, versionId: string): { stdout: number; stderr: number } {
     const counts = { stdout: 0, stderr: 0 };

@@ -198,7 +198,12 @@ export class TrainingCoordinator {
         continue;
       }
       const startedAt = new Date(body.run?.startedAt ?? body.updateTime);
-      this.launch(r.arn, r.versionId, spec, { kind: 'reattach', startedAt, skipLines: this.deps.store.countLogLines(r.arn, r.versionId) });
+      this.launch(r.arn, r.versionId, spec, {
+        kind: 'reattach',
+        startedAt,
+        skipLines: this.deps.store.countLogLines(r.arn, r.versionId),
+        skipLinesByHost: this.deps.store.countLogLinesByHost(r.arn, r.versionId),
+      });
       if (body.status === 'CANCEL_PENDING' || body.status === 'CANCEL_IN_PROGRESS') this.cancel(r.arn, r.versionId);
     }
     await this.removeStrayContainers(log);

@@ -26,12 +26,33 @@ export function channelContainerPath(channelName: string): string {
 
 /**
  * How each channel reaches a container. On an engine that shares this machine's filesystem: a read-only bind
- * mount of the channel's folder at /opt/ml/input/data/<channelName>. A remote engine cannot see that folder;
- * streaming the files in is a later step, so such a run is refused with the reason.
+ * mount of the channel's folder at /opt/ml/input/data/<channelName>. A remote engine cannot see that folder:
+ * its channels are streamed in (see channelDelivery), so they are not among the mounts.
  */
 export function channelMounts(channels: readonly ChannelSpec[], engine: { sharesHostFilesystem: boolean; endpoint: string }): ChannelBindMount[] {
+  return channelDelivery(channels, engine, 1).mounts;
+}
+
+/** Which channels are bind-mounted into every container and which are streamed in, a share per host. */
+export interface ChannelDelivery {
+  mounts: ChannelBindMount[];
+  /** ShardedByS3Key channels of a multi-instance run: each host gets its own share through the archive API. */
+  streamed: ChannelSpec[];
+}
+
+/**
+ * channelMounts for a run of `instanceCount` instances: a ShardedByS3Key channel cannot be one bind mount when
+ * there are several hosts (each sees a different share), so it is streamed instead; everything else is mounted
+ * read-only as for one instance. Streamed channels do not need the engine to see this machine's folders.
+ */
+export function channelDelivery(
+  channels: readonly ChannelSpec[],
+  engine: { sharesHostFilesystem: boolean; endpoint: string },
+  instanceCount: number,
+): ChannelDelivery {
   const seen = new Set<string>();
-  return channels.map((c) => {
+  const delivery: ChannelDelivery = { mounts: [], streamed: [] };
+  for (const c of channels) {
     if (!CHANNEL_NAME.test(c.channelName) || c.channelName === '.' || c.channelName === '..') {
       throw new ChannelMountError(`Channel name '${c.channelName}' cannot be a folder under ${CHANNELS_ROOT}.`);
     }
@@ -45,12 +66,13 @@ export function channelMounts(channels: readonly ChannelSpec[], engine: { shares
       isDirectory = false;
     }
     if (!isDirectory) throw new ChannelMountError(`The data of channel '${c.channelName}' is missing: ${c.hostPath} is not a folder.`);
-    if (!engine.sharesHostFilesystem) {
-      throw new ChannelMountError(
-        `The engine at ${engine.endpoint} is not on this machine, so it cannot mount channel '${c.channelName}' from ${c.hostPath}; ` +
-          'channels for remote engines are not supported yet.',
-      );
+    // A remote engine cannot see this machine's folders, and a sharded channel of a cluster differs per host:
+    // both are streamed into each container through the archive API before it starts.
+    if (!engine.sharesHostFilesystem || (instanceCount > 1 && c.s3DataDistributionType === 'ShardedByS3Key')) {
+      delivery.streamed.push(c);
+      continue;
     }
-    return { channelName: c.channelName, hostPath: c.hostPath, containerPath: channelContainerPath(c.channelName), readOnly: true };
-  });
+    delivery.mounts.push({ channelName: c.channelName, hostPath: c.hostPath, containerPath: channelContainerPath(c.channelName), readOnly: true });
+  }
+  return delivery;
 }

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
-import { ChannelMountError, channelMounts } from '../channels/channel-mounts.js';
+import { ChannelMountError, channelDelivery, type ChannelDelivery } from '../channels/channel-mounts.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import type { ContainerEngine } from './container-engine.js';
+import type { ContainerEngine, ContainerLogs, StopSignal } from './container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
@@ -15,6 +15,8 @@ import { classifyExit, FAILURE_MESSAGE_CHARS, type Outcome } from './run-outcome
 import { packageArtifacts, readFailureFile } from './artifact-packager.js';
 import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
+import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
+import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
 import type { ReattachOptions, RunEvents, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
@@ -33,28 +35,44 @@ const GiB = 1024 ** 3;
 /** How long the log stream may lag behind the container's exit before the run goes on without it. */
 const LOG_DRAIN_MS = 10_000;
 
-/** What one run knows once its container exists: shared by a fresh run and a re-attached one. */
+/** One instance of a run: its container and its host name. */
+interface Member {
+  containerId: string;
+  host: string;
+  /** Output attached before start (a fresh run); a re-attached run follows the engine's log instead. */
+  output?: ContainerLogs;
+}
+
+type LineCounts = { stdout: number; stderr: number };
+
+/** What one run knows once its containers exist: shared by a fresh run and a re-attached one. */
 interface Supervision {
   spec: TrainingJobSpec;
   events: RunEvents;
   signal: AbortSignal;
   log: Logger;
-  containerId: string;
-  host: string;
+  /** Every instance, algo-1 first: its artifacts are the run's. */
+  members: Member[];
   image?: ResolvedImage;
   limits?: AppliedLimits;
   startedAt: Date;
   /** Milliseconds left before the deadline. */
   remainingMs: number;
-  skipLines?: { stdout: number; stderr: number };
+  /** Lines already delivered, per host. */
+  skipLines?: Record<string, LineCounts>;
 }
+
+/** ReattachOptions, plus per-host line counts for a cluster (the store's totals cannot be split per host). */
+export type ClusterReattachOptions = ReattachOptions & { skipLinesByHost?: Record<string, LineCounts> };
 
 /**
  * Runs one trained model in containers through the engine: waits for room on the host, resolves the image,
  * lays out /opt/ml through the archive API, starts the container with the instance type's limits and the
  * hardening of contract §5, streams its logs into lines and metric points, stops it at the deadline, on cancel
  * or when it writes past volumeSizeInGB (SIGTERM, then SIGKILL after the grace period), packages the
- * artifacts, and removes the container whatever happened. One instance for now: instanceCount > 1 runs algo-1.
+ * artifacts, and removes the container whatever happened. instanceCount > 1 runs one container per host
+ * (algo-1 … algo-N) on an internal network of the run's own; the first instance to fail fails the run and the
+ * others are stopped; algo-1's /opt/ml is what gets packaged.
  */
 export class DockerTrainingRunner implements TrainingRunner {
   private readonly host: HostCapacity;
@@ -73,8 +91,9 @@ export class DockerTrainingRunner implements TrainingRunner {
     const { engine, settings } = this.opts;
     const log = this.opts.logger.child({ trainedModelArn: spec.trainedModelArn });
     const startedAt = new Date();
-    const host = 'algo-1';
-    const hosts = [host];
+    const hosts = clusterHosts(spec.instanceCount);
+    const host = hosts[0]!;
+    const cluster = hosts.length > 1;
     let limits: AppliedLimits | undefined;
     let image: ResolvedImage | undefined;
     const early = async (statusCode: RunStatusCode, message: string, cause?: unknown) => {
@@ -92,23 +111,20 @@ export class DockerTrainingRunner implements TrainingRunner {
     }
     let release: () => void;
     try {
-      release = await this.capacity.acquire({ cpus: limits.vcpus, memoryBytes: limits.memoryBytes }, signal);
+      // The whole cluster at once: N times the instance type's limits (an idle host still takes any run).
+      release = await this.capacity.acquire({ cpus: limits.vcpus * hosts.length, memoryBytes: limits.memoryBytes * hosts.length }, signal);
     } catch {
       return await early('CANCELLED', 'The trained model was cancelled before it started.');
     }
-    let containerId: string | undefined;
+    const members: Member[] = [];
+    let network: string | undefined;
     try {
-      log.info({ limits }, 'limits applied');
+      log.info({ limits, instanceCount: hosts.length }, 'limits applied');
       if (limits.scaledDown) {
         log.warn({ limits }, limits.scaledDown);
         runnerLine(events, host, limits.scaledDown);
       }
-      if (spec.instanceCount > 1) {
-        const note = `instanceCount ${spec.instanceCount}: this runner trains on one instance (algo-1) only for now.`;
-        log.warn(note);
-        runnerLine(events, host, note);
-      }
-      const mounts = channelMounts(spec.channels, engine);
+      const delivery = channelDelivery(spec.channels, engine, hosts.length);
       try {
         image = await this.resolver.resolve(spec.imageUri, (p) => log.debug({ pull: p }, 'pull progress'));
       } catch (e) {
@@ -117,24 +133,45 @@ export class DockerTrainingRunner implements TrainingRunner {
       }
       if (signal.aborted) return await early('CANCELLED', 'The trained model was cancelled before it started.');
 
-      const files = configFiles(spec, host, hosts);
-      containerId = await engine.createContainer(
-        trainingContainerSpec({
-          spec, host, hosts, limits, mounts,
-          imageId: image.imageId,
-          hardening: settings.hardening,
-          configFiles: files,
-          // A single instance trains with no network at all (contract §5), unless a setting says otherwise.
-          networkMode: settings.hardening.singleInstanceNetwork,
-        }),
-      );
-      log.debug({ containerId }, 'container created');
-      // The writable /opt/ml areas live in the container, never in host folders; config files are read-only.
-      await engine.putArchive(containerId, '/', optMlSkeleton(files));
-      await engine.startContainer(containerId);
-      await events.onStarted({ imageDigest: image.digest, containerIds: [containerId] });
+      const shares = new Map<string, ChannelFile[]>();
+      for (const c of delivery.streamed) shares.set(c.channelName, await listChannelFiles(c.hostPath));
+      if (cluster) {
+        network = await createClusterNetwork(engine, spec);
+        log.info({ network, hosts }, 'cluster network created');
+        runnerLine(events, host, `instanceCount ${hosts.length}: hosts ${hosts.join(', ')} on an internal network of their own (${network}).`);
+      }
+      // Say how the data reaches the containers whenever it is not the plain single-instance bind mount.
+      if (cluster || delivery.streamed.length > 0) for (const line of channelLines(delivery, shares, hosts)) runnerLine(events, host, line);
+
+      for (const [i, h] of hosts.entries()) {
+        const files = configFiles(spec, h, hosts);
+        const containerId = await engine.createContainer(
+          trainingContainerSpec({
+            spec, host: h, hosts, limits,
+            mounts: delivery.mounts,
+            imageId: image.imageId,
+            hardening: settings.hardening,
+            configFiles: files,
+            // A single instance trains with no network at all (contract §5), unless a setting says otherwise.
+            networkMode: network ?? settings.hardening.singleInstanceNetwork,
+          }),
+        );
+        members.push({ containerId, host: h });
+        log.debug({ containerId, host: h }, 'container created');
+        // The writable /opt/ml areas live in the container, never in host folders; config files are read-only.
+        await engine.putArchive(containerId, '/', optMlSkeleton(files));
+        for (const [channelName, all] of shares) {
+          const sharded = spec.channels.find((c) => c.channelName === channelName)?.s3DataDistributionType === 'ShardedByS3Key';
+          await engine.putArchive(containerId, '/', channelShardTar(channelName, sharded ? shardFor(all, i, hosts.length) : all));
+        }
+      }
+      // Attached before start, so nothing is missed: the raw stream, as `docker run` reads it, is much faster
+      // than following the engine's log file (which stays there for a process that has to re-attach).
+      for (const m of members) m.output = await engine.attachOutput(m.containerId);
+      for (const m of members) await engine.startContainer(m.containerId);
+      await events.onStarted({ imageDigest: image.digest, containerIds: members.map((m) => m.containerId) });
       return await this.supervise({
-        spec, events, signal, log, containerId, host, image, limits, startedAt,
+        spec, events, signal, log, members, image, limits, startedAt,
         remainingMs: spec.maxRuntimeInSeconds * 1000,
       });
     } catch (e) {
@@ -143,15 +180,18 @@ export class DockerTrainingRunner implements TrainingRunner {
       return await early('INTERNAL_ERROR', `cleanrooms-ml-local failed to run the container: ${(e as Error).message}`, e);
     } finally {
       release();
-      if (containerId) await this.remove(containerId, log);
+      for (const m of members) await this.remove(m.containerId, log);
+      if (network) await this.removeNetwork(network, log);
     }
   }
 
-  async reattach(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ReattachOptions): Promise<RunResult | undefined> {
+  async reattach(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ClusterReattachOptions): Promise<RunResult | undefined> {
     const log = this.opts.logger.child({ trainedModelArn: spec.trainedModelArn, reattached: true });
     const found = await this.opts.engine.listContainers(`${LABEL_TRAINED_MODEL}=${spec.trainedModelArn}`);
-    const container = found[0];
-    if (!container) return undefined;
+    if (found.length === 0) return undefined;
+    const members = found
+      .map((c) => ({ containerId: c.id, host: c.labels[LABEL_HOST] ?? 'algo-1' }))
+      .sort((a, b) => hostNumber(a.host) - hostNumber(b.host));
     try {
       let limits: AppliedLimits | undefined;
       try {
@@ -159,64 +199,118 @@ export class DockerTrainingRunner implements TrainingRunner {
       } catch {
         limits = undefined;
       }
-      log.info({ containerId: container.id, running: container.running }, 're-attaching to a run a previous process started');
+      log.info({ containers: found.map((c) => ({ id: c.id, running: c.running })) }, 're-attaching to a run a previous process started');
+      if (members.length < spec.instanceCount) {
+        // The previous process died while it created the cluster: some instances never existed.
+        const result = finish(options.startedAt, {
+          succeeded: false,
+          statusCode: 'INTERNAL_ERROR',
+          message: `cleanrooms-ml-local stopped while it created the run's ${spec.instanceCount} containers; only ${members.length} exist.`,
+        });
+        await this.manifest(spec, result, { limits, containerIds: members.map((m) => m.containerId) }, log);
+        return result;
+      }
+      // One instance: the store's per-stream totals are its own. A cluster needs per-host counts; without them
+      // every host's log is replayed whole (duplicates rather than lost lines).
+      const skipLines = options.skipLinesByHost ?? (members.length === 1 ? { [members[0]!.host]: options.skipLines } : undefined);
+      if (!skipLines) log.warn('re-attached cluster without per-host line counts: its logs are replayed from the start');
       return await this.supervise({
-        spec, events, signal, log, limits,
-        containerId: container.id,
-        host: container.labels[LABEL_HOST] ?? 'algo-1',
+        spec, events, signal, log, limits, members,
         startedAt: options.startedAt,
         remainingMs: options.startedAt.getTime() + spec.maxRuntimeInSeconds * 1000 - Date.now(),
-        skipLines: options.skipLines,
+        skipLines,
       });
     } finally {
       for (const c of found) await this.remove(c.id, log);
+      if (spec.instanceCount > 1 || found.length > 1) await this.removeNetwork(clusterNetworkName(spec.trainedModelArn), log);
     }
   }
 
   async removeContainers(label: string, stray: (labels: Record<string, string>) => boolean): Promise<number> {
     let removed = 0;
+    const arns = new Set<string>();
     for (const c of await this.opts.engine.listContainers(label)) {
       if (!stray(c.labels)) continue;
       await this.remove(c.id, this.opts.logger);
       removed += 1;
+      const arn = c.labels[LABEL_TRAINED_MODEL];
+      if (arn && c.labels[LABEL_HOST] && c.labels[LABEL_HOST] !== 'algo-1') arns.add(arn);
     }
+    // A stray cluster's network goes with its containers.
+    for (const arn of arns) await this.removeNetwork(clusterNetworkName(arn), this.opts.logger);
     return removed;
   }
 
-  /** From a started container to its result: logs, deadline, cancel, volume cap, exit, artifacts. */
+  /** From started containers to the run's result: logs, deadline, cancel, volume cap, exits, artifacts. */
   private async supervise(s: Supervision): Promise<RunResult> {
     const { engine, settings } = this.opts;
-    const { spec, log, containerId } = s;
+    const { spec, log, members } = s;
+    const cluster = members.length > 1;
     const channelHashes = channelContentHashes(spec.channels).catch((e: unknown) => {
       log.warn({ err: e }, 'could not hash the channels');
       return {};
     });
-    const follower = new LogFollower({ events: s.events, host: s.host, metricDefinitions: spec.metricDefinitions, skipLines: s.skipLines });
-    const logsDone = engine.followLogs(containerId).then((logs) => follower.follow(logs));
+    const followers = members.map(
+      (m) => new LogFollower({ events: s.events, host: m.host, metricDefinitions: spec.metricDefinitions, skipLines: s.skipLines?.[m.host] }),
+    );
+    const logsDone = Promise.all(
+      members.map((m, i) => (m.output ? Promise.resolve(m.output) : engine.followLogs(m.containerId)).then((logs) => followers[i]!.follow(logs))),
+    );
 
-    const stopper = new StopController({ kill: (signal) => engine.killContainer(containerId, signal), gracePeriodMs: settings.stopGracePeriodMs, logger: log });
+    const killAll = async (signal: StopSignal, except?: Member) => {
+      await Promise.all(members.filter((m) => m !== except).map((m) => engine.killContainer(m.containerId, signal)));
+    };
+    const stopper = new StopController({ kill: (signal) => killAll(signal), gracePeriodMs: settings.stopGracePeriodMs, logger: log });
     stopper.armDeadline(s.remainingMs);
     stopper.watchSignal(s.signal);
     const volumeLimit = spec.volumeSizeInGB * GiB;
     stopper.watchVolume(async () => {
-      const bytes = await engine.writtenBytes(containerId);
-      return bytes > volumeLimit
-        ? `The job wrote ${(bytes / GiB).toFixed(2)} GB to its volume, more than resourceConfig.volumeSizeInGB (${spec.volumeSizeInGB} GB).`
-        : undefined;
+      // volumeSizeInGB is per instance, as each real instance has its own volume.
+      for (const m of members) {
+        const bytes = await engine.writtenBytes(m.containerId);
+        if (bytes > volumeLimit) {
+          return `The job wrote ${(bytes / GiB).toFixed(2)} GB to its volume${cluster ? ` on ${m.host}` : ''}, more than resourceConfig.volumeSizeInGB (${spec.volumeSizeInGB} GB).`;
+        }
+      }
+      return undefined;
     }, settings.volumeCheckIntervalMs);
 
-    let exitCode: number;
+    // The first instance to fail fails the run: the others get SIGTERM, then SIGKILL after the grace period.
+    let failed: Member | undefined;
+    const peerTimers: NodeJS.Timeout[] = [];
+    const stopPeers = (m: Member, code: number) => {
+      log.info({ host: m.host, exitCode: code }, 'an instance failed: stopping the others');
+      runnerLine(s.events, m.host, `${m.host} exited with code ${code}: stopping the other instances.`);
+      const warn = (e: unknown) => log.warn({ err: e }, 'stopping the other instances failed');
+      void killAll('SIGTERM', m).catch(warn);
+      peerTimers.push(setTimeout(() => void killAll('SIGKILL', m).catch(warn), settings.stopGracePeriodMs));
+    };
+    const exitCodes = new Map<Member, number>();
     try {
-      exitCode = await engine.waitContainer(containerId);
+      await Promise.all(
+        members.map((m) =>
+          engine.waitContainer(m.containerId).then((code) => {
+            exitCodes.set(m, code);
+            if (code !== 0 && !failed && !stopper.reason) {
+              failed = m;
+              if (cluster) stopPeers(m, code);
+            }
+          }),
+        ),
+      );
     } finally {
       stopper.dispose();
+      peerTimers.forEach(clearTimeout);
     }
     const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
-    if (!drained) log.warn('the log stream did not end with the container; going on without its last lines');
-    const state = await engine.inspectContainer(containerId);
+    if (!drained) log.warn('the log stream did not end with the containers; going on without their last lines');
 
-    const artifacts = await packageArtifacts(engine, containerId, spec.artifactsDir);
-    const failureText = exitCode !== 0 ? await readFailureFile(engine, containerId, FAILURE_MESSAGE_CHARS) : undefined;
+    // The instance that decides the outcome: the first to fail, else algo-1.
+    const decisive = failed ?? members[0]!;
+    const exitCode = exitCodes.get(decisive) ?? 0;
+    const state = await engine.inspectContainer(decisive.containerId);
+    const artifacts = await packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir);
+    const failureText = exitCode !== 0 ? await readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : undefined;
     const outcome: Outcome = classifyExit({
       instanceType: spec.instanceType,
       maxRuntimeInSeconds: spec.maxRuntimeInSeconds,
@@ -225,9 +319,12 @@ export class DockerTrainingRunner implements TrainingRunner {
       exitCode,
       oomKilled: state.oomKilled,
       failureText,
-      stderrTail: follower.stderrTail,
+      stderrTail: followers[members.indexOf(decisive)]!.stderrTail,
       limits: s.limits,
     });
+    if (cluster && failed && !outcome.succeeded && !stopper.reason) {
+      outcome.message = [...`Instance ${failed.host} failed: ${outcome.message ?? ''}`].slice(0, FAILURE_MESSAGE_CHARS).join('');
+    }
     const result = finish(s.startedAt, {
       ...outcome,
       ...artifacts,
@@ -236,8 +333,16 @@ export class DockerTrainingRunner implements TrainingRunner {
       timedOut: stopper.reason === 'deadline',
       cancelled: stopper.reason === 'cancel',
     });
-    log.info({ exitCode, oomKilled: state.oomKilled, stopReason: stopper.reason, statusCode: result.statusCode }, 'run ended');
-    await this.manifest(spec, result, { limits: s.limits, channelHashes: await channelHashes, imageId: s.image?.imageId, containerIds: [containerId] }, log);
+    log.info(
+      { exitCodes: Object.fromEntries(members.map((m) => [m.host, exitCodes.get(m)])), failedHost: failed?.host, oomKilled: state.oomKilled, stopReason: stopper.reason, statusCode: result.statusCode },
+      'run ended',
+    );
+    await this.manifest(
+      spec,
+      result,
+      { limits: s.limits, channelHashes: await channelHashes, imageId: s.image?.imageId, containerIds: members.map((m) => m.containerId) },
+      log,
+    );
     return result;
   }
 
@@ -253,6 +358,10 @@ export class DockerTrainingRunner implements TrainingRunner {
   private async remove(containerId: string, log: Logger): Promise<void> {
     await this.opts.engine.removeContainer(containerId).catch((e: unknown) => log.error({ err: e, containerId }, 'could not remove container'));
   }
+
+  private async removeNetwork(network: string, log: Logger): Promise<void> {
+    await this.opts.engine.removeNetwork(network).catch((e: unknown) => log.error({ err: e, network }, 'could not remove the cluster network'));
+  }
 }
 
 function finish(startedAt: Date, r: Partial<RunResult> & { succeeded: boolean }): RunResult {
@@ -263,6 +372,26 @@ function finish(startedAt: Date, r: Partial<RunResult> & { succeeded: boolean })
 /** A line of the runner's own in the run's log, so a user reading the logs sees what was decided for the run. */
 function runnerLine(events: RunEvents, host: string, text: string): void {
   events.onLogLine({ time: new Date(), stream: 'stderr', host, text: `[cleanrooms-ml-local] ${text}` });
+}
+
+/** algo-3 → 3, for ordering a cluster's containers. */
+function hostNumber(host: string): number {
+  return Number(/(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** What the run's log says about each channel of a cluster: streamed (with each host's share) or mounted. */
+function channelLines(delivery: ChannelDelivery, shares: Map<string, ChannelFile[]>, hosts: string[]): string[] {
+  const lines = delivery.streamed.map((c) => {
+    const all = shares.get(c.channelName) ?? [];
+    if (c.s3DataDistributionType !== 'ShardedByS3Key' || hosts.length === 1) {
+      return `Channel '${c.channelName}' (${c.s3DataDistributionType}): streamed into the container${hosts.length > 1 ? 's' : ''}, all ${all.length} files (the engine cannot see this machine's folders).`;
+    }
+    const perHost = hosts.map((h, i) => `${h} ${shardFor(all, i, hosts.length).length}`).join(', ');
+    return `Channel '${c.channelName}' (ShardedByS3Key): streamed, a share of its ${all.length} files per host (${perHost}).`;
+  });
+
+  for (const m of delivery.mounts) lines.push(`Channel '${m.channelName}' (FullyReplicated): mounted read-only, every file on every host.`);
+  return lines;
 }
 
 function delay(ms: number): Promise<void> {

@@ -47,6 +47,8 @@ export interface ReattachOptions {
   startedAt: Date;
   /** Lines already stored per stream: the engine replays the whole log, these are skipped. */
   skipLines: { stdout: number; stderr: number };
+  /** The same per host, for a cluster. */
+  skipLinesByHost?: Record<string, { stdout: number; stderr: number }>;
 }
 
 export interface LogLine {

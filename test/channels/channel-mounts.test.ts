@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { channelMounts, ChannelMountError } from '../../src/channels/channel-mounts.js';
+import { channelDelivery, channelMounts, ChannelMountError } from '../../src/channels/channel-mounts.js';
 import { channelContentHash } from '../../src/channels/channel-content-hash.js';
 import type { ChannelSpec } from '../../src/runner/types.js';
 
@@ -21,9 +21,10 @@ describe('channel mounts', () => {
       expect(() => channelMounts([channel('a/b', dir)], local)).toThrow("Channel name 'a/b' cannot be a folder under /opt/ml/input/data.");
       expect(() => channelMounts([channel('t', dir), channel('t', dir)], local)).toThrow("Channel name 't' is used twice.");
       expect(() => channelMounts([channel('t', 'relative/path')], local)).toThrow(/not at an absolute path/);
-      expect(() => channelMounts([channel('t', dir)], { sharesHostFilesystem: false, endpoint: 'tcp://10.0.0.5:2375' })).toThrow(
-        /The engine at tcp:\/\/10\.0\.0\.5:2375 is not on this machine/,
-      );
+      // A remote engine cannot mount this machine's folders: its channels are streamed, none is mounted.
+      const remote = { sharesHostFilesystem: false, endpoint: 'tcp://10.0.0.5:2375' };
+      expect(channelMounts([channel('t', dir)], remote)).toEqual([]);
+      expect(channelDelivery([channel('t', dir)], remote, 1).streamed.map((c) => c.channelName)).toEqual(['t']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { MEMBERSHIP, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
+import { MEMBERSHIP, tempDataFolder, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
 
 const LR_DATA = join(import.meta.dirname, '../../examples/algorithms/linear-regression/data/train');
 
@@ -75,5 +75,34 @@ describe('a trained model end to end (service → real container → store)', ()
     expect(done.statusDetails?.statusCode).toBe('CANCELLED');
     const left = execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${trainedModelArn}`], { encoding: 'utf8' });
     expect(left.trim()).toBe('');
+  });
+
+  it('trains on 3 instances with a sharded channel: each host a disjoint share, logs by host, nothing left behind', async () => {
+    const files = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`part-${String(i).padStart(2, '0')}.csv`, `${i}\n`]));
+    await using service = tempService();
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, { dataDir: tempDataFolder(files) });
+    const { trainedModelArn } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'cluster',
+      configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 3 },
+      hyperparameters: { list_channels_to_stdout: 'true' },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn, s3DataDistributionType: 'ShardedByS3Key' }],
+    });
+    const model = await waitForStatus(service, trainedModelArn);
+    expect(model.status).toBe('ACTIVE');
+    expect(model.resourceConfig?.instanceCount).toBe(3);
+    const seen = new Map<string, string[]>();
+    for await (const l of service.trainedModelLogs({ membershipIdentifier: MEMBERSHIP, trainedModelArn })) {
+      const m = /^channel-file (algo-\d) train\/(.+)$/.exec(l.text);
+      if (m) seen.set(l.host, [...(seen.get(l.host) ?? []), m[2]!]);
+    }
+    expect([...seen.keys()].sort()).toEqual(['algo-1', 'algo-2', 'algo-3']);
+    const all = [...seen.values()].flat().sort();
+    expect(all).toEqual(Object.keys(files).sort());
+    expect(new Set(all).size).toBe(10);
+    const left = execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${trainedModelArn}`], { encoding: 'utf8' });
+    const networks = execFileSync('docker', ['network', 'ls', '-q', '--filter', `label=crml.trained-model=${trainedModelArn}`], { encoding: 'utf8' });
+    expect(left.trim() + networks.trim()).toBe('');
   });
 });

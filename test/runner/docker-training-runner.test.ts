@@ -4,7 +4,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import Docker from 'dockerode';
 import { createEngine } from '../../src/runner/engine-discovery.js';
+import { DockerEngine } from '../../src/runner/docker-engine.js';
+import type { ContainerEngine } from '../../src/runner/container-engine.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
 import type { HostCapacity } from '../../src/runner/resource-limits.js';
 import type { LogLine, MetricPoint, RunResult, TrainingJobSpec } from '../../src/runner/types.js';
@@ -35,7 +38,7 @@ interface ProbeRun {
 async function runProbe(
   hyperparameters: Record<string, string>,
   over: Partial<TrainingJobSpec> = {},
-  opts: { settings?: SettingsOverrides; signal?: AbortSignal; host?: HostCapacity } = {},
+  opts: { settings?: SettingsOverrides; signal?: AbortSignal; host?: HostCapacity; engine?: ContainerEngine } = {},
 ): Promise<ProbeRun> {
   const work = mkdtempSync(join(tmpdir(), 'crml-runner-test-'));
   const data = join(work, 'data');
@@ -45,7 +48,7 @@ async function runProbe(
   const artifactsDir = join(work, 'artifacts');
   mkdirSync(artifactsDir);
   const runner = new DockerTrainingRunner({
-    engine,
+    engine: opts.engine ?? engine,
     logger: pino({ level: 'silent' }),
     settings: defaultSettings({ dataDir: work, stopGracePeriodMs: 1500, ...opts.settings }),
     host: opts.host,
@@ -227,6 +230,21 @@ describe('DockerTrainingRunner with the probe image', () => {
     expect(run.result).toMatchObject({ succeeded: false, statusCode: 'OUT_OF_MEMORY', exitCode: 137 });
     expect(run.result.message).toContain('ml.m5.large');
     expect(run.lines[0]!.text).toBe('[cleanrooms-ml-local] This host is smaller than ml.m5.large: the container gets 0.1 GiB of 8.0 GiB memory.');
+  });
+
+  it('streams the channels into the container when the engine cannot see this machine (a remote engine), and says so', async () => {
+    // The same engine, declared remote: no bind mount may be used.
+    const remote = new DockerEngine(new Docker({ socketPath: '/var/run/docker.sock' }), { endpoint: 'ssh://elsewhere', sharesHostFilesystem: false });
+    using run = await runProbe({}, {}, { engine: remote });
+    expect(run.result.succeeded).toBe(true);
+    const channels = tarFile(run.output, 'channels.txt');
+    expect(channels).toContain('train/a.csv');
+    expect(channels).toContain('train/sub/b.csv');
+    expect(tarFile(run.output, 'mounts.txt')).not.toMatch(/input\/data\/train/);
+    expect(tarFile(run.output, 'writable.txt')).toMatch(/train=no/);
+    expect(run.lines.map((l) => l.text)).toContain(
+      "[cleanrooms-ml-local] Channel 'train' (FullyReplicated): streamed into the container, all 2 files (the engine cannot see this machine's folders).",
+    );
   });
 
   it('refuses in strict mode when the host is smaller than the instance type', async () => {

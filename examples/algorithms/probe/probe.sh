@@ -133,6 +133,20 @@ PRINT_TEXT=$(hp print_text)
 FAILURE_TEXT=$(hp failure_text)
 MODEL_TEXT=$(hp model_text); [ -n "$MODEL_TEXT" ] || MODEL_TEXT="probe model"
 case "$(hp ignore_sigterm)" in true | True | TRUE | 1 | yes) IGNORE_SIGTERM=true ;; esac
+is_true() { case "$1" in true | True | TRUE | 1 | yes) return 0 ;; esac; return 1; }
+FAIL_ON_HOST=$(hp fail_on_host)
+LIST_CHANNELS_TO_STDOUT=$(hp list_channels_to_stdout)
+LIST_HOSTS_TO_STDOUT=$(hp list_hosts_to_stdout)
+
+# current_host and hosts from resourceconfig.json (a flat enough JSON for sed).
+RESOURCE_CONFIG=$CONFIG_DIR/resourceconfig.json
+CURRENT_HOST=$(sed -n 's/.*"current_host" *: *"\([^"]*\)".*/\1/p' "$RESOURCE_CONFIG" 2>/dev/null)
+HOSTS=$(sed -n 's/.*"hosts" *: *\[\([^]]*\)\].*/\1/p' "$RESOURCE_CONFIG" 2>/dev/null | tr ',' '\n' | tr -d '" ')
+
+# fail_on_host: exit_code and failure_text apply on that host only, at once (no sleep); other hosts exit 0.
+if [ -n "$FAIL_ON_HOST" ]; then
+  if [ "$FAIL_ON_HOST" = "$CURRENT_HOST" ]; then SLEEP_SECONDS=0; else EXIT_CODE=0; FAILURE_TEXT=; fi
+fi
 
 # unescape: the two characters \n become a newline (handy where a real newline is hard to pass).
 unescape() { printf '%s\n' "$1" | awk '{ gsub(/\\n/, "\n"); print }'; }
@@ -153,6 +167,27 @@ list_channels() {
     p=${p#./}
     if [ -d "$p" ]; then printf 'dir %s/\n' "$p"; else printf '%s %s\n' "$(stat -L -c %s "$p")" "$p"; fi
   done)
+}
+
+# One line per file under /opt/ml/input/data: its path relative to that folder.
+list_channel_files() {
+  [ -d "$DATA_DIR" ] || return 0
+  (cd "$DATA_DIR" && find . -mindepth 1 ! -type d | sed 's|^\./||' | sort)
+}
+
+# <host>=resolves or <host>=unresolved for every host in resourceconfig.json (the cluster's own DNS), one try of
+# at most 2 s each. With list_hosts_to_stdout the probe waits up to 10 s for each name, as the hosts of a cluster
+# start a moment apart (a distributed job waits for its peers the same way).
+list_hosts() {
+  tries=1; is_true "$LIST_HOSTS_TO_STDOUT" && tries=20
+  for h in $HOSTS; do
+    n=0; result=unresolved
+    while [ "$n" -lt "$tries" ]; do
+      if timeout 2 nslookup "$h" >/dev/null 2>&1; then result=resolves; break; fi
+      n=$((n + 1)); [ "$n" -lt "$tries" ] && sleep 0.5
+    done
+    echo "$h=$result"
+  done
 }
 
 read_first() { # FILE...: the first readable file's content, or "unavailable"
@@ -229,8 +264,11 @@ report capabilities.txt grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs|Seccomp):' /p
 report mounts.txt awk '$2 ~ /^\/opt\/ml(\/|$)/' /proc/mounts
 report id.txt id
 report writable.txt list_writable
+report hosts.txt list_hosts
 
 # ---- behaviour
+if is_true "$LIST_CHANNELS_TO_STDOUT"; then list_channel_files | sed "s|^|channel-file $CURRENT_HOST |"; fi
+if is_true "$LIST_HOSTS_TO_STDOUT"; then sed "s|^|host-check $CURRENT_HOST |" "$REPORT_DIR/hosts.txt"; fi
 [ -n "$PRINT_TEXT" ] && unescape "$PRINT_TEXT"
 [ "$PRINT_LINES" -gt 0 ] && awk -v n="$PRINT_LINES" 'BEGIN { for (i = 1; i <= n; i++) print "line " i }'
 [ "$PRINT_STDERR_LINES" -gt 0 ] && awk -v n="$PRINT_STDERR_LINES" 'BEGIN { for (i = 1; i <= n; i++) print "stderr line " i }' >&2

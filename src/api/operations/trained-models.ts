@@ -76,13 +76,6 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     );
   }
   const instanceCount = input.resourceConfig.instanceCount ?? 1;
-  if (instanceCount > 1) {
-    throw validationError(
-      'resourceConfig.instanceCount',
-      String(instanceCount),
-      'Distributed training (instanceCount > 1) is not available in this version of cleanrooms-ml-local',
-    );
-  }
 
   const seen = new Set<string>();
   const channels: ChannelSpec[] = input.dataChannels.map((dc, i) => {
