@@ -12,6 +12,7 @@ export function demuxLogStream(raw: Readable): { stdout: PassThrough; stderr: Pa
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let pending: Buffer = Buffer.alloc(0);
+  const behind = new Set<PassThrough>();
 
   const sink = new Writable({
     write(chunk: Buffer, _enc, callback) {
@@ -25,10 +26,13 @@ export function demuxLogStream(raw: Readable): { stdout: PassThrough; stderr: Pa
         pending = pending.subarray(HEADER + size);
         // Type 1 is stdout, 2 stderr; 0 (stdin echo) never occurs without a TTY and is dropped.
         const target = type === 2 ? stderr : type === 1 ? stdout : undefined;
-        if (target && payload.length > 0 && !target.write(payload)) {
+        // One wait per stream that is behind, however many frames this chunk held for it.
+        if (target && payload.length > 0 && !target.write(payload) && !behind.has(target)) {
+          behind.add(target);
           waits.push(new Promise((resolve) => target.once('drain', resolve)));
         }
       }
+      behind.clear();
       if (waits.length === 0) callback();
       else void Promise.all(waits).then(() => callback());
     },

@@ -8,6 +8,24 @@ export class MetricDefinitionError extends Error {
 export interface CompiledMetricDefinition {
   name: string;
   regex: RegExp;
+  /** Text every match must contain: a line without it is skipped without running the regex (most lines). */
+  literal?: string;
+}
+
+const META = new Set([...'\\^$.|?*+()[]{}']);
+
+/**
+ * The literal text a regex starts with (after an optional `^`), when every match must contain it: none when the
+ * regex has an alternation or flags that change matching (case-insensitive), and the last character is dropped
+ * when a quantifier follows it (`abc?` requires only `ab`).
+ */
+export function requiredLiteral(source: string, flags: string): string | undefined {
+  if (flags.includes('i') || source.includes('|')) return undefined;
+  let i = source.startsWith('^') ? 1 : 0;
+  let literal = '';
+  for (; i < source.length && !META.has(source[i]!); i++) literal += source[i];
+  if (i < source.length && '?*{'.includes(source[i]!)) literal = literal.slice(0, -1);
+  return literal.length >= 2 ? literal : undefined;
 }
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';
@@ -43,7 +61,7 @@ export function translatePythonRegex(regex: string): { source: string; flags: st
 export function compileMetricDefinition(definition: MetricDefinitionSpec): CompiledMetricDefinition {
   const { source, flags } = translatePythonRegex(definition.regex);
   try {
-    return { name: definition.name, regex: new RegExp(source, flags) };
+    return { name: definition.name, regex: new RegExp(source, flags), literal: requiredLiteral(source, flags) };
   } catch (e) {
     throw new MetricDefinitionError(`Member must be a valid regular expression (${(e as Error).message})`, { cause: e });
   }
@@ -63,6 +81,7 @@ export function parseMetricValue(text: string): number | undefined {
 export function extractMetrics(definitions: readonly CompiledMetricDefinition[], line: string): { name: string; value: number }[] {
   const points: { name: string; value: number }[] = [];
   for (const d of definitions) {
+    if (d.literal !== undefined && !line.includes(d.literal)) continue;
     const m = d.regex.exec(line);
     if (!m) continue;
     const value = parseMetricValue(m.length > 1 ? (m[1] ?? '') : m[0]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { LogLineSplitter, MAX_LINE_CHARS } from '../../src/runner/log-line-splitter.js';
 import { demuxLogStream } from '../../src/runner/log-demuxer.js';
-import { compileMetricDefinition, extractMetrics, MetricDefinitionError, parseMetricValue } from '../../src/runner/metric-definition.js';
+import { compileMetricDefinition, extractMetrics, MetricDefinitionError, parseMetricValue, requiredLiteral } from '../../src/runner/metric-definition.js';
 import { classifyExit } from '../../src/runner/run-outcome.js';
 
 function split(chunks: (string | Buffer)[]): string[] {
@@ -79,5 +79,19 @@ describe('how an ended container is reported', () => {
     expect(classifyExit({ ...base, exitCode: 137, oomKilled: true })).toMatchObject({ statusCode: 'OUT_OF_MEMORY' });
     expect(classifyExit(base)).toEqual({ succeeded: true });
     expect(classifyExit({ ...base, exitCode: 2, failureText: 'x'.repeat(2000) }).message).toHaveLength(1024);
+  });
+});
+
+describe('the literal prefilter of metric definitions', () => {
+  it('skips lines that cannot match without changing what matches', () => {
+    expect(requiredLiteral('train_loss=([0-9.]+)', '')).toBe('train_loss=');
+    expect(requiredLiteral('^loss: (\\d+)', '')).toBe('loss: ');
+    expect(requiredLiteral('losss?=(\\d+)', '')).toBe('loss');
+    expect(requiredLiteral('a|b', '')).toBeUndefined();
+    expect(requiredLiteral('loss=(\\d+)', 'i')).toBeUndefined();
+    expect(requiredLiteral('(\\d+) loss', '')).toBeUndefined();
+    const defs = [compileMetricDefinition({ name: 'l', regex: 'loss=([0-9.]+)' }), compileMetricDefinition({ name: 'e', regex: 'epochs?=(\\d+)' })];
+    expect(extractMetrics(defs, 'epoch=3 loss=0.5')).toEqual([{ name: 'l', value: 0.5 }, { name: 'e', value: 3 }]);
+    expect(extractMetrics(defs, 'nothing here')).toEqual([]);
   });
 });
