@@ -43,7 +43,21 @@ export function createEngine(dockerHost: string): ContainerEngine {
       { endpoint: dockerHost, sharesHostFilesystem: LOOPBACK.has(url.hostname) },
     );
   }
-  throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost}: unsupported scheme ${url.protocol} (use unix:// or tcp://)`);
+  if (url.protocol === 'ssh:') {
+    // As the docker CLI does: the engine's socket on another machine, through ssh (keys from the ssh agent).
+    // That machine cannot see this one's folders, so channels are streamed in.
+    return new DockerEngine(
+      new Docker({
+        protocol: 'ssh',
+        host: url.hostname,
+        port: Number(url.port || 22),
+        username: url.username || undefined,
+        sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+      } as Docker.DockerOptions),
+      { endpoint: dockerHost, sharesHostFilesystem: false },
+    );
+  }
+  throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost}: unsupported scheme ${url.protocol} (use unix://, tcp://, https:// or ssh://)`);
 }
 
 function socketStrategy(name: string, path: string): EngineStrategy {

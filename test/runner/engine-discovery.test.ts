@@ -15,6 +15,14 @@ describe('engine discovery', () => {
     expect(createEngine('tcp://10.1.2.3:2375').sharesHostFilesystem).toBe(false);
   });
 
+  it('reads every DOCKER_HOST form, and knows which engines cannot see this machine (their channels are streamed)', () => {
+    expect(createEngine('unix:///var/run/docker.sock')).toMatchObject({ sharesHostFilesystem: true });
+    expect(createEngine('tcp://127.0.0.1:2375')).toMatchObject({ sharesHostFilesystem: true });
+    expect(createEngine('tcp://build-box:2375')).toMatchObject({ sharesHostFilesystem: false });
+    expect(createEngine('ssh://me@build-box')).toMatchObject({ endpoint: 'ssh://me@build-box', sharesHostFilesystem: false });
+    expect(() => createEngine('ftp://x')).toThrow(/unsupported scheme ftp: \(use unix:\/\/, tcp:\/\/, https:\/\/ or ssh:\/\/\)/);
+  });
+
   it('encodes registry credentials as base64url with padding', () => {
     const auth = { username: 'u', password: 'p?>', serveraddress: '127.0.0.1:5000' };
     const encoded = encodeRegistryAuth(auth);
