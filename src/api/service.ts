@@ -30,6 +30,8 @@ export interface CleanRoomsMLLocalOptions {
    * (a CLI `get`) turns it off; `reconciled` then resolves at once.
    */
   reconcile?: boolean;
+  /** Told of every image pull's progress, per layer (the CLI draws it on a terminal, as the Docker CLI does). */
+  onPullProgress?: (trainedModelArn: string, progress: { id?: string; status: string; progress?: string }) => void;
 }
 
 export type CreateMLInputChannelInput = channels.CreateMLInputChannelInput;
@@ -59,6 +61,7 @@ export class CleanRoomsMLLocal {
       logger: this.logger,
       clock,
       runner: runnerFactory(options.runner, this.settings, this.logger),
+      onPullProgress: options.onPullProgress,
     });
     this.reconciled =
       options.reconcile === false

@@ -61,6 +61,8 @@ export interface TrainingCoordinatorDeps {
   clock: () => Date;
   /** Created on first use, so that API-only uses (listing, the HTTP tests) never need an engine. */
   runner: () => Promise<TrainingRunner>;
+  /** Told of every image pull's progress (the CLI draws it on a terminal). */
+  onPullProgress?: (trainedModelArn: string, progress: { id?: string; status: string; progress?: string }) => void;
 }
 
 interface ActiveRun {
@@ -283,6 +285,7 @@ export class TrainingCoordinator {
             points.push(p);
             if (points.length >= FLUSH_LINES) flush();
           },
+          onPullProgress: (p: { id?: string; status: string; progress?: string }) => this.deps.onPullProgress?.(arn, p),
       };
       if (mode.kind === 'run') {
         result = await runner.run(spec, events, signal);

@@ -7,6 +7,7 @@ import { addOperationCommands } from './operation-commands.js';
 import { UsageError } from './errors.js';
 import { operations } from '../api/generated/model.js';
 import { kebabName } from './names.js';
+import { pullProgressRenderer } from './pull-progress.js';
 import { copyArtifacts } from './commands/artifacts.js';
 import { printLogs, printMetrics } from './commands/logs.js';
 
@@ -28,7 +29,12 @@ function getService(program: Command): CleanRoomsMLLocal {
     const logger = pino({ level: process.env.CRML_LOG_LEVEL ?? 'warn' }, pino.destination(2));
     // Only the commands that stay to supervise runs take over the runs of dead processes.
     const reconcile = ['serve', 'create-trained-model', 'reconcile'].includes(currentOperation);
-    service = new CleanRoomsMLLocal({ settings: dataDir ? { ...settings, dataDir } : settings, logger, reconcile });
+    service = new CleanRoomsMLLocal({
+      settings: dataDir ? { ...settings, dataDir } : settings,
+      logger,
+      reconcile,
+      onPullProgress: pullProgressRenderer(process.stderr),
+    });
   }
   return service;
 }

@@ -126,7 +126,10 @@ export class DockerTrainingRunner implements TrainingRunner {
       }
       const delivery = channelDelivery(spec.channels, engine, hosts.length);
       try {
-        image = await this.resolver.resolve(spec.imageUri, (p) => log.debug({ pull: p }, 'pull progress'));
+        image = await this.resolver.resolve(spec.imageUri, (p) => {
+          log.info({ pull: p }, 'pull progress');
+          events.onPullProgress?.(p);
+        });
       } catch (e) {
         if (e instanceof ImagePullError) return await early('IMAGE_PULL_FAILED', e.message, e);
         throw e;

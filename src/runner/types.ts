@@ -71,6 +71,8 @@ export interface RunEvents {
   onStarted(info: { imageDigest: string; containerIds: string[] }): void | Promise<void>;
   onLogLine(line: LogLine): void;
   onMetric(point: MetricPoint): void;
+  /** A pull's progress, per layer, as the engine reports it (the Docker CLI's lines). */
+  onPullProgress?(progress: { id?: string; status: string; progress?: string }): void;
 }
 
 export type RunStatusCode =

@@ -37,11 +37,14 @@ afterAll(async () => {
   await registry.stop();
 });
 
+const progress: { id?: string; status: string }[] = [];
+
 function serviceWithLog() {
   let text = '';
   const logger = pino({ level: 'trace' }, new Writable({ write(c, _e, cb) { text += String(c); cb(); } }));
   const service = tempService({
     logger,
+    onPullProgress: (_arn, p) => void progress.push(p),
     settings: { ecr: { endpoint: ecr.endpoint, registries: { [registry.host]: { accountId: '123456789012', region: 'us-east-1' } } } },
   });
   return { service, log: () => text };
@@ -79,6 +82,8 @@ describe('images from an authenticated registry through ECR credentials', () => 
       expect(byTag.model.status).toBe('ACTIVE');
       expect(byTag.model.trainingContainerImageDigest).toBe(digest);
       expect(ecr.calls()).toBeGreaterThanOrEqual(1);
+      // The pull's progress as the Docker CLI shows it (the layers are already here: the probe shares them).
+      expect(progress.map((p) => p.status)).toEqual(expect.arrayContaining([`Digest: ${digest}`, expect.stringMatching(/^Pulling from team\/probe/)]));
       await removeImage(`${registry.host}/team/probe:v1`);
       const byDigest = await train(`${registry.host}/team/probe@${digest}`);
       try {
@@ -101,7 +106,7 @@ describe('images from an authenticated registry through ECR credentials', () => 
 
   it('ends IMAGE_PULL_FAILED naming the cause: missing tag, missing digest, wrong password', async () => {
     const missingTag = await train(`${registry.host}/team/probe:nope`);
-    expect(missingTag.model.statusDetails?.statusCode).toBe('IMAGE_PULL_FAILED');
+    expect(missingTag.model, JSON.stringify(missingTag.model)).toMatchObject({ statusDetails: { statusCode: 'IMAGE_PULL_FAILED' } });
     expect(missingTag.model.statusDetails?.message).toMatch(/manifest unknown|not found/);
     await missingTag.service[Symbol.asyncDispose]();
 
