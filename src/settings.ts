@@ -36,6 +36,8 @@ export interface Settings {
    * to treat as ECR although their name is not an ECR address (a pull-through proxy), with their account and region.
    */
   ecr: { endpoint?: string; registries: Record<string, { accountId: string; region: string }> };
+  /** Credentials per registry host, used before ECR and the Docker config (never logged). */
+  registryCredentials: Record<string, { username: string; password: string }>;
   /** The workspace config naming local tables for SQL channels; default `<dataDir>/workspace.json` when present. */
   workspaceFile?: string;
   /** How often the bytes a job wrote are measured against volumeSizeInGB. */
@@ -63,6 +65,7 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     pullPolicy: 'missing',
     volumeCheckIntervalMs: 2000,
     ecr: { registries: {} },
+    registryCredentials: {},
     ...overrides,
     hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };

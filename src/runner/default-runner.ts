@@ -14,6 +14,7 @@ export async function createDefaultRunner(opts: { settings: Settings; logger: Lo
   const engine = await discoverEngine({ DOCKER_HOST: env.DOCKER_HOST });
   const registryAuth = createRegistryAuthProvider({
     logger: opts.logger,
+    explicit: opts.settings.registryCredentials,
     dockerConfigPath: dockerConfigPathFromEnv(env),
     ecr: { endpoint: opts.settings.ecr.endpoint, registries: opts.settings.ecr.registries },
   });

@@ -137,4 +137,18 @@ describe('images from an authenticated registry through ECR credentials', () => 
       await wrong.stop();
     }
   });
+
+  it('uses explicit credentials from the settings for a registry that is not ECR', async () => {
+    await removeImage(`${registry.host}/team/probe:v1`).catch(() => undefined);
+    await using service = tempService({ settings: { registryCredentials: { [registry.host]: { username: 'AWS', password: ECR_PASSWORD } } } });
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, { imageUri: `${registry.host}/team/probe:v1` });
+    const { trainedModelArn } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP, name: 'explicit', configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1 },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn }],
+    });
+    const model = await waitForStatus(service, trainedModelArn);
+    expect(model.status).toBe('ACTIVE');
+    expect(model.trainingContainerImageDigest).toBe(digest);
+  });
 });
