@@ -86,12 +86,13 @@ export async function packageArtifacts(
   containerId: string,
   dir: string,
 ): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
-  const out: { modelArtifactPath?: string; outputArtifactPath?: string } = {};
-  const model = await engine.getArchive(containerId, '/opt/ml/model');
-  if (model) out.modelArtifactPath = (await packageFolder(model, join(dir, MODEL_ARTIFACT))).path;
-  const output = await engine.getArchive(containerId, '/opt/ml/output/data');
-  if (output) out.outputArtifactPath = (await packageFolder(output, join(dir, OUTPUT_ARTIFACT))).path;
-  return out;
+  // Both at once: each is a stream from the engine into its own file.
+  const pack = async (path: string, name: string) => {
+    const tar = await engine.getArchive(containerId, path);
+    return tar ? (await packageFolder(tar, join(dir, name))).path : undefined;
+  };
+  const [modelArtifactPath, outputArtifactPath] = await Promise.all([pack('/opt/ml/model', MODEL_ARTIFACT), pack('/opt/ml/output/data', OUTPUT_ARTIFACT)]);
+  return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };
 }
 
 /** The first `maxChars` characters of /opt/ml/output/failure, when the algorithm wrote one. */

@@ -311,9 +311,12 @@ export class DockerTrainingRunner implements TrainingRunner {
     // The instance that decides the outcome: the first to fail, else algo-1.
     const decisive = failed ?? members[0]!;
     const exitCode = exitCodes.get(decisive) ?? 0;
-    const state = await engine.inspectContainer(decisive.containerId);
-    const artifacts = await packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir);
-    const failureText = exitCode !== 0 ? await readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : undefined;
+    // Independent reads of the ended containers, at once.
+    const [state, artifacts, failureText] = await Promise.all([
+      engine.inspectContainer(decisive.containerId),
+      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir),
+      exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
+    ]);
     const outcome: Outcome = classifyExit({
       instanceType: spec.instanceType,
       maxRuntimeInSeconds: spec.maxRuntimeInSeconds,

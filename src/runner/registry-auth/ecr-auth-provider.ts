@@ -1,9 +1,4 @@
-import {
-  ECRClient,
-  GetAuthorizationTokenCommand,
-  type ECRClientConfig,
-  type GetAuthorizationTokenCommandOutput,
-} from '@aws-sdk/client-ecr';
+import type { ECRClientConfig, GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
 import type { Logger } from 'pino';
 import type { RegistryAuth } from '../container-engine.js';
 import type { RegistryAuthProvider } from '../image-resolver.js';
@@ -64,7 +59,12 @@ const ACCESS_DENIED = new Set([
 ]);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 
-function defaultClientFactory(config: EcrClientConfig): EcrClientLike {
+/** The AWS SDK is loaded the first time an ECR registry is used: most runs never need it. */
+let sdk: Promise<typeof import('@aws-sdk/client-ecr')> | undefined;
+const loadSdk = () => (sdk ??= import('@aws-sdk/client-ecr'));
+
+async function defaultClientFactory(config: EcrClientConfig): Promise<EcrClientLike> {
+  const { ECRClient } = await loadSdk();
   return new ECRClient({
     ...config,
     // A dead network must fail a pull in seconds, not hang a run.
@@ -114,7 +114,7 @@ export class EcrAuthProvider implements RegistryAuthProvider {
     return (this.opts.now ?? Date.now)();
   }
 
-  private client(registry: EcrRegistry): EcrClientLike {
+  private async client(registry: EcrRegistry): Promise<EcrClientLike> {
     // A custom endpoint is used as is: the SDK refuses FIPS or dual-stack together with one.
     const custom = this.opts.endpoint !== undefined;
     const config: EcrClientConfig = {
@@ -127,7 +127,7 @@ export class EcrAuthProvider implements RegistryAuthProvider {
     const key = `${config.region}|${config.useFipsEndpoint}|${config.useDualstackEndpoint}`;
     let client = this.clients.get(key);
     if (!client) {
-      client = (this.opts.clientFactory ?? defaultClientFactory)(config);
+      client = this.opts.clientFactory ? this.opts.clientFactory(config) : await defaultClientFactory(config);
       this.clients.set(key, client);
     }
     return client;
@@ -136,7 +136,8 @@ export class EcrAuthProvider implements RegistryAuthProvider {
   private async fetch(registryHost: string, key: string, registry: EcrRegistry): Promise<RegistryAuth> {
     let out: GetAuthorizationTokenCommandOutput;
     try {
-      out = await this.client(registry).send(new GetAuthorizationTokenCommand({}));
+      const { GetAuthorizationTokenCommand: Command } = await loadSdk();
+      out = await (await this.client(registry)).send(new Command({}));
     } catch (e) {
       throw this.explain(e, registryHost, registry);
     }
