@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
-import type { Store } from './store.js';
+import type { ResourceKind, Store } from './store.js';
+import { page } from './pagination.js';
 import type { ArnContext } from './arns.js';
 import { AccessDeniedException, ResourceNotFoundException, ValidationException } from './generated/errors.js';
 import type { TrainingCoordinator } from './training-coordinator.js';
@@ -61,4 +62,18 @@ export function assertUserTags(tags: Record<string, string> | undefined, member 
 /** An optional map with no entries is left out of a response, like any absent optional. */
 export function nonEmpty<V>(map: Record<string, V>): Record<string, V> | undefined {
   return Object.keys(map).length > 0 ? map : undefined;
+}
+
+/** One page of a membership's records of a kind, newest first, for a List operation (token bound to the list). */
+export function pageOfMembership<B>(
+  ctx: ServiceContext,
+  kind: ResourceKind,
+  operation: string,
+  input: { membershipIdentifier: string; maxResults?: number; nextToken?: string },
+): { items: B[]; nextToken?: string } {
+  assertMembership(ctx, input.membershipIdentifier);
+  const { items, nextToken } = page(`${operation}/${input.membershipIdentifier}`, input.maxResults, input.nextToken, (beforeSeq, limit) =>
+    ctx.store.list<B>({ kind, membershipId: input.membershipIdentifier, beforeSeq, limit }),
+  );
+  return { items: items.map((i) => i.body), nextToken };
 }

@@ -1,7 +1,6 @@
 import type * as T from '../generated/types.js';
 import { ConflictException } from '../generated/errors.js';
 import { arns, newResourceId } from '../arns.js';
-import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import {
   arnContext,
@@ -9,6 +8,7 @@ import {
   assertUserTags,
   nonEmpty,
   notFound,
+  pageOfMembership,
   nowIso,
   type ServiceContext,
   type Stored,
@@ -70,15 +70,8 @@ export function listConfiguredModelAlgorithmAssociations(
   ctx: ServiceContext,
   input: T.ListConfiguredModelAlgorithmAssociationsRequest,
 ): T.ListConfiguredModelAlgorithmAssociationsResponse {
-  assertMembership(ctx, input.membershipIdentifier);
-  const scope = `ListConfiguredModelAlgorithmAssociations/${input.membershipIdentifier}`;
-  const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
-    ctx.store.list<AssociationRecord>({ kind: KIND, membershipId: input.membershipIdentifier, beforeSeq, limit }),
-  );
-  return toOutput('ListConfiguredModelAlgorithmAssociationsResponse', {
-    configuredModelAlgorithmAssociations: items.map((i) => i.body),
-    nextToken,
-  });
+  const { items, nextToken } = pageOfMembership<AssociationRecord>(ctx, KIND, 'ListConfiguredModelAlgorithmAssociations', input);
+  return toOutput('ListConfiguredModelAlgorithmAssociationsResponse', { configuredModelAlgorithmAssociations: items, nextToken });
 }
 
 export function deleteConfiguredModelAlgorithmAssociation(

@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import type * as T from '../generated/types.js';
 import { ConflictException, ValidationException } from '../generated/errors.js';
 import { arns, newResourceId, resourceIdOfArn } from '../arns.js';
-import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import {
   arnContext,
@@ -11,6 +10,7 @@ import {
   assertUserTags,
   nonEmpty,
   notFound,
+  pageOfMembership,
   nowIso,
   type ServiceContext,
   type Stored,
@@ -154,12 +154,8 @@ export function getMLInputChannel(ctx: ServiceContext, input: T.GetMLInputChanne
 }
 
 export function listMLInputChannels(ctx: ServiceContext, input: T.ListMLInputChannelsRequest): T.ListMLInputChannelsResponse {
-  assertMembership(ctx, input.membershipIdentifier);
-  const scope = `ListMLInputChannels/${input.membershipIdentifier}`;
-  const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
-    ctx.store.list<MLInputChannelRecord>({ kind: KIND, membershipId: input.membershipIdentifier, beforeSeq, limit }),
-  );
-  return toOutput('ListMLInputChannelsResponse', { mlInputChannelsList: items.map((i) => i.body), nextToken });
+  const { items, nextToken } = pageOfMembership<MLInputChannelRecord>(ctx, KIND, 'ListMLInputChannels', input);
+  return toOutput('ListMLInputChannelsResponse', { mlInputChannelsList: items, nextToken });
 }
 
 export async function deleteMLInputChannelData(ctx: ServiceContext, input: T.DeleteMLInputChannelDataRequest): Promise<void> {

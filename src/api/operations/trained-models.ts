@@ -14,6 +14,7 @@ import {
   assertUserTags,
   nonEmpty,
   notFound,
+  pageOfMembership,
   nowIso,
   type ServiceContext,
   type Stored,
@@ -189,12 +190,8 @@ export function getTrainedModel(ctx: ServiceContext, input: T.GetTrainedModelReq
 }
 
 export function listTrainedModels(ctx: ServiceContext, input: T.ListTrainedModelsRequest): T.ListTrainedModelsResponse {
-  assertMembership(ctx, input.membershipIdentifier);
-  const scope = `ListTrainedModels/${input.membershipIdentifier}`;
-  const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
-    ctx.store.list<TrainedModelRecord>({ kind: KIND, membershipId: input.membershipIdentifier, beforeSeq, limit }),
-  );
-  return toOutput('ListTrainedModelsResponse', { trainedModels: items.map((i) => i.body), nextToken });
+  const { items, nextToken } = pageOfMembership<TrainedModelRecord>(ctx, KIND, 'ListTrainedModels', input);
+  return toOutput('ListTrainedModelsResponse', { trainedModels: items, nextToken });
 }
 
 export function listTrainedModelVersions(
