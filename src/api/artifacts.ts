@@ -23,8 +23,7 @@ export async function trainedModelArtifacts(
 /** Accepts a full ARN, or a trained model's id or name (the newest with that name) for convenience. */
 export function resolveTrainedModelArn(service: CleanRoomsMLLocal, trainedModel: string): string {
   if (trainedModel.startsWith('arn:')) return trainedModel;
-  const all = service.store.list<TrainedModelRecord>({ kind: 'trained-model', limit: 100_000 });
-  const hit = all.find((r) => r.arn.endsWith(`/${trainedModel}`)) ?? all.find((r) => r.body.name === trainedModel);
-  if (!hit) throw new ResourceNotFoundException(`Trained model ${trainedModel} not found.`);
-  return hit.arn;
+  const arn = service.store.arnByIdOrName('trained-model', trainedModel);
+  if (!arn) throw new ResourceNotFoundException(`Trained model ${trainedModel} not found.`);
+  return arn;
 }

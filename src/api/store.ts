@@ -269,6 +269,49 @@ export class Store {
     return rows.map((r) => toResource<T>(r));
   }
 
+  /**
+   * The first record of a kind whose body names `value` under member `member`, at any depth or as an element
+   * of that member's list: what a delete checks before it removes something another record uses.
+   */
+  findReferencing<T>(
+    kind: ResourceKind,
+    member: string,
+    value: string,
+    opts: { membershipId?: string; statuses?: readonly string[]; exceptStatuses?: readonly string[] } = {},
+  ): StoredResource<T> | undefined {
+    const where = ['kind = ?'];
+    const args: string[] = [kind];
+    if (opts.membershipId !== undefined) {
+      where.push('membership_id = ?');
+      args.push(opts.membershipId);
+    }
+    if (opts.statuses) {
+      where.push(`status IN (${opts.statuses.map(() => '?').join(',')})`);
+      args.push(...opts.statuses);
+    }
+    if (opts.exceptStatuses) {
+      where.push(`coalesce(status, '') NOT IN (${opts.exceptStatuses.map(() => '?').join(',')})`);
+      args.push(...opts.exceptStatuses);
+    }
+    where.push("EXISTS (SELECT 1 FROM json_tree(resources.body) t WHERE t.atom = ? AND (t.key = ? OR t.path = '$.' || ?))");
+    args.push(value, member, member);
+    const row = this.db.prepare(`SELECT * FROM resources WHERE ${where.join(' AND ')} ORDER BY seq LIMIT 1`).get(...args) as
+      | ResourceRow
+      | undefined;
+    return row ? toResource<T>(row) : undefined;
+  }
+
+  /** The ARN of the newest record of a kind whose id (the ARN's last segment) or name is `idOrName`. */
+  arnByIdOrName(kind: ResourceKind, idOrName: string): string | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT arn FROM resources WHERE kind = ? AND (arn LIKE '%/' || ? ESCAPE '\\' OR json_extract(body, '$.name') = ?)
+         ORDER BY arn LIKE '%/' || ? ESCAPE '\\' DESC, seq DESC LIMIT 1`,
+      )
+      .get(kind, escapeLike(idOrName), idOrName, escapeLike(idOrName)) as { arn: string } | undefined;
+    return row?.arn;
+  }
+
   getTags(arn: string): Record<string, string> {
     const rows = this.db.prepare('SELECT key, value FROM tags WHERE arn = ? ORDER BY key').all(arn) as {
       key: string;
@@ -395,6 +438,10 @@ export class Store {
       )
       .all(arn, versionId) as StoredMetricPoint[];
   }
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function toResource<T>(row: ResourceRow): StoredResource<T> {

@@ -44,14 +44,6 @@ function ownerAlive(owner: RunOwner | undefined): boolean {
   }
 }
 
-function readManifestLimits(artifactsDir: string): unknown {
-  try {
-    return (JSON.parse(readFileSync(join(artifactsDir, 'manifest.json'), 'utf8')) as { limits?: unknown }).limits;
-  } catch {
-    return undefined;
-  }
-}
-
 type ExecuteMode = { kind: 'run' } | ({ kind: 'reattach' } & ReattachOptions);
 
 export interface TrainingCoordinatorDeps {
@@ -214,12 +206,11 @@ export class TrainingCoordinator {
   private async removeStrayContainers(log: Logger): Promise<void> {
     const runner = await this.deps.runner();
     if (!runner.removeContainers) return;
+    // Read once: a container is stray unless a run of this store still needs it.
+    const unfinished = new Set(this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).map((r) => r.arn));
     await runner.removeContainers(`${LABEL_STORE}=${this.storeLabel}`, (labels) => {
       const arn = labels['crml.trained-model'];
-      if (!arn) return true;
-      if (this.active.has(`${arn}#`)) return false;
-      const r = this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).find((x) => x.arn === arn);
-      return !r;
+      return !arn || (!this.active.has(`${arn}#`) && !unfinished.has(arn));
     }).catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
   }
 
@@ -332,8 +323,8 @@ export class TrainingCoordinator {
     this.patch(arn, versionId, (cur) => ({
       run: {
         ...cur.run,
-        // What the container actually got (scaled down to this host, or not), as the run's manifest recorded it.
-        limits: readManifestLimits(extra.artifactsDir),
+        // What the container actually got (scaled down to this host, or not).
+        limits: result.limits,
         artifactsDir: extra.artifactsDir,
         modelArtifactPath: result.modelArtifactPath,
         outputArtifactPath: result.outputArtifactPath,

@@ -97,7 +97,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     let limits: AppliedLimits | undefined;
     let image: ResolvedImage | undefined;
     const early = async (statusCode: RunStatusCode, message: string, cause?: unknown) => {
-      const result = finish(startedAt, { succeeded: false, statusCode, message, cancelled: statusCode === 'CANCELLED', imageDigest: image?.digest, cause });
+      const result = finish(startedAt, { succeeded: false, statusCode, message, cancelled: statusCode === 'CANCELLED', imageDigest: image?.digest, limits, cause });
       log.info({ statusCode, message }, 'run ended before its container ran');
       await this.manifest(spec, result, { limits, imageId: image?.imageId }, log);
       return result;
@@ -336,6 +336,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       ...artifacts,
       exitCode,
       imageDigest: s.image?.digest,
+      limits: s.limits,
       timedOut: stopper.reason === 'deadline',
       cancelled: stopper.reason === 'cancel',
     });

@@ -1,3 +1,5 @@
+import type { AppliedLimits } from './resource-limits.js';
+
 /**
  * The boundary between the API side (store, statuses) and the runner (containers).
  * The runner never touches the store: it reads a TrainingJobSpec and reports through RunEvents.
@@ -99,6 +101,8 @@ export interface RunResult {
   startedAt: Date;
   endedAt: Date;
   durationMs: number;
+  /** The limits the containers got (the instance type's, or less on a smaller host), when they were decided. */
+  limits?: AppliedLimits;
   cause?: unknown;
 }
 

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { ScriptedRunner, aborted } from '../helpers/fake-runner.js';
 import { MEMBERSHIP, ROLE_ARN, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
 import { DEFAULT_COLLABORATION_ID } from '../../src/settings.js';
+import { resolveTrainedModelArn } from '../../src/api/artifacts.js';
 
 const resourceConfig = { instanceType: 'ml.m5.large' as const, volumeSizeInGB: 1 };
 
@@ -201,6 +202,9 @@ describe('CleanRoomsMLLocal (API side, scripted runner)', () => {
     });
     const record = JSON.parse(out);
     expect(record).toMatchObject({ trainedModelArn, name: 'shared', status: 'ACTIVE', membershipIdentifier: MEMBERSHIP });
+    expect(resolveTrainedModelArn(service, trainedModelArn.split('/').pop()!)).toBe(trainedModelArn);
+    expect(resolveTrainedModelArn(service, 'shared')).toBe(trainedModelArn);
+    expect(() => resolveTrainedModelArn(service, 'sha%')).toThrow(/not found/);
     expect(record.createTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?\+00:00$/);
   });
 });

@@ -16,9 +16,10 @@ function getInCollaboration<B extends { collaborationIdentifier: string }>(
   what: string,
   collaborationId: string,
   arn: string,
+  versionId = '',
 ): B {
   assertCollaboration(ctx, collaborationId);
-  const r = ctx.store.get<B>(kind, arn);
+  const r = ctx.store.get<B>(kind, arn, versionId);
   if (!r || r.body.collaborationIdentifier !== collaborationId) throw notFound(what, arn);
   return r.body;
 }
@@ -40,10 +41,15 @@ export function getCollaborationTrainedModel(
   ctx: ServiceContext,
   input: T.GetCollaborationTrainedModelRequest,
 ): T.GetCollaborationTrainedModelResponse {
-  assertCollaboration(ctx, input.collaborationIdentifier);
-  const r = ctx.store.get<{ collaborationIdentifier: string }>('trained-model', input.trainedModelArn, input.versionIdentifier ?? '');
-  if (!r || r.body.collaborationIdentifier !== input.collaborationIdentifier) throw notFound('Trained model', input.trainedModelArn);
-  return toOutput('GetCollaborationTrainedModelResponse', r.body);
+  const body = getInCollaboration(
+    ctx,
+    'trained-model',
+    'Trained model',
+    input.collaborationIdentifier,
+    input.trainedModelArn,
+    input.versionIdentifier,
+  );
+  return toOutput('GetCollaborationTrainedModelResponse', body);
 }
 
 export function listCollaborationTrainedModels(

@@ -81,25 +81,14 @@ export function deleteConfiguredModelAlgorithmAssociation(
   assertMembership(ctx, input.membershipIdentifier);
   const arn = input.configuredModelAlgorithmAssociationArn;
   getAssociationRecord(ctx, input.membershipIdentifier, arn);
-  const channel = ctx.store
-    .list<{ configuredModelAlgorithmAssociations: string[]; status: string }>({
-      kind: 'ml-input-channel',
-      membershipId: input.membershipIdentifier,
-      limit: 1_000_000,
-    })
-    .find((c) => c.body.status !== 'INACTIVE' && c.body.configuredModelAlgorithmAssociations.includes(arn));
+  const inUse = { membershipId: input.membershipIdentifier, exceptStatuses: ['INACTIVE'] };
+  const channel = ctx.store.findReferencing('ml-input-channel', 'configuredModelAlgorithmAssociations', arn, inUse);
   if (channel) {
     throw new ConflictException(
       `Configured model algorithm association ${arn} is used by ML input channel ${channel.arn}; delete that channel's data first.`,
     );
   }
-  const model = ctx.store
-    .list<{ configuredModelAlgorithmAssociationArn: string }>({
-      kind: 'trained-model',
-      membershipId: input.membershipIdentifier,
-      limit: 1_000_000,
-    })
-    .find((m) => m.status !== 'INACTIVE' && m.body.configuredModelAlgorithmAssociationArn === arn);
+  const model = ctx.store.findReferencing('trained-model', 'configuredModelAlgorithmAssociationArn', arn, inUse);
   if (model) {
     throw new ConflictException(
       `Configured model algorithm association ${arn} is used by trained model ${model.arn}; delete its output first.`,

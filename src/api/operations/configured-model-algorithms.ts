@@ -70,15 +70,10 @@ export function listConfiguredModelAlgorithms(
 export function deleteConfiguredModelAlgorithm(ctx: ServiceContext, input: T.DeleteConfiguredModelAlgorithmRequest): void {
   const arn = input.configuredModelAlgorithmArn;
   getConfiguredModelAlgorithmRecord(ctx, arn);
-  const users = ctx.store
-    .list<{ configuredModelAlgorithmArn: string; configuredModelAlgorithmAssociationArn: string }>({
-      kind: 'configured-model-algorithm-association',
-      limit: 1_000_000,
-    })
-    .filter((a) => a.body.configuredModelAlgorithmArn === arn);
-  if (users.length > 0) {
+  const user = ctx.store.findReferencing('configured-model-algorithm-association', 'configuredModelAlgorithmArn', arn);
+  if (user) {
     throw new ConflictException(
-      `Configured model algorithm ${arn} is used by configured model algorithm association ${users[0]!.arn}; delete the association first.`,
+      `Configured model algorithm ${arn} is used by configured model algorithm association ${user.arn}; delete the association first.`,
     );
   }
   ctx.store.delete(KIND, arn);

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { RUNNING_STATUSES } from '../trained-model-status.js';
 import type * as T from '../generated/types.js';
 import { ConflictException, ValidationException } from '../generated/errors.js';
 import { arns, newResourceId, resourceIdOfArn } from '../arns.js';
@@ -163,9 +164,7 @@ export async function deleteMLInputChannelData(ctx: ServiceContext, input: T.Del
   const arn = input.mlInputChannelArn;
   const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, arn);
   if (body.status === 'INACTIVE') throw new ConflictException(`The data of ML input channel ${arn} was already deleted.`);
-  const user = ctx.store
-    .listByStatus<{ dataChannels: { mlInputChannelArn: string }[] }>('trained-model', ['CREATE_PENDING', 'CREATE_IN_PROGRESS'])
-    .find((m) => m.body.dataChannels.some((c) => c.mlInputChannelArn === arn));
+  const user = ctx.store.findReferencing('trained-model', 'mlInputChannelArn', arn, { statuses: RUNNING_STATUSES });
   if (user) throw new ConflictException(`ML input channel ${arn} is being read by trained model ${user.arn}.`);
   // A local folder belongs to the user: forgetting it is the deletion. What a query wrote is ours to remove.
   if (body.data?.materialized) await removeMaterializedData(body.data.path);

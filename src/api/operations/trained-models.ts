@@ -24,6 +24,7 @@ import { getAssociationRecord } from './configured-model-algorithm-associations.
 import { getConfiguredModelAlgorithmRecord } from './configured-model-algorithms.js';
 import { getMLInputChannelRecord } from './ml-input-channels.js';
 import type { ChannelSpec, TrainingJobSpec } from '../../runner/types.js';
+import type { AppliedLimits } from '../../runner/resource-limits.js';
 import type { RunOwner } from '../training-coordinator.js';
 
 const KIND = 'trained-model';
@@ -37,7 +38,7 @@ export interface RunRecord {
   /** The association's privacy limit on what the run may package. */
   maxArtifactSize?: T.TrainedModelArtifactMaxSize;
   /** The limits the container got: the instance type's, or less when this host is smaller (then `scaledDown` says so). */
-  limits?: unknown;
+  limits?: AppliedLimits;
   artifactsDir: string;
   modelArtifactPath?: string;
   outputArtifactPath?: string;

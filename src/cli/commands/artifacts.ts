@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CleanRoomsMLLocal } from '../../api/service.js';
 import { trainedModelArtifacts } from '../../api/artifacts.js';
@@ -18,5 +18,5 @@ export async function copyArtifacts(
     const dest = join(to, basename(f));
     copyFileSync(f, dest);
     return dest;
-  }).filter((f) => existsSync(f));
+  });
 }
