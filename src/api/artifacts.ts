@@ -11,7 +11,11 @@ export async function trainedModelArtifacts(
   opts: { membershipIdentifier?: string; versionIdentifier?: string } = {},
 ): Promise<string[]> {
   const arn = resolveTrainedModelArn(service, trainedModel);
-  const r = service.store.get<TrainedModelRecord>('trained-model', arn, opts.versionIdentifier ?? '');
+  // Without a version identifier: the latest version's, as GetTrainedModel answers.
+  const r =
+    opts.versionIdentifier === undefined
+      ? service.store.latest<TrainedModelRecord>('trained-model', arn)
+      : service.store.get<TrainedModelRecord>('trained-model', arn, opts.versionIdentifier);
   if (!r || (opts.membershipIdentifier && r.membershipId !== opts.membershipIdentifier)) {
     throw new ResourceNotFoundException(`Trained model ${trainedModel} not found.`);
   }

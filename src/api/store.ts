@@ -198,12 +198,12 @@ export class Store {
     return row ? toResource<T>(row) : undefined;
   }
 
-  /** Every version of one resource, newest first. */
-  versions<T>(kind: ResourceKind, arn: string): StoredResource<T>[] {
-    const rows = this.db
-      .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC')
-      .all(kind, arn) as ResourceRow[];
-    return rows.map((r) => toResource<T>(r));
+  /** The newest version of one resource (the base record when it has no other). */
+  latest<T>(kind: ResourceKind, arn: string): StoredResource<T> | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC LIMIT 1')
+      .get(kind, arn) as ResourceRow | undefined;
+    return row ? toResource<T>(row) : undefined;
   }
 
   /** Replaces the body (and status) of one record, atomically with respect to other writers. */

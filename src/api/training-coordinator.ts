@@ -10,6 +10,7 @@ import type * as T from './generated/types.js';
 import type { LogLine, MetricPoint, ReattachOptions, RunResult, TrainingJobSpec, TrainingRunner } from '../runner/types.js';
 import { canTransition } from './trained-model-status.js';
 import { resourceIdOfArn } from './arns.js';
+import { LABEL_TRAINED_MODEL, LABEL_VERSION } from '../runner/container-config.js';
 import type { TrainedModelRecord } from './operations/trained-models.js';
 
 const KIND = 'trained-model';
@@ -74,6 +75,14 @@ export class TrainingCoordinator {
 
   artifactsDir(arn: string, versionId: string): string {
     return join(this.deps.settings.dataDir, 'artifacts', resourceIdOfArn(arn), versionId || 'base');
+  }
+
+  /**
+   * Inputs a run reads that are not channels of the store: a base model's model.tar.gz for incremental training.
+   * A hard link, so deleting the base's output meanwhile takes nothing from the run; removed when the run ends.
+   */
+  inputsDir(arn: string, versionId: string): string {
+    return join(this.deps.settings.dataDir, 'inputs', resourceIdOfArn(arn), versionId || 'base');
   }
 
   /** Label on every container of this store's runs: which containers are this store's to reconcile. */
@@ -207,10 +216,11 @@ export class TrainingCoordinator {
     const runner = await this.deps.runner();
     if (!runner.removeContainers) return;
     // Read once: a container is stray unless a run of this store still needs it.
-    const unfinished = new Set(this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).map((r) => r.arn));
+    const unfinished = new Set(this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).map((r) => `${r.arn}#${r.versionId}`));
     await runner.removeContainers(`${LABEL_STORE}=${this.storeLabel}`, (labels) => {
-      const arn = labels['crml.trained-model'];
-      return !arn || (!this.active.has(`${arn}#`) && !unfinished.has(arn));
+      const arn = labels[LABEL_TRAINED_MODEL];
+      const key = `${arn}#${labels[LABEL_VERSION] ?? ''}`;
+      return !arn || (!this.active.has(key) && !unfinished.has(key));
     }).catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
   }
 
@@ -333,6 +343,7 @@ export class TrainingCoordinator {
       },
     }));
     if (!result.imageDigest) delete common.trainingContainerImageDigest;
+    rmSync(this.inputsDir(arn, versionId), { recursive: true, force: true });
     if (result.cancelled || result.statusCode === 'CANCELLED') {
       this.transition(arn, versionId, 'CANCEL_IN_PROGRESS');
       this.transition(arn, versionId, 'INACTIVE', {

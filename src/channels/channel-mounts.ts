@@ -33,11 +33,21 @@ export function channelMounts(channels: readonly ChannelSpec[], engine: { shares
   return channelDelivery(channels, engine, 1).mounts;
 }
 
-/** Which channels are bind-mounted into every container and which are streamed in, a share per host. */
+/** Which channels are bind-mounted into every container, which are streamed in, and which are FIFOs. */
 export interface ChannelDelivery {
   mounts: ChannelBindMount[];
   /** ShardedByS3Key channels of a multi-instance run: each host gets its own share through the archive API. */
   streamed: ChannelSpec[];
+  /** Pipe mode's data channels: FIFOs <channel>_<epoch> fed from this machine (see pipe-mode.ts). */
+  piped: ChannelSpec[];
+}
+
+/**
+ * The input mode a channel is delivered in. An incremental training channel (a base model's archive) is a
+ * folder whatever the job's mode: it is not data to stream (decided).
+ */
+export function channelInputMode(channel: ChannelSpec, trainingInputMode: 'File' | 'FastFile' | 'Pipe'): 'File' | 'FastFile' | 'Pipe' {
+  return channel.contentType === 'application/x-sagemaker-model' ? 'File' : trainingInputMode;
 }
 
 /**
@@ -49,9 +59,10 @@ export function channelDelivery(
   channels: readonly ChannelSpec[],
   engine: { sharesHostFilesystem: boolean; endpoint: string },
   instanceCount: number,
+  trainingInputMode: 'File' | 'FastFile' | 'Pipe' = 'File',
 ): ChannelDelivery {
   const seen = new Set<string>();
-  const delivery: ChannelDelivery = { mounts: [], streamed: [] };
+  const delivery: ChannelDelivery = { mounts: [], streamed: [], piped: [] };
   for (const c of channels) {
     if (!CHANNEL_NAME.test(c.channelName) || c.channelName === '.' || c.channelName === '..') {
       throw new ChannelMountError(`Channel name '${c.channelName}' cannot be a folder under ${CHANNELS_ROOT}.`);
@@ -66,6 +77,16 @@ export function channelDelivery(
       isDirectory = false;
     }
     if (!isDirectory) throw new ChannelMountError(`The data of channel '${c.channelName}' is missing: ${c.hostPath} is not a folder.`);
+    if (channelInputMode(c, trainingInputMode) === 'Pipe') {
+      // The FIFOs are made on this machine and reach the container as a bind mount: the engine must share them.
+      if (!engine.sharesHostFilesystem) {
+        throw new ChannelMountError(
+          `Pipe mode needs an engine that sees this machine's files (its FIFOs are made here); the engine at ${engine.endpoint} does not. Use trainingInputMode File or FastFile with it.`,
+        );
+      }
+      delivery.piped.push(c);
+      continue;
+    }
     // A remote engine cannot see this machine's folders, and a sharded channel of a cluster differs per host:
     // both are streamed into each container through the archive API before it starts.
     if (!engine.sharesHostFilesystem || (instanceCount > 1 && c.s3DataDistributionType === 'ShardedByS3Key')) {

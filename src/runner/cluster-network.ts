@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerEngine } from './container-engine.js';
-import { LABEL_MANAGED, LABEL_TRAINED_MODEL } from './container-config.js';
+import { runLabels } from './container-config.js';
 import type { TrainingJobSpec } from './types.js';
 
 /** algo-1 … algo-N (contract §5). */
@@ -9,11 +9,12 @@ export function clusterHosts(instanceCount: number): string[] {
 }
 
 /**
- * The network of a multi-instance run, named after its trained model ARN: unique per run, and a later process
- * (re-attach, reconciliation) finds it again from the ARN alone.
+ * The network of a multi-instance run, named after its trained model ARN and version: unique per run, and a
+ * later process (re-attach, reconciliation) finds it again from those alone.
  */
-export function clusterNetworkName(trainedModelArn: string): string {
-  return `crml-cluster-${createHash('sha256').update(trainedModelArn).digest('hex').slice(0, 20)}`;
+export function clusterNetworkName(trainedModelArn: string, versionIdentifier = ''): string {
+  const run = versionIdentifier ? `${trainedModelArn}#${versionIdentifier}` : trainedModelArn;
+  return `crml-cluster-${createHash('sha256').update(run).digest('hex').slice(0, 20)}`;
 }
 
 /**
@@ -22,12 +23,12 @@ export function clusterNetworkName(trainedModelArn: string): string {
  * the create reports why.
  */
 export async function createClusterNetwork(engine: ContainerEngine, spec: TrainingJobSpec): Promise<string> {
-  const name = clusterNetworkName(spec.trainedModelArn);
+  const name = clusterNetworkName(spec.trainedModelArn, spec.versionIdentifier);
   await engine.removeNetwork(name).catch(() => undefined);
   await engine.createNetwork({
     name,
     internal: true,
-    labels: { ...spec.labels, [LABEL_TRAINED_MODEL]: spec.trainedModelArn, [LABEL_MANAGED]: 'true' },
+    labels: runLabels(spec),
   });
   return name;
 }

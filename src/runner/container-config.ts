@@ -7,6 +7,8 @@ import { invocation, trainingEnvironment } from './training-environment.js';
 
 export const LABEL_TRAINED_MODEL = 'crml.trained-model';
 export const LABEL_HOST = 'crml.host';
+/** The trained model version a container runs ('' or absent for the base version). */
+export const LABEL_VERSION = 'crml.version';
 export const LABEL_MANAGED = 'crml.managed';
 
 export interface TrainingContainerInput {
@@ -25,6 +27,16 @@ export interface TrainingContainerInput {
   networkMode: string;
 }
 
+/** The labels that tie a container or network to one run: its store, trained model and version. */
+export function runLabels(spec: TrainingJobSpec): Record<string, string> {
+  return {
+    ...spec.labels,
+    [LABEL_TRAINED_MODEL]: spec.trainedModelArn,
+    ...(spec.versionIdentifier ? { [LABEL_VERSION]: spec.versionIdentifier } : {}),
+    [LABEL_MANAGED]: 'true',
+  };
+}
+
 /**
  * One training container after the contract: invocation (§2), environment (§4), limits and hardening (§5),
  * read-only channel mounts (§3), and the labels that let any later process find it. The writable /opt/ml
@@ -39,7 +51,7 @@ export function trainingContainerSpec(input: TrainingContainerInput): ContainerC
     entrypoint,
     cmd,
     env: trainingEnvironment(spec, host, input.hosts, limits, input.configFiles),
-    labels: { ...spec.labels, [LABEL_TRAINED_MODEL]: spec.trainedModelArn, [LABEL_HOST]: host, [LABEL_MANAGED]: 'true' },
+    labels: { ...runLabels(spec), [LABEL_HOST]: host },
     binds: input.mounts.map((m) => ({ hostPath: m.hostPath, containerPath: m.containerPath, readOnly: true })),
     networkMode: input.networkMode,
     networkAliases: input.networkMode === 'none' ? undefined : [host],

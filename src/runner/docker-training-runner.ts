@@ -1,14 +1,17 @@
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
-import { ChannelMountError, channelDelivery, type ChannelDelivery } from '../channels/channel-mounts.js';
+import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMount, type ChannelDelivery } from '../channels/channel-mounts.js';
+import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
 import type { ContainerEngine, ContainerLogs, StopSignal } from './container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
 import { optMlSkeleton } from './opt-ml-skeleton.js';
-import { LABEL_HOST, LABEL_TRAINED_MODEL, trainingContainerSpec } from './container-config.js';
+import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
 import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, type Outcome } from './run-outcome.js';
@@ -17,7 +20,7 @@ import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
-import type { ReattachOptions, RunEvents, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
+import type { ChannelSpec, ReattachOptions, RunEvents, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
   engine: ContainerEngine;
@@ -117,6 +120,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       return await early('CANCELLED', 'The trained model was cancelled before it started.');
     }
     const members: Member[] = [];
+    const feeders: PipeFeeder[] = [];
     let network: string | undefined;
     try {
       log.info({ limits, instanceCount: hosts.length }, 'limits applied');
@@ -124,7 +128,7 @@ export class DockerTrainingRunner implements TrainingRunner {
         log.warn({ limits }, limits.scaledDown);
         runnerLine(events, host, limits.scaledDown);
       }
-      const delivery = channelDelivery(spec.channels, engine, hosts.length);
+      const delivery = channelDelivery(spec.channels, engine, hosts.length, spec.trainingInputMode);
       try {
         image = await this.resolver.resolve(spec.imageUri, (p) => {
           log.info({ pull: p }, 'pull progress');
@@ -137,21 +141,40 @@ export class DockerTrainingRunner implements TrainingRunner {
       if (signal.aborted) return await early('CANCELLED', 'The trained model was cancelled before it started.');
 
       const shares = new Map<string, ChannelFile[]>();
-      for (const c of delivery.streamed) shares.set(c.channelName, await listChannelFiles(c.hostPath));
+      for (const c of [...delivery.streamed, ...delivery.piped]) shares.set(c.channelName, await listChannelFiles(c.hostPath));
+      const shareOf = (c: ChannelSpec, i: number) => {
+        const all = shares.get(c.channelName) ?? [];
+        return c.s3DataDistributionType === 'ShardedByS3Key' ? shardFor(all, i, hosts.length) : all;
+      };
       if (cluster) {
         network = await createClusterNetwork(engine, spec);
         log.info({ network, hosts }, 'cluster network created');
         runnerLine(events, host, `instanceCount ${hosts.length}: hosts ${hosts.join(', ')} on an internal network of their own (${network}).`);
       }
       // Say how the data reaches the containers whenever it is not the plain single-instance bind mount.
-      if (cluster || delivery.streamed.length > 0) for (const line of channelLines(delivery, shares, hosts)) runnerLine(events, host, line);
+      if (cluster || delivery.streamed.length > 0 || delivery.piped.length > 0) {
+        for (const line of channelLines(delivery, shares, hosts)) runnerLine(events, host, line);
+      }
 
       for (const [i, h] of hosts.entries()) {
         const files = configFiles(spec, h, hosts);
+        let pipeMount: ChannelBindMount[] = [];
+        if (delivery.piped.length > 0) {
+          // Pipe mode: this host's FIFOs live in a folder of their own, mounted as /opt/ml/input/data.
+          const feeder = new PipeFeeder({
+            dir: join(pipesFolder(spec), h),
+            channels: delivery.piped.map((c) => ({ channelName: c.channelName, files: shareOf(c, i) })),
+            mountPoints: delivery.mounts.map((m) => m.channelName),
+            log: log.child({ host: h }),
+          });
+          feeders.push(feeder);
+          await feeder.prepare();
+          pipeMount = [{ channelName: '', hostPath: join(pipesFolder(spec), h), containerPath: CHANNELS_ROOT, readOnly: true }];
+        }
         const containerId = await engine.createContainer(
           trainingContainerSpec({
             spec, host: h, hosts, limits,
-            mounts: delivery.mounts,
+            mounts: [...pipeMount, ...delivery.mounts],
             imageId: image.imageId,
             hardening: settings.hardening,
             configFiles: files,
@@ -162,16 +185,14 @@ export class DockerTrainingRunner implements TrainingRunner {
         members.push({ containerId, host: h });
         log.debug({ containerId, host: h }, 'container created');
         // The writable /opt/ml areas live in the container, never in host folders; config files are read-only.
-        await engine.putArchive(containerId, '/', optMlSkeleton(files));
-        for (const [channelName, all] of shares) {
-          const sharded = spec.channels.find((c) => c.channelName === channelName)?.s3DataDistributionType === 'ShardedByS3Key';
-          await engine.putArchive(containerId, '/', channelShardTar(channelName, sharded ? shardFor(all, i, hosts.length) : all));
-        }
+        await engine.putArchive(containerId, '/', optMlSkeleton(files, { dataFolderMounted: pipeMount.length > 0 }));
+        for (const c of delivery.streamed) await engine.putArchive(containerId, '/', channelShardTar(c.channelName, shareOf(c, i)));
       }
       // Attached before start, so nothing is missed: the raw stream, as `docker run` reads it, is much faster
       // than following the engine's log file (which stays there for a process that has to re-attach).
       for (const m of members) m.output = await engine.attachOutput(m.containerId);
       for (const m of members) await engine.startContainer(m.containerId);
+      for (const f of feeders) f.start();
       await events.onStarted({ imageDigest: image.digest, containerIds: members.map((m) => m.containerId) });
       return await this.supervise({
         spec, events, signal, log, members, image, limits, startedAt,
@@ -184,13 +205,18 @@ export class DockerTrainingRunner implements TrainingRunner {
     } finally {
       release();
       for (const m of members) await this.remove(m.containerId, log);
+      for (const f of feeders) await f.close();
+      if (feeders.length > 0) await rm(pipesFolder(spec), { recursive: true, force: true });
       if (network) await this.removeNetwork(network, log);
     }
   }
 
   async reattach(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ClusterReattachOptions): Promise<RunResult | undefined> {
     const log = this.opts.logger.child({ trainedModelArn: spec.trainedModelArn, reattached: true });
-    const found = await this.opts.engine.listContainers(`${LABEL_TRAINED_MODEL}=${spec.trainedModelArn}`);
+    // Another version of the same trained model may be running too: only this version's containers are ours.
+    const found = (await this.opts.engine.listContainers(`${LABEL_TRAINED_MODEL}=${spec.trainedModelArn}`)).filter(
+      (c) => (c.labels[LABEL_VERSION] ?? '') === (spec.versionIdentifier ?? ''),
+    );
     if (found.length === 0) return undefined;
     const members = found
       .map((c) => ({ containerId: c.id, host: c.labels[LABEL_HOST] ?? 'algo-1' }))
@@ -203,6 +229,17 @@ export class DockerTrainingRunner implements TrainingRunner {
         limits = undefined;
       }
       log.info({ containers: found.map((c) => ({ id: c.id, running: c.running })) }, 're-attaching to a run a previous process started');
+      if (existsSync(pipesFolder(spec))) {
+        // The FIFOs' writer died with that process: the algorithm saw its stream end early, and no one can
+        // resume it where it stopped. Better a clear failure than a model trained on part of the data.
+        const result = finish(options.startedAt, {
+          succeeded: false,
+          statusCode: 'INTERNAL_ERROR',
+          message: 'cleanrooms-ml-local stopped while it streamed the Pipe-mode channels; a FIFO cannot be resumed, so the run cannot be taken over.',
+        });
+        await this.manifest(spec, result, { limits, containerIds: members.map((m) => m.containerId) }, log);
+        return result;
+      }
       if (members.length < spec.instanceCount) {
         // The previous process died while it created the cluster: some instances never existed.
         const result = finish(options.startedAt, {
@@ -225,22 +262,23 @@ export class DockerTrainingRunner implements TrainingRunner {
       });
     } finally {
       for (const c of found) await this.remove(c.id, log);
-      if (spec.instanceCount > 1 || found.length > 1) await this.removeNetwork(clusterNetworkName(spec.trainedModelArn), log);
+      await rm(pipesFolder(spec), { recursive: true, force: true });
+      if (spec.instanceCount > 1 || found.length > 1) await this.removeNetwork(clusterNetworkName(spec.trainedModelArn, spec.versionIdentifier), log);
     }
   }
 
   async removeContainers(label: string, stray: (labels: Record<string, string>) => boolean): Promise<number> {
     let removed = 0;
-    const arns = new Set<string>();
+    const networks = new Set<string>();
     for (const c of await this.opts.engine.listContainers(label)) {
       if (!stray(c.labels)) continue;
       await this.remove(c.id, this.opts.logger);
       removed += 1;
       const arn = c.labels[LABEL_TRAINED_MODEL];
-      if (arn && c.labels[LABEL_HOST] && c.labels[LABEL_HOST] !== 'algo-1') arns.add(arn);
+      if (arn && c.labels[LABEL_HOST] && c.labels[LABEL_HOST] !== 'algo-1') networks.add(clusterNetworkName(arn, c.labels[LABEL_VERSION]));
     }
     // A stray cluster's network goes with its containers.
-    for (const arn of arns) await this.removeNetwork(clusterNetworkName(arn), this.opts.logger);
+    for (const name of networks) await this.removeNetwork(name, this.opts.logger);
     return removed;
   }
 
@@ -387,6 +425,11 @@ function hostNumber(host: string): number {
 }
 
 /** What the run's log says about each channel of a cluster: streamed (with each host's share) or mounted. */
+/** Where a run's FIFOs live on this machine, a folder per host; removed when the run ends. */
+function pipesFolder(spec: TrainingJobSpec): string {
+  return join(spec.artifactsDir, '.pipes');
+}
+
 function channelLines(delivery: ChannelDelivery, shares: Map<string, ChannelFile[]>, hosts: string[]): string[] {
   const lines = delivery.streamed.map((c) => {
     const all = shares.get(c.channelName) ?? [];
@@ -397,6 +440,15 @@ function channelLines(delivery: ChannelDelivery, shares: Map<string, ChannelFile
     return `Channel '${c.channelName}' (ShardedByS3Key): streamed, a share of its ${all.length} files per host (${perHost}).`;
   });
 
+  for (const c of delivery.piped) {
+    const all = shares.get(c.channelName) ?? [];
+    const bytes = all.reduce((sum, f) => sum + f.size, 0);
+    const share =
+      c.s3DataDistributionType === 'ShardedByS3Key' && hosts.length > 1
+        ? `a share of its ${all.length} files per host (${hosts.map((h, i) => `${h} ${shardFor(all, i, hosts.length).length}`).join(', ')})`
+        : `its ${all.length} files (${bytes} bytes)`;
+    lines.push(`Channel '${c.channelName}' (Pipe mode): the FIFO ${CHANNELS_ROOT}/${c.channelName}_0 streams ${share}, again as ${c.channelName}_1, _2 … for each further epoch.`);
+  }
   for (const m of delivery.mounts) lines.push(`Channel '${m.channelName}' (FullyReplicated): mounted read-only, every file on every host.`);
   return lines;
 }

@@ -6,11 +6,12 @@ import * as tar from 'tar-stream';
  * the container (never bind mounts of host folders, so no root-owned files land in the user's folders),
  * config files are read-only. Channel folders are not in it: they are the engine's mount points.
  */
-export function optMlSkeleton(configFiles: Record<string, string>): Readable {
+export function optMlSkeleton(configFiles: Record<string, string>, opts: { dataFolderMounted?: boolean } = {}): Readable {
   const pack = tar.pack();
   const mtime = new Date();
   const dir = (name: string, mode = 0o755) => pack.entry({ name, type: 'directory', mode, mtime });
-  for (const d of ['opt/', 'opt/ml/', 'opt/ml/input/', 'opt/ml/input/data/', 'opt/ml/code/']) dir(d);
+  // In Pipe mode /opt/ml/input/data is itself a read-only mount (the FIFOs' folder): the engine cannot touch it.
+  for (const d of ['opt/', 'opt/ml/', 'opt/ml/input/', ...(opts.dataFolderMounted ? [] : ['opt/ml/input/data/']), 'opt/ml/code/']) dir(d);
   // Writable whatever user the image runs as (an image may set USER): the container is the only one using them.
   for (const d of ['opt/ml/model/', 'opt/ml/output/', 'opt/ml/output/data/', 'opt/ml/checkpoints/']) dir(d, 0o777);
   // Read-only for the job: with every capability dropped, even root cannot add files to a 0555 folder.

@@ -1,3 +1,4 @@
+import { channelInputMode } from '../channels/channel-mounts.js';
 import type { TrainingJobSpec } from './types.js';
 import type { AppliedLimits } from './resource-limits.js';
 
@@ -8,7 +9,7 @@ export function configFiles(spec: TrainingJobSpec, host: string, hosts: string[]
       c.channelName,
       {
         ContentType: c.contentType,
-        TrainingInputMode: spec.trainingInputMode,
+        TrainingInputMode: channelInputMode(c, spec.trainingInputMode),
         S3DistributionType: c.s3DataDistributionType,
         RecordWrapperType: 'None',
       },

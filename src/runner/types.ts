@@ -5,7 +5,8 @@ import type { AppliedLimits } from './resource-limits.js';
  * The runner never touches the store: it reads a TrainingJobSpec and reports through RunEvents.
  */
 
-export type ChannelContentType = 'text/csv' | 'application/x-parquet' | 'application/octet-stream';
+/** application/x-sagemaker-model: an incremental training channel holding a base model's model.tar.gz. */
+export type ChannelContentType = 'text/csv' | 'application/x-parquet' | 'application/octet-stream' | 'application/x-sagemaker-model';
 
 export interface ChannelSpec {
   channelName: string;
@@ -22,6 +23,8 @@ export interface MetricDefinitionSpec {
 
 export interface TrainingJobSpec {
   trainedModelArn: string;
+  /** The version this run makes (an incremental training run); absent for the base version. */
+  versionIdentifier?: string;
   /** The trained model's name: TRAINING_JOB_NAME. */
   name: string;
   membershipIdentifier: string;

@@ -30,6 +30,24 @@ describe('channel mounts', () => {
     }
   });
 
+  it('deliver data channels as FIFOs in Pipe mode, an incremental model as a folder, and refuse Pipe mode on a remote engine', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crml-channel-'));
+    try {
+      const model: ChannelSpec = { ...channel('model', dir), contentType: 'application/x-sagemaker-model' };
+      const delivery = channelDelivery([channel('train', dir), model], local, 1, 'Pipe');
+      expect(delivery.piped.map((c) => c.channelName)).toEqual(['train']);
+      expect(delivery.mounts.map((m) => m.channelName)).toEqual(['model']);
+      const remote = { sharesHostFilesystem: false, endpoint: 'tcp://10.0.0.5:2375' };
+      expect(() => channelDelivery([channel('train', dir)], remote, 1, 'Pipe')).toThrow(
+        "Pipe mode needs an engine that sees this machine's files (its FIFOs are made here); the engine at tcp://10.0.0.5:2375 does not. Use trainingInputMode File or FastFile with it.",
+      );
+      // FastFile is a folder, as File.
+      expect(channelDelivery([channel('train', dir)], local, 1, 'FastFile').mounts.map((m) => m.channelName)).toEqual(['train']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('hash a channel by its relative paths and contents, not by where it lives', async () => {
     const a = mkdtempSync(join(tmpdir(), 'crml-channel-'));
     const b = mkdtempSync(join(tmpdir(), 'crml-channel-'));

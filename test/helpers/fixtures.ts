@@ -75,10 +75,11 @@ export async function waitForStatus(
   trainedModelArn: string,
   until: (status: string) => boolean = (s) => ['ACTIVE', 'CREATE_FAILED', 'INACTIVE', 'CANCEL_FAILED', 'DELETE_FAILED'].includes(s),
   timeoutMs = 120_000,
+  versionIdentifier?: string,
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const m = await service.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn });
+    const m = await service.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn, versionIdentifier });
     if (until(m.status)) return m;
     if (Date.now() > deadline) throw new Error(`trained model still ${m.status} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));

@@ -11,6 +11,7 @@ import math
 import os
 import signal
 import sys
+import tarfile
 
 import numpy as np
 
@@ -128,6 +129,25 @@ def is_number(text):
         return False
 
 
+def base_model(content_types):
+    """Incremental training: the model.tar.gz of an earlier run, in the channel whose content type says so."""
+    names = [n for n, c in content_types.items()
+             if isinstance(c, dict) and c.get("ContentType") == "application/x-sagemaker-model"]
+    if not names:
+        return None
+    name = names[0]
+    path = os.path.join(DATA_DIR, name, "model.tar.gz")
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            member = archive.extractfile("model.json")
+            model = json.load(member) if member else None
+    except (OSError, KeyError, ValueError, tarfile.TarError) as e:
+        raise TrainingError(f"channel '{name}': cannot read model.json from {path}: {e}") from e
+    if not isinstance(model, dict) or model.get("type") != "linear-regression":
+        raise TrainingError(f"channel '{name}': {path} does not hold a linear-regression model")
+    return name, model
+
+
 def mse(x, y, weights, bias):
     residual = x @ weights + bias - y
     return float(np.mean(residual * residual))
@@ -181,8 +201,19 @@ def train():
                 f"channel 'validation' has {vx.shape[1]} feature columns where 'train' has {x.shape[1]}")
         validation = (vx, vy)
 
-    weights, bias, history, stopped = fit(x, y, validation, hp)
-    save_model(weights, bias, hp, len(history))
+    start, previous = None, 0
+    base = base_model(content_types)
+    if base is not None:
+        name, model = base
+        if model.get("feature_count") != x.shape[1]:
+            raise TrainingError(
+                f"channel '{name}': the base model has {model.get('feature_count')} features where 'train' has {x.shape[1]}")
+        start = (np.asarray(model["weights"], dtype=np.float64), float(model["bias"]))
+        previous = int(model.get("epochs_completed", 0))
+        print(f"warm start from channel '{name}': a base model trained {previous} epochs, "
+              f"train_loss before this run={mse(x, y, start[0], start[1]):.6f}", flush=True)
+    weights, bias, history, stopped = fit(x, y, validation, hp, start)
+    save_model(weights, bias, hp, len(history) + previous)
     save_metrics(history, hp)
     if stopped:
         # What was learnt so far stays in /opt/ml/model: the service packages it after a stop too.
@@ -191,11 +222,10 @@ def train():
     return 0
 
 
-def fit(x, y, validation, hp):
-    """Mini-batch gradient descent on the mean squared error; prints one metric line per epoch."""
+def fit(x, y, validation, hp, start=None):
+    """Mini-batch gradient descent on the mean squared error, from zero or from `start`; one metric line per epoch."""
     rng = np.random.default_rng(hp["seed"])
-    weights = np.zeros(x.shape[1])
-    bias = 0.0
+    weights, bias = (start[0].copy(), start[1]) if start is not None else (np.zeros(x.shape[1]), 0.0)
     history = []
     n = x.shape[0]
     # A diverging run is reported by the finite-loss check, not by numpy's overflow warnings.

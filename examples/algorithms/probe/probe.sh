@@ -137,6 +137,8 @@ is_true() { case "$1" in true | True | TRUE | 1 | yes) return 0 ;; esac; return 
 FAIL_ON_HOST=$(hp fail_on_host)
 LIST_CHANNELS_TO_STDOUT=$(hp list_channels_to_stdout)
 LIST_HOSTS_TO_STDOUT=$(hp list_hosts_to_stdout)
+READ_PIPE=$(hp read_pipe)
+READ_PIPE_EPOCHS=$(whole_hp read_pipe_epochs 1) || exit $?
 
 # current_host and hosts from resourceconfig.json (a flat enough JSON for sed).
 RESOURCE_CONFIG=$CONFIG_DIR/resourceconfig.json
@@ -187,6 +189,23 @@ list_hosts() {
       n=$((n + 1)); [ "$n" -lt "$tries" ] && sleep 0.5
     done
     echo "$h=$result"
+  done
+}
+
+# read_pipe CHANNEL EPOCHS: Pipe mode as an algorithm reads it: each epoch's FIFO <channel>_<epoch> to its end,
+# waiting up to 20 s for it to appear; one line per epoch with what came through.
+read_pipe() {
+  e=0
+  while [ "$e" -lt "$2" ]; do
+    f="$DATA_DIR/$1_$e"; n=0
+    while [ ! -p "$f" ]; do
+      n=$((n + 1)); [ "$n" -le 400 ] || fail "$f did not appear within 20 s"
+      sleep 0.05
+    done
+    cat "$f" > /tmp/pipe-epoch || fail "reading $f failed"
+    echo "pipe $CURRENT_HOST $1_$e bytes=$(wc -c < /tmp/pipe-epoch) md5=$(md5sum < /tmp/pipe-epoch | cut -c1-32) lines=$(wc -l < /tmp/pipe-epoch)"
+    rm -f /tmp/pipe-epoch
+    e=$((e + 1))
   done
 }
 
@@ -269,6 +288,7 @@ report hosts.txt list_hosts
 # ---- behaviour
 if is_true "$LIST_CHANNELS_TO_STDOUT"; then list_channel_files | sed "s|^|channel-file $CURRENT_HOST |"; fi
 if is_true "$LIST_HOSTS_TO_STDOUT"; then sed "s|^|host-check $CURRENT_HOST |" "$REPORT_DIR/hosts.txt"; fi
+if [ -n "$READ_PIPE" ]; then read_pipe "$READ_PIPE" "$READ_PIPE_EPOCHS"; fi
 [ -n "$PRINT_TEXT" ] && unescape "$PRINT_TEXT"
 [ "$PRINT_LINES" -gt 0 ] && awk -v n="$PRINT_LINES" 'BEGIN { for (i = 1; i <= n; i++) print "line " i }'
 [ "$PRINT_STDERR_LINES" -gt 0 ] && awk -v n="$PRINT_STDERR_LINES" 'BEGIN { for (i = 1; i <= n; i++) print "stderr line " i }' >&2

@@ -16,10 +16,11 @@ function getInCollaboration<B extends { collaborationIdentifier: string }>(
   what: string,
   collaborationId: string,
   arn: string,
-  versionId = '',
+  versionId?: string,
 ): B {
   assertCollaboration(ctx, collaborationId);
-  const r = ctx.store.get<B>(kind, arn, versionId);
+  // Without a version: the latest (the only record of every kind but trained models).
+  const r = versionId === undefined ? ctx.store.latest<B>(kind, arn) : ctx.store.get<B>(kind, arn, versionId);
   if (!r || r.body.collaborationIdentifier !== collaborationId) throw notFound(what, arn);
   return r.body;
 }

@@ -47,8 +47,9 @@ function policiesOf(ctx: ServiceContext, model: { membershipIdentifier: string; 
 
 export async function* trainedModelLogs(ctx: ServiceContext, input: TrainedModelLogsInput): AsyncGenerator<TrainedModelLogLine> {
   assertMembership(ctx, input.membershipIdentifier);
-  const versionId = input.versionIdentifier ?? '';
   const model = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
+  // Without a version identifier: the latest version's, as GetTrainedModel answers.
+  const versionId = model.versionIdentifier ?? '';
   const owner = input.asAccountId === undefined || input.asAccountId === ctx.settings.accountId;
   const view = owner ? undefined : logViewFor(policiesOf(ctx, model)?.containerLogs, input.asAccountId!);
   if (!owner && !view) {
@@ -80,8 +81,9 @@ export function trainedModelMetrics(
   input: Omit<TrainedModelLogsInput, 'follow' | 'host' | 'pollIntervalMs'>,
 ): TrainedModelMetricPoint[] {
   assertMembership(ctx, input.membershipIdentifier);
-  const versionId = input.versionIdentifier ?? '';
   const model = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
+  // Without a version identifier: the latest version's, as GetTrainedModel answers.
+  const versionId = model.versionIdentifier ?? '';
   const points = ctx.store.readMetricPoints(input.trainedModelArn, versionId).map((p) => ({ name: p.name, value: p.value, time: new Date(p.time), host: p.host }));
   if (input.asAccountId === undefined || input.asAccountId === ctx.settings.accountId) return points;
   const view = metricViewFor(policiesOf(ctx, model)?.containerMetrics, `${input.trainedModelArn}#${versionId}`);

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type * as T from '../generated/types.js';
 import {
   ConflictException,
@@ -26,8 +29,11 @@ import { getMLInputChannelRecord } from './ml-input-channels.js';
 import type { ChannelSpec, TrainingJobSpec } from '../../runner/types.js';
 import type { AppliedLimits } from '../../runner/resource-limits.js';
 import type { RunOwner } from '../training-coordinator.js';
+import type { NewResource } from '../store.js';
 
 const KIND = 'trained-model';
+/** ModelTrainingDataChannels' maximum, which applies to data and incremental channels together. */
+const MAX_CHANNELS = 20;
 /** contract §6 (decided): the default stopping condition. */
 export const DEFAULT_MAX_RUNTIME_SECONDS = 86_400;
 
@@ -70,19 +76,24 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
       `Configured model algorithm ${algorithm.configuredModelAlgorithmArn} has no trainingContainerConfig, so it cannot train a model.`,
     );
   }
-  if (input.incrementalTrainingDataChannels?.length) {
+  const instanceCount = input.resourceConfig.instanceCount ?? 1;
+  const totalChannels = input.dataChannels.length + (input.incrementalTrainingDataChannels?.length ?? 0);
+  if (totalChannels > MAX_CHANNELS) {
     throw validationError(
-      'incrementalTrainingDataChannels',
-      input.incrementalTrainingDataChannels[0]!.trainedModelArn,
-      'Incremental training is not available in this version of cleanrooms-ml-local',
+      'dataChannels',
+      String(totalChannels),
+      `A trained model can have at most ${MAX_CHANNELS} channels, incremental training channels included`,
     );
   }
-  const instanceCount = input.resourceConfig.instanceCount ?? 1;
 
-  const seen = new Set<string>();
+  const seen = new Set<string>((input.incrementalTrainingDataChannels ?? []).map((c) => c.channelName));
   const channels: ChannelSpec[] = input.dataChannels.map((dc, i) => {
     if (seen.has(dc.channelName)) {
-      throw validationError(`dataChannels.${i + 1}.member.channelName`, dc.channelName, 'Channel names must be unique');
+      throw validationError(
+        `dataChannels.${i + 1}.member.channelName`,
+        dc.channelName,
+        'Channel names must be unique across dataChannels and incrementalTrainingDataChannels',
+      );
     }
     seen.add(dc.channelName);
     const channel = getMLInputChannelRecord(ctx, membershipId, dc.mlInputChannelArn);
@@ -102,12 +113,21 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     };
   });
 
-  const arn = arns.trainedModel(arnContext(ctx), membershipId, newResourceId());
+  // Incremental training makes a new version of the base trained model: the same ARN, a new version identifier.
+  const incremental = input.incrementalTrainingDataChannels?.[0];
+  const base = incremental && incrementalBase(ctx, membershipId, incremental);
+  const arn = base ? base.record.trainedModelArn : arns.trainedModel(arnContext(ctx), membershipId, newResourceId());
+  const versionId = base ? randomUUID() : '';
   const now = nowIso(ctx);
   const body: TrainedModelRecord = {
     membershipIdentifier: membershipId,
     collaborationIdentifier: ctx.settings.collaborationId,
     trainedModelArn: arn,
+    versionIdentifier: versionId || undefined,
+    incrementalTrainingDataChannels:
+      base && incremental
+        ? [{ channelName: incremental.channelName, versionIdentifier: base.record.versionIdentifier, modelName: base.record.name }]
+        : undefined,
     name: input.name,
     description: input.description,
     status: 'CREATE_PENDING',
@@ -124,31 +144,22 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     dataChannels: input.dataChannels,
     creatorAccountId: ctx.settings.accountId,
     run: {
-      artifactsDir: ctx.training.artifactsDir(arn, ''),
+      artifactsDir: ctx.training.artifactsDir(arn, versionId),
       maxArtifactSize: association.privacyConfiguration?.policies?.trainedModels?.maxArtifactSize,
     },
   };
 
-  ctx.store.transaction(() => {
-    // Quotas are checked inside the transaction so two processes cannot both take the last slot.
-    const running = ctx.store.listByStatus<TrainedModelRecord>(KIND, RUNNING_STATUSES);
-    const inMembership = running.filter((r) => r.membershipId === membershipId).length;
-    if (inMembership >= ctx.settings.quotaPerMembership) {
-      throw new ServiceQuotaExceededException(
-        `Membership ${membershipId} already has ${inMembership} trained models pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
-      );
-    }
-    if (running.length >= ctx.settings.quotaPerAccount) {
-      throw new ServiceQuotaExceededException(
-        `Account ${ctx.settings.accountId} already has ${running.length} trained models pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`,
-      );
-    }
-    ctx.store.insert({ kind: KIND, arn, membershipId, status: body.status, body });
-    if (input.tags) ctx.store.setTags(arn, input.tags);
-  });
+  if (base && incremental) channels.push(linkBaseModel(ctx, arn, versionId, incremental.channelName, base.modelArtifactPath));
+  try {
+    insertWithinQuota(ctx, membershipId, { kind: KIND, arn, versionId, membershipId, status: body.status, body }, input.tags);
+  } catch (e) {
+    if (base) rmSync(ctx.training.inputsDir(arn, versionId), { recursive: true, force: true });
+    throw e;
+  }
 
   const spec: Omit<TrainingJobSpec, 'artifactsDir'> = {
     trainedModelArn: arn,
+    ...(versionId ? { versionIdentifier: versionId } : {}),
     name: input.name,
     membershipIdentifier: membershipId,
     imageUri: container.imageUri,
@@ -164,17 +175,90 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     trainingInputMode: body.trainingInputMode!,
     channels,
   };
-  ctx.training.start(arn, '', spec);
-  return { trainedModelArn: arn };
+  ctx.training.start(arn, versionId, spec);
+  return toOutput('CreateTrainedModelResponse', { trainedModelArn: arn, versionIdentifier: versionId || undefined });
 }
 
+/** The quotas (contract §6) and the insert, in one transaction so that two processes cannot both take the last slot. */
+function insertWithinQuota(
+  ctx: ServiceContext,
+  membershipId: string,
+  record: NewResource<TrainedModelRecord>,
+  tags: Record<string, string> | undefined,
+): void {
+  ctx.store.transaction(() => {
+    const running = ctx.store.listByStatus<TrainedModelRecord>(KIND, RUNNING_STATUSES);
+    const inMembership = running.filter((r) => r.membershipId === membershipId).length;
+    if (inMembership >= ctx.settings.quotaPerMembership) {
+      throw new ServiceQuotaExceededException(
+        `Membership ${membershipId} already has ${inMembership} trained models pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
+      );
+    }
+    if (running.length >= ctx.settings.quotaPerAccount) {
+      throw new ServiceQuotaExceededException(
+        `Account ${ctx.settings.accountId} already has ${running.length} trained models pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`,
+      );
+    }
+    ctx.store.insert(record);
+    if (tags) ctx.store.setTags(record.arn, tags);
+  });
+}
+
+/**
+ * The version an incremental training channel builds on: the one named, or else the latest. It must have
+ * finished ACTIVE and still have its model artifacts.
+ */
+function incrementalBase(
+  ctx: ServiceContext,
+  membershipId: string,
+  channel: T.IncrementalTrainingDataChannel,
+): { record: TrainedModelRecord; modelArtifactPath: string } {
+  const record = getTrainedModelRecord(ctx, membershipId, channel.trainedModelArn, channel.versionIdentifier);
+  const which = `Trained model ${channel.trainedModelArn}${record.versionIdentifier ? ` version ${record.versionIdentifier}` : ''}`;
+  if (record.status !== 'ACTIVE') {
+    throw new ConflictException(`${which} is ${record.status}; incremental training needs an ACTIVE base model.`);
+  }
+  const modelArtifactPath = record.run?.modelArtifactPath;
+  if (!modelArtifactPath || !existsSync(modelArtifactPath)) {
+    throw new ConflictException(
+      `${which} has no model artifacts to train from (its algorithm left /opt/ml/model empty, or its output was deleted).`,
+    );
+  }
+  return { record, modelArtifactPath };
+}
+
+/**
+ * The base model's model.tar.gz, handed over as SageMaker does for incremental training: the archive itself, in
+ * a folder of its own that becomes the channel. A hard link costs nothing and outlives a DeleteTrainedModelOutput
+ * of the base while this run reads it.
+ */
+function linkBaseModel(ctx: ServiceContext, arn: string, versionId: string, channelName: string, modelArtifactPath: string): ChannelSpec {
+  const folder = join(ctx.training.inputsDir(arn, versionId), channelName);
+  mkdirSync(folder, { recursive: true });
+  const target = join(folder, basename(modelArtifactPath));
+  try {
+    linkSync(modelArtifactPath, target);
+  } catch {
+    copyFileSync(modelArtifactPath, target);
+  }
+  return { channelName, hostPath: folder, contentType: 'application/x-sagemaker-model', s3DataDistributionType: 'FullyReplicated' };
+}
+
+/**
+ * One version of a trained model. Without a version identifier, `otherwise` says which: the latest (what
+ * GetTrainedModel and incremental training default to) or the base (CancelTrainedModel, DeleteTrainedModelOutput).
+ */
 export function getTrainedModelRecord(
   ctx: ServiceContext,
   membershipId: string,
   arn: string,
   versionId?: string,
+  otherwise: 'latest' | 'base' = 'latest',
 ): TrainedModelRecord {
-  const r = ctx.store.get<TrainedModelRecord>(KIND, arn, versionId ?? '');
+  const r =
+    versionId === undefined && otherwise === 'latest'
+      ? ctx.store.latest<TrainedModelRecord>(KIND, arn)
+      : ctx.store.get<TrainedModelRecord>(KIND, arn, versionId ?? '');
   if (!r || r.membershipId !== membershipId) {
     if (versionId && ctx.store.get(KIND, arn)) {
       throw new ResourceNotFoundException(`Trained model ${arn} has no version ${versionId}.`);
@@ -201,11 +285,10 @@ export function listTrainedModelVersions(
 ): T.ListTrainedModelVersionsResponse {
   assertMembership(ctx, input.membershipIdentifier);
   getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn);
+  // Every version, the base one (no versionIdentifier) included, newest first (decided).
   const scope = `ListTrainedModelVersions/${input.trainedModelArn}/${input.status ?? ''}`;
   const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
-    ctx.store
-      .list<TrainedModelRecord>({ kind: KIND, arn: input.trainedModelArn, beforeSeq, limit, status: input.status })
-      .filter((r) => r.versionId !== ''),
+    ctx.store.list<TrainedModelRecord>({ kind: KIND, arn: input.trainedModelArn, beforeSeq, limit, status: input.status }),
   );
   return toOutput('ListTrainedModelVersionsResponse', { trainedModels: items.map((i) => i.body), nextToken });
 }
@@ -213,7 +296,7 @@ export function listTrainedModelVersions(
 export function cancelTrainedModel(ctx: ServiceContext, input: T.CancelTrainedModelRequest): void {
   assertMembership(ctx, input.membershipIdentifier);
   const versionId = input.versionIdentifier ?? '';
-  const body = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
+  const body = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier, 'base');
   if (!CANCELLABLE_STATUSES.includes(body.status)) {
     throw new ConflictException(`Trained model ${input.trainedModelArn} is ${body.status}; only a run that is pending or in progress can be cancelled.`);
   }
@@ -228,7 +311,7 @@ export function cancelTrainedModel(ctx: ServiceContext, input: T.CancelTrainedMo
 export function deleteTrainedModelOutput(ctx: ServiceContext, input: T.DeleteTrainedModelOutputRequest): void {
   assertMembership(ctx, input.membershipIdentifier);
   const versionId = input.versionIdentifier ?? '';
-  const body = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
+  const body = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier, 'base');
   if (!FINISHED_STATUSES.includes(body.status)) {
     throw new ConflictException(
       `Trained model ${input.trainedModelArn} is ${body.status}; its output can be deleted once it is ACTIVE or CREATE_FAILED.`,
