@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { CleanRoomsMLLocal } from '../../src/api/service.js';
@@ -12,7 +13,13 @@ function containersOf(arn: string): string {
 }
 
 /** Starts `crml create-trained-model` in a child process, as a user would, and returns it with the new ARN. */
-async function startRunnerProcess(dataDir: string, association: string, channel: string, hyperparameters: Record<string, string>) {
+async function startRunnerProcess(
+  dataDir: string,
+  association: string,
+  channel: string,
+  hyperparameters: Record<string, string>,
+  extraArgs: string[] = [],
+) {
   const child = spawn(
     'npx',
     [
@@ -21,6 +28,7 @@ async function startRunnerProcess(dataDir: string, association: string, channel:
       '--resource-config', JSON.stringify({ instanceType: 'ml.m5.large', volumeSizeInGB: 1 }),
       '--hyperparameters', JSON.stringify(hyperparameters),
       '--data-channels', JSON.stringify([{ channelName: 'train', mlInputChannelArn: channel }]),
+      ...extraArgs,
     ],
     { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
@@ -29,14 +37,31 @@ async function startRunnerProcess(dataDir: string, association: string, channel:
   const arn = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no ARN from the child: ${out}`)), 60_000);
     child.stdout.on('data', () => {
-      const m = /"trainedModelArn": "([^"]+)"/.exec(out);
+      // The whole response: a version identifier, when there is one, comes after the ARN.
+      const m = /"trainedModelArn": "([^"]+)"[^}]*}/.exec(out);
       if (m) {
         clearTimeout(t);
         resolve(m[1]!);
       }
     });
   });
-  return { child, arn };
+  const versionIdentifier = /"versionIdentifier": "([^"]+)"/.exec(out)?.[1] ?? '';
+  return { child, arn, versionIdentifier };
+}
+
+/**
+ * Kills a runner process group (npx, tsx and node) and waits until each of them is gone or a zombie: the next
+ * process only takes over runs whose owner is dead, and a SIGKILL is not instant.
+ */
+async function killRunner(child: ChildProcess) {
+  process.kill(-child.pid!, 'SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await until(() =>
+    execFileSync('ps', ['-e', '-o', 'pgid=,stat='], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .every(([pgid, stat]) => pgid !== String(child.pid) || stat?.startsWith('Z')),
+  );
 }
 
 async function until(check: () => boolean, timeoutMs = 60_000) {
@@ -58,9 +83,7 @@ describe('a runner process killed mid-run', () => {
     });
     const status = () => setup.store.get<{ status: string }>('trained-model', arn)?.body.status;
     await until(() => status() === 'CREATE_IN_PROGRESS' && setup.store.countLogLines(arn, '').stdout === 5);
-    // The whole process group: npx, tsx and node.
-    process.kill(-child.pid!, 'SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await killRunner(child);
     expect(containersOf(arn)).not.toBe(''); // the container goes on without its runner
 
     const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: pino({ level: process.env.CRML_TEST_LOG ?? 'silent' }) });
@@ -85,16 +108,14 @@ describe('a runner process killed mid-run', () => {
     });
     const status = () => setup.store.get<{ status: string }>('trained-model', arn)?.body.status;
     await until(() => status() === 'CREATE_IN_PROGRESS');
-    process.kill(-child.pid!, 'SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await killRunner(child);
     await new Promise((r) => setTimeout(r, 2000)); // the container exits on its own meanwhile
 
     const { child: child2, arn: gone } = await startRunnerProcess(setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn, {
       sleep_seconds: '30',
     });
     await until(() => setup.store.get<{ status: string }>('trained-model', gone)?.body.status === 'CREATE_IN_PROGRESS');
-    process.kill(-child2.pid!, 'SIGKILL');
-    await new Promise((r) => child2.once('exit', r));
+    await killRunner(child2);
     execFileSync('docker', ['rm', '-f', containersOf(gone)]);
 
     const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: pino({ level: process.env.CRML_TEST_LOG ?? 'silent' }) });
@@ -108,5 +129,67 @@ describe('a runner process killed mid-run', () => {
     expect(lost.statusDetails?.statusCode).toBe('INTERNAL_ERROR');
     expect(lost.statusDetails?.message).toContain('container is gone');
     expect(containersOf(arn)).toBe('');
+  });
+
+  it('takes over a version of a trained model (incremental training) without touching the base version', async () => {
+    await using setup = tempService({ reconcile: false });
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(setup);
+    const base = await setup.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'base',
+      configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1 },
+      hyperparameters: { model_text: 'base weights' },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn }],
+    });
+    await setup.waitForRuns();
+    const { child, arn, versionIdentifier } = await startRunnerProcess(
+      setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn,
+      { list_channels_to_stdout: 'true', sleep_seconds: '4', model_text: 'version weights' },
+      ['--incremental-training-data-channels', JSON.stringify([{ trainedModelArn: base.trainedModelArn, channelName: 'model' }])],
+    );
+    expect(arn).toBe(base.trainedModelArn);
+    expect(versionIdentifier).toMatch(/^[0-9a-f-]{36}$/);
+    const status = () => setup.store.get<{ status: string }>('trained-model', arn, versionIdentifier)?.body.status;
+    await until(() => status() === 'CREATE_IN_PROGRESS' && setup.store.countLogLines(arn, versionIdentifier).stdout >= 2);
+    await killRunner(child);
+
+    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: pino({ level: process.env.CRML_TEST_LOG ?? 'silent' }) });
+    await next.reconciled;
+    await next.waitForRuns();
+    const version = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arn, versionIdentifier });
+    expect(version.status).toBe('ACTIVE');
+    expect(setup.store.readLogLines(arn, versionIdentifier).map((l) => l.text)).toEqual([
+      'channel-file algo-1 model/model.tar.gz',
+      'channel-file algo-1 train/data.csv',
+    ]);
+    const tarball = (v: string) => join(setup.dataDir, 'artifacts', arn.split('/').pop()!, v, 'model.tar.gz');
+    expect(execFileSync('tar', ['-xzOf', tarball(versionIdentifier), 'model.txt'], { encoding: 'utf8' }).trim()).toBe('version weights');
+    expect(execFileSync('tar', ['-xzOf', tarball('base'), 'model.txt'], { encoding: 'utf8' }).trim()).toBe('base weights');
+    expect(containersOf(arn)).toBe('');
+  });
+
+  it('fails a Pipe-mode run it cannot take over: the FIFOs died with their writer', async () => {
+    await using setup = tempService({ reconcile: false });
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(setup);
+    const { child, arn } = await startRunnerProcess(
+      setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn,
+      { read_pipe: 'train', sleep_seconds: '30' },
+      ['--training-input-mode', 'Pipe'],
+    );
+    await until(() => setup.store.readLogLines(arn, '').some((l) => l.text.startsWith('pipe algo-1 train_0 ')));
+    await killRunner(child);
+
+    const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: pino({ level: process.env.CRML_TEST_LOG ?? 'silent' }) });
+    await next.reconciled;
+    await next.waitForRuns();
+    const model = await next.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arn });
+    expect(model.status).toBe('CREATE_FAILED');
+    expect(model.statusDetails).toEqual({
+      statusCode: 'INTERNAL_ERROR',
+      message: 'cleanrooms-ml-local stopped while it streamed the Pipe-mode channels; a FIFO cannot be resumed, so the run cannot be taken over.',
+    });
+    expect(containersOf(arn)).toBe('');
+    expect(existsSync(join(setup.dataDir, 'artifacts', arn.split('/').pop()!, 'base', '.pipes'))).toBe(false);
   });
 });
