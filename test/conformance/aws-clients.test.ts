@@ -22,7 +22,7 @@ describe('boto3 and the AWS CLI against crml serve', () => {
     await service[Symbol.asyncDispose]();
   });
 
-  it('runs the full flow in boto3: algorithm → association → channel → trained model → ACTIVE → list → tags → delete', async () => {
+  it('runs the full flow in boto3: algorithm → association → channel → trained model → ACTIVE → a new version → list → tags → delete', async () => {
     const seen = await boto3Flow(server.url);
     expect(seen).toMatchObject({
       algorithmCreateTimeType: 'datetime',
@@ -35,7 +35,19 @@ describe('boto3 and the AWS CLI against crml serve', () => {
       tags: { stage: 'test' },
       tagsAfterUntag: {},
       cancelFinished: ['ConflictException', 409],
-      afterDelete: 'INACTIVE',
+      versionSameArn: true,
+      versionStatus: 'ACTIVE',
+      versionChannels: [{ channelName: 'model', modelName: 'boto3-model' }],
+      latestIsVersion: true,
+      versions: [
+        [true, 'boto3-model-v2'],
+        [false, 'boto3-model'],
+      ],
+      collaborationVersion: 'boto3-model-v2',
+      afterDelete: [
+        [false, 'ACTIVE'],
+        [true, 'INACTIVE'],
+      ],
       getDeleted: ['ResourceNotFoundException', 404],
     });
     expect(seen.statuses).toEqual(expect.arrayContaining(['ACTIVE']));

@@ -82,6 +82,31 @@ seen["paginated"] = sum(len(p["trainedModels"]) for p in paginator.paginate(memb
 collab = client.get_collaboration_trained_model(collaborationIdentifier=collaboration, trainedModelArn=model)
 seen["collaborationHidesHyperparameters"] = "hyperparameters" not in collab
 
+# Incremental training: a new version of the same trained model, with the base's artifacts as channel `model`.
+version = client.create_trained_model(
+    membershipIdentifier=membership,
+    name="boto3-model-v2",
+    configuredModelAlgorithmAssociationArn=association,
+    resourceConfig={"instanceType": "ml.m5.large", "volumeSizeInGB": 1},
+    hyperparameters={"list_channels_to_stdout": "true"},
+    dataChannels=[{"mlInputChannelArn": channel, "channelName": "train"}],
+    incrementalTrainingDataChannels=[{"trainedModelArn": model, "channelName": "model"}],
+)
+seen["versionSameArn"] = version["trainedModelArn"] == model
+for _ in range(600):
+    v = client.get_trained_model(membershipIdentifier=membership, trainedModelArn=model, versionIdentifier=version["versionIdentifier"])
+    if v["status"] in ("ACTIVE", "CREATE_FAILED"):
+        break
+    time.sleep(0.1)
+seen["versionStatus"] = v["status"]
+seen["versionChannels"] = v.get("incrementalTrainingDataChannels")
+seen["latestIsVersion"] = client.get_trained_model(membershipIdentifier=membership, trainedModelArn=model).get("versionIdentifier") == version["versionIdentifier"]
+pages = client.get_paginator("list_trained_model_versions").paginate(
+    membershipIdentifier=membership, trainedModelArn=model, PaginationConfig={"PageSize": 1})
+seen["versions"] = [[m.get("versionIdentifier") == version["versionIdentifier"], m["name"]] for p in pages for m in p["trainedModels"]]
+seen["collaborationVersion"] = client.get_collaboration_trained_model(
+    collaborationIdentifier=collaboration, trainedModelArn=model, versionIdentifier=version["versionIdentifier"])["name"]
+
 client.tag_resource(resourceArn=model, tags={"stage": "test"})
 seen["tags"] = client.list_tags_for_resource(resourceArn=model)["tags"]
 client.untag_resource(resourceArn=model, tagKeys=["stage"])
@@ -93,7 +118,10 @@ except ClientError as e:
     seen["cancelFinished"] = [e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]]
 
 client.delete_trained_model_output(membershipIdentifier=membership, trainedModelArn=model)
-seen["afterDelete"] = client.get_trained_model(membershipIdentifier=membership, trainedModelArn=model)["status"]
+# Without a version identifier, DeleteTrainedModelOutput removes the base version's output.
+seen["afterDelete"] = [[m.get("versionIdentifier") is None, m["status"]]
+                       for m in client.list_trained_model_versions(membershipIdentifier=membership, trainedModelArn=model)["trainedModels"]]
+client.delete_trained_model_output(membershipIdentifier=membership, trainedModelArn=model, versionIdentifier=version["versionIdentifier"])
 client.delete_ml_input_channel_data(membershipIdentifier=membership, mlInputChannelArn=channel)
 client.delete_configured_model_algorithm_association(membershipIdentifier=membership, configuredModelAlgorithmAssociationArn=association)
 client.delete_configured_model_algorithm(configuredModelAlgorithmArn=algorithm)

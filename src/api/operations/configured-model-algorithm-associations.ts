@@ -91,7 +91,7 @@ export function deleteConfiguredModelAlgorithmAssociation(
   const model = ctx.store.findReferencing('trained-model', 'configuredModelAlgorithmAssociationArn', arn, inUse);
   if (model) {
     throw new ConflictException(
-      `Configured model algorithm association ${arn} is used by trained model ${model.arn}; delete its output first.`,
+      `Configured model algorithm association ${arn} is used by trained model ${model.arn}${model.versionId ? ` version ${model.versionId}` : ''}; delete its output first.`,
     );
   }
   ctx.store.delete(KIND, arn);
