@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Build the example training images without Docker Hub; fast when they are cached.
-#   bash scripts/build-images.sh [probe|linear-regression|all]     (default: all)
+#   bash scripts/build-images.sh [probe|linear-regression|data-parallel|streaming-sgd|all]     (default: all)
 # Images:
 #   crml-local/python-numpy:bookworm         Debian bookworm + python3 + numpy, from mmdebstrap (built once, kept)
 #   crml-examples/probe:latest               examples/algorithms/probe on busybox (FROM scratch)
 #   crml-examples/linear-regression:latest   examples/algorithms/linear-regression on the base above
+#   crml-examples/data-parallel:latest       examples/algorithms/data-parallel (trains across instances over TCP)
+#   crml-examples/streaming-sgd:latest       examples/algorithms/streaming-sgd (reads Pipe mode's FIFOs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BASE_IMAGE=crml-local/python-numpy:bookworm
 PROBE_IMAGE=crml-examples/probe:latest
-LINEAR_REGRESSION_IMAGE=crml-examples/linear-regression:latest
+PYTHON_EXAMPLES=(linear-regression data-parallel streaming-sgd)
 EXAMPLES=examples/algorithms
 
 # The 28.x client fails with BuildKit on this engine (no buildx); the classic builder caches every step.
@@ -18,8 +20,8 @@ export DOCKER_BUILDKIT=0
 
 target=${1:-all}
 case "$target" in
-  probe | linear-regression | all) ;;
-  *) echo "usage: $0 [probe|linear-regression|all]" >&2; exit 2 ;;
+  probe | linear-regression | data-parallel | streaming-sgd | all) ;;
+  *) echo "usage: $0 [probe|linear-regression|data-parallel|streaming-sgd|all]" >&2; exit 2 ;;
 esac
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/crml-build.XXXXXX")
@@ -96,13 +98,14 @@ build_probe() {
   build "$PROBE_IMAGE" "$context"
 }
 
-build_linear_regression() {
+# build_python NAME: examples/algorithms/NAME on the Python + numpy base, as crml-examples/NAME:latest.
+build_python() {
   build_base
-  build "$LINEAR_REGRESSION_IMAGE" "$EXAMPLES/linear-regression" --build-arg "BASE_IMAGE=$BASE_IMAGE"
+  build "crml-examples/$1:latest" "$EXAMPLES/$1" --build-arg "BASE_IMAGE=$BASE_IMAGE"
 }
 
 case "$target" in
   probe) build_probe ;;
-  linear-regression) build_linear_regression ;;
-  all) build_probe; build_linear_regression ;;
+  all) build_probe; for name in "${PYTHON_EXAMPLES[@]}"; do build_python "$name"; done ;;
+  *) build_python "$target" ;;
 esac

@@ -69,4 +69,40 @@ describe('Pipe mode: channels as FIFOs <channel>_<epoch> (real containers)', () 
     expect(lines).toContain(`pipe algo-2 train_2 bytes=8 md5=${md5([1, 3])} lines=2`);
     expect(existsSync(join(service.dataDir, 'artifacts', trainedModelArn.split('/').pop()!, 'base', '.pipes'))).toBe(false);
   });
+
+  it('trains the streaming-sgd example to ACTIVE in Pipe mode: three epochs through train_0, train_1, train_2', async () => {
+    await using service = tempService();
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, {
+      imageUri: 'crml-examples/streaming-sgd:latest',
+      metricDefinitions: [
+        { name: 'train:loss', regex: 'train_loss=([0-9.eE+-]+)' },
+        { name: 'train:rows', regex: 'epoch=[0-9]+ rows=([0-9]+)' },
+      ],
+      dataDir: join(import.meta.dirname, '../../examples/algorithms/linear-regression/data/train'),
+    });
+    const { trainedModelArn } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'sgd',
+      configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1 },
+      trainingInputMode: 'Pipe',
+      hyperparameters: { epochs: '3', learning_rate: '0.05', batch_size: '16' },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn }],
+    });
+    const model = await waitForStatus(service, trainedModelArn);
+    const lines = service.store.readLogLines(trainedModelArn, '').map((l) => l.text);
+    expect(model.status, lines.join('\n')).toBe('ACTIVE');
+    expect(lines).toContain('reading channel train through the FIFO /opt/ml/input/data/train_0 (Pipe mode)');
+    const points = service.store.readMetricPoints(trainedModelArn, '');
+    expect(points.filter((p) => p.name === 'train:rows').map((p) => p.value)).toEqual([400, 400, 400]);
+    const losses = points.filter((p) => p.name === 'train:loss').map((p) => p.value);
+    expect(losses.at(-1)!).toBeLessThan(0.05);
+    const saved = JSON.parse(
+      execFileSync('tar', ['-xzOf', join(service.dataDir, 'artifacts', trainedModelArn.split('/').pop()!, 'base', 'model.tar.gz'), 'model.json'], {
+        encoding: 'utf8',
+      }),
+    );
+    expect(saved.input_mode).toBe('Pipe');
+    expect(saved.rows_per_epoch).toEqual([400, 400, 400]);
+  });
 });
