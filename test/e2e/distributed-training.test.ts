@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MEMBERSHIP, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
+import { MEMBERSHIP, tempService, trainingSetup, until, waitForStatus } from '../helpers/fixtures.js';
 import { clusterNetworkName } from '../../src/runner/cluster-network.js';
 
 const DATA = join(import.meta.dirname, '../../examples/algorithms/data-parallel/data/train');
@@ -9,14 +9,6 @@ const IMAGE = 'crml-examples/data-parallel:latest';
 
 function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' }).trim();
-}
-
-async function until(check: () => boolean, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the data-parallel example: training across 3 instances over TCP (real containers, a real network)', () => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { CleanRoomsMLLocal } from '../../src/api/service.js';
-import { MEMBERSHIP, tempService, trainingSetup } from '../helpers/fixtures.js';
+import { MEMBERSHIP, tempService, trainingSetup, until } from '../helpers/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -62,14 +62,6 @@ async function killRunner(child: ChildProcess) {
       .map((l) => l.trim().split(/\s+/))
       .every(([pgid, stat]) => pgid !== String(child.pid) || stat?.startsWith('Z')),
   );
-}
-
-async function until(check: () => boolean, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('a runner process killed mid-run', () => {

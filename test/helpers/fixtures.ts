@@ -85,3 +85,12 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** Polls `check` every 100 ms until it holds; throws after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
