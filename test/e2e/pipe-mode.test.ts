@@ -105,4 +105,35 @@ describe('Pipe mode: channels as FIFOs <channel>_<epoch> (real containers)', () 
     expect(saved.input_mode).toBe('Pipe');
     expect(saved.rows_per_epoch).toEqual([400, 400, 400]);
   });
+
+  it('keeps an incremental training channel a folder beside the FIFOs, its TrainingInputMode File', async () => {
+    await using service = tempService();
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service);
+    const common = {
+      membershipIdentifier: MEMBERSHIP,
+      configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large' as const, volumeSizeInGB: 1 },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn }],
+    };
+    const base = await service.createTrainedModel({ ...common, name: 'base' });
+    expect((await waitForStatus(service, base.trainedModelArn)).status).toBe('ACTIVE');
+    const v2 = await service.createTrainedModel({
+      ...common,
+      name: 'v2',
+      trainingInputMode: 'Pipe',
+      hyperparameters: { read_pipe: 'train', list_channels_to_stdout: 'true' },
+      incrementalTrainingDataChannels: [{ trainedModelArn: base.trainedModelArn, channelName: 'model' }],
+    });
+    const model = await waitForStatus(service, base.trainedModelArn, undefined, 120_000, v2.versionIdentifier);
+    const lines = service.store.readLogLines(base.trainedModelArn, v2.versionIdentifier!).map((l) => l.text);
+    expect(model.status, lines.join('\n')).toBe('ACTIVE');
+    expect(lines.filter((l) => l.startsWith('channel-file '))).toEqual(['channel-file algo-1 model/model.tar.gz', 'channel-file algo-1 train_0']);
+    expect(lines).toContainEqual(expect.stringMatching(/^pipe algo-1 train_0 bytes=8 /));
+    const artifactsDir = join(service.dataDir, 'artifacts', base.trainedModelArn.split('/').pop()!, v2.versionIdentifier!);
+    const inputDataConfig = JSON.parse(
+      execFileSync('tar', ['-xzOf', join(artifactsDir, 'output.tar.gz'), 'config/inputdataconfig.json'], { encoding: 'utf8' }),
+    );
+    expect(inputDataConfig.model).toMatchObject({ ContentType: 'application/x-sagemaker-model', TrainingInputMode: 'File' });
+    expect(inputDataConfig.train.TrainingInputMode).toBe('Pipe');
+  });
 });
