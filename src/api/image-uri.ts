@@ -1,4 +1,4 @@
-import { ValidationException } from './generated/errors.js';
+import { validationException } from './validation.js';
 import { ImageReferenceError, parseImageReference, type ImageReference } from '../runner/image-reference.js';
 
 /** A malformed image reference is refused when the algorithm is created, not minutes later at pull time. */
@@ -7,8 +7,6 @@ export function assertImageUri(uri: string, member: string): ImageReference {
     return parseImageReference(uri);
   } catch (e) {
     if (!(e instanceof ImageReferenceError)) throw e;
-    throw new ValidationException(
-      `1 validation error detected: Value '${uri}' at '${member}' failed to satisfy constraint: ${e.message.replace(/^'[^']*' is not/, 'Member is not')}`,
-    );
+    throw validationException([{ path: member, value: uri, constraint: e.message.replace(/^'[^']*' is not/, 'Member is not') }]);
   }
 }

@@ -1,4 +1,4 @@
-import { ValidationException } from './generated/errors.js';
+import { validationException } from './validation.js';
 import { compileMetricDefinition } from '../runner/metric-definition.js';
 
 /** A regex that will not compile is refused at CreateConfiguredModelAlgorithm (contract §7). */
@@ -7,9 +7,9 @@ export function assertMetricDefinitions(defs: readonly { name: string; regex: st
     try {
       compileMetricDefinition(d);
     } catch (e) {
-      throw new ValidationException(
-        `1 validation error detected: Value '${d.regex}' at 'trainingContainerConfig.metricDefinitions.${i + 1}.member.regex' failed to satisfy constraint: ${(e as Error).message}`,
-      );
+      throw validationException([
+        { path: `trainingContainerConfig.metricDefinitions.${i + 1}.member.regex`, value: d.regex, constraint: (e as Error).message },
+      ]);
     }
   });
 }

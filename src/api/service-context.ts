@@ -3,7 +3,8 @@ import type { Settings } from '../settings.js';
 import type { ResourceKind, Store } from './store.js';
 import { page } from './pagination.js';
 import type { ArnContext } from './arns.js';
-import { AccessDeniedException, ResourceNotFoundException, ValidationException } from './generated/errors.js';
+import { AccessDeniedException, ResourceNotFoundException } from './generated/errors.js';
+import { validationException } from './validation.js';
 import type { TrainingCoordinator } from './training-coordinator.js';
 
 /** What every operation gets: injected once by the service object. */
@@ -52,9 +53,7 @@ export function notFound(what: string, arn: string): ResourceNotFoundException {
 export function assertUserTags(tags: Record<string, string> | undefined, member = 'tags'): void {
   for (const key of Object.keys(tags ?? {})) {
     if (key.toLowerCase().startsWith('aws:')) {
-      throw new ValidationException(
-        `1 validation error detected: Value '${key}' at '${member}' failed to satisfy constraint: Tag keys starting with 'aws:' are reserved for system use.`,
-      );
+      throw validationException([{ path: member, value: key, constraint: "Tag keys starting with 'aws:' are reserved for system use." }]);
     }
   }
 }

@@ -2,9 +2,10 @@ import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RUNNING_STATUSES } from '../trained-model-status.js';
 import type * as T from '../generated/types.js';
-import { ConflictException, ValidationException } from '../generated/errors.js';
+import { ConflictException } from '../generated/errors.js';
 import { arns, newResourceId, resourceIdOfArn } from '../arns.js';
 import { toOutput } from '../shape-output.js';
+import { validationException } from '../validation.js';
 import {
   arnContext,
   assertMembership,
@@ -59,9 +60,13 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
   const local = input.inputChannel.dataSource.localDataSource;
   const sql = input.inputChannel.dataSource.protectedQueryInputParameters;
   if (!local && !sql) {
-    throw new ValidationException(
-      "1 validation error detected: Value null at 'inputChannel.dataSource' failed to satisfy constraint: Member must name a data source (protectedQueryInputParameters, or localDataSource through the TypeScript API and the CLI)",
-    );
+    throw validationException([
+      {
+        path: 'inputChannel.dataSource',
+        value: null,
+        constraint: 'Member must name a data source (protectedQueryInputParameters, or localDataSource through the TypeScript API and the CLI)',
+      },
+    ]);
   }
   let data: ChannelData | undefined;
   let summary: { numberOfFiles: number; sizeInGb: number } | undefined;
@@ -74,9 +79,9 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
       // reported below
     }
     if (!isDir) {
-      throw new ValidationException(
-        `1 validation error detected: Value '${local.path}' at 'inputChannel.dataSource.localDataSource.path' failed to satisfy constraint: Member must be an existing folder`,
-      );
+      throw validationException([
+        { path: 'inputChannel.dataSource.localDataSource.path', value: local.path, constraint: 'Member must be an existing folder' },
+      ]);
     }
     const described = describeLocalData(path);
     summary = { numberOfFiles: described.numberOfFiles, sizeInGb: described.sizeInBytes / 1024 ** 3 };

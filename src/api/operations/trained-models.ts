@@ -11,6 +11,7 @@ import {
 import { arns, newResourceId } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
+import { validationException } from '../validation.js';
 import {
   arnContext,
   assertMembership,
@@ -58,12 +59,6 @@ export type TrainedModelRecord = Stored<T.GetTrainedModelResponse> & {
   run?: RunRecord;
 };
 
-function validationError(member: string, value: string, constraint: string): ValidationException {
-  return new ValidationException(
-    `1 validation error detected: Value '${value}' at '${member}' failed to satisfy constraint: ${constraint}`,
-  );
-}
-
 export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedModelRequest): T.CreateTrainedModelResponse {
   const membershipId = input.membershipIdentifier;
   assertMembership(ctx, membershipId);
@@ -79,21 +74,21 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
   const instanceCount = input.resourceConfig.instanceCount ?? 1;
   const totalChannels = input.dataChannels.length + (input.incrementalTrainingDataChannels?.length ?? 0);
   if (totalChannels > MAX_CHANNELS) {
-    throw validationError(
-      'dataChannels',
-      String(totalChannels),
-      `A trained model can have at most ${MAX_CHANNELS} channels, incremental training channels included`,
-    );
+    throw validationException([
+      { path: 'dataChannels', value: String(totalChannels), constraint: `A trained model can have at most ${MAX_CHANNELS} channels, incremental training channels included` },
+    ]);
   }
 
   const seen = new Set<string>((input.incrementalTrainingDataChannels ?? []).map((c) => c.channelName));
   const channels: ChannelSpec[] = input.dataChannels.map((dc, i) => {
     if (seen.has(dc.channelName)) {
-      throw validationError(
-        `dataChannels.${i + 1}.member.channelName`,
-        dc.channelName,
-        'Channel names must be unique across dataChannels and incrementalTrainingDataChannels',
-      );
+      throw validationException([
+        {
+          path: `dataChannels.${i + 1}.member.channelName`,
+          value: dc.channelName,
+          constraint: 'Channel names must be unique across dataChannels and incrementalTrainingDataChannels',
+        },
+      ]);
     }
     seen.add(dc.channelName);
     const channel = getMLInputChannelRecord(ctx, membershipId, dc.mlInputChannelArn);
