@@ -12,10 +12,7 @@ export async function trainedModelArtifacts(
 ): Promise<string[]> {
   const arn = resolveTrainedModelArn(service, trainedModel);
   // Without a version identifier: the latest version's, as GetTrainedModel answers.
-  const r =
-    opts.versionIdentifier === undefined
-      ? service.store.latest<TrainedModelRecord>('trained-model', arn)
-      : service.store.get<TrainedModelRecord>('trained-model', arn, opts.versionIdentifier);
+  const r = service.store.getVersion<TrainedModelRecord>('trained-model', arn, opts.versionIdentifier);
   if (!r || (opts.membershipIdentifier && r.membershipId !== opts.membershipIdentifier)) {
     throw new ResourceNotFoundException(`Trained model ${trainedModel} not found.`);
   }

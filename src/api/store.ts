@@ -198,8 +198,9 @@ export class Store {
     return row ? toResource<T>(row) : undefined;
   }
 
-  /** The newest version of one resource (the base record when it has no other). */
-  latest<T>(kind: ResourceKind, arn: string): StoredResource<T> | undefined {
+  /** One version of a resource; without a version id, the newest (the base record when it has no other). */
+  getVersion<T>(kind: ResourceKind, arn: string, versionId: string | undefined): StoredResource<T> | undefined {
+    if (versionId !== undefined) return this.get<T>(kind, arn, versionId);
     const row = this.db
       .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC LIMIT 1')
       .get(kind, arn) as ResourceRow | undefined;

@@ -161,15 +161,16 @@ export class DockerTrainingRunner implements TrainingRunner {
         let pipeMount: ChannelBindMount[] = [];
         if (delivery.piped.length > 0) {
           // Pipe mode: this host's FIFOs live in a folder of their own, mounted as /opt/ml/input/data.
+          const dir = join(pipesFolder(spec), h);
           const feeder = new PipeFeeder({
-            dir: join(pipesFolder(spec), h),
+            dir,
             channels: delivery.piped.map((c) => ({ channelName: c.channelName, files: shareOf(c, i) })),
             mountPoints: delivery.mounts.map((m) => m.channelName),
             log: log.child({ host: h }),
           });
           feeders.push(feeder);
           await feeder.prepare();
-          pipeMount = [{ channelName: '', hostPath: join(pipesFolder(spec), h), containerPath: CHANNELS_ROOT, readOnly: true }];
+          pipeMount = [{ channelName: '', hostPath: dir, containerPath: CHANNELS_ROOT, readOnly: true }];
         }
         const containerId = await engine.createContainer(
           trainingContainerSpec({
@@ -229,26 +230,23 @@ export class DockerTrainingRunner implements TrainingRunner {
         limits = undefined;
       }
       log.info({ containers: found.map((c) => ({ id: c.id, running: c.running })) }, 're-attaching to a run a previous process started');
+      const cannotTakeOver = async (message: string) => {
+        const result = finish(options.startedAt, { succeeded: false, statusCode: 'INTERNAL_ERROR', message });
+        await this.manifest(spec, result, { limits, containerIds: members.map((m) => m.containerId) }, log);
+        return result;
+      };
       if (existsSync(pipesFolder(spec))) {
         // The FIFOs' writer died with that process: the algorithm saw its stream end early, and no one can
         // resume it where it stopped. Better a clear failure than a model trained on part of the data.
-        const result = finish(options.startedAt, {
-          succeeded: false,
-          statusCode: 'INTERNAL_ERROR',
-          message: 'cleanrooms-ml-local stopped while it streamed the Pipe-mode channels; a FIFO cannot be resumed, so the run cannot be taken over.',
-        });
-        await this.manifest(spec, result, { limits, containerIds: members.map((m) => m.containerId) }, log);
-        return result;
+        return await cannotTakeOver(
+          'cleanrooms-ml-local stopped while it streamed the Pipe-mode channels; a FIFO cannot be resumed, so the run cannot be taken over.',
+        );
       }
       if (members.length < spec.instanceCount) {
         // The previous process died while it created the cluster: some instances never existed.
-        const result = finish(options.startedAt, {
-          succeeded: false,
-          statusCode: 'INTERNAL_ERROR',
-          message: `cleanrooms-ml-local stopped while it created the run's ${spec.instanceCount} containers; only ${members.length} exist.`,
-        });
-        await this.manifest(spec, result, { limits, containerIds: members.map((m) => m.containerId) }, log);
-        return result;
+        return await cannotTakeOver(
+          `cleanrooms-ml-local stopped while it created the run's ${spec.instanceCount} containers; only ${members.length} exist.`,
+        );
       }
       // One instance: the store's per-stream totals are its own. A cluster needs per-host counts; without them
       // every host's log is replayed whole (duplicates rather than lost lines).
@@ -425,6 +423,11 @@ function hostNumber(host: string): number {
 }
 
 /** What the run's log says about each channel of a cluster: streamed (with each host's share) or mounted. */
+/** "algo-1 4, algo-2 3, …": how many of a sharded channel's files each host gets. */
+function sharesPerHost(all: readonly ChannelFile[], hosts: string[]): string {
+  return hosts.map((h, i) => `${h} ${shardFor(all, i, hosts.length).length}`).join(', ');
+}
+
 /** Where a run's FIFOs live on this machine, a folder per host; removed when the run ends. */
 function pipesFolder(spec: TrainingJobSpec): string {
   return join(spec.artifactsDir, '.pipes');
@@ -436,8 +439,7 @@ function channelLines(delivery: ChannelDelivery, shares: Map<string, ChannelFile
     if (c.s3DataDistributionType !== 'ShardedByS3Key' || hosts.length === 1) {
       return `Channel '${c.channelName}' (${c.s3DataDistributionType}): streamed into the container${hosts.length > 1 ? 's' : ''}, all ${all.length} files (the engine cannot see this machine's folders).`;
     }
-    const perHost = hosts.map((h, i) => `${h} ${shardFor(all, i, hosts.length).length}`).join(', ');
-    return `Channel '${c.channelName}' (ShardedByS3Key): streamed, a share of its ${all.length} files per host (${perHost}).`;
+    return `Channel '${c.channelName}' (ShardedByS3Key): streamed, a share of its ${all.length} files per host (${sharesPerHost(all, hosts)}).`;
   });
 
   for (const c of delivery.piped) {
@@ -445,7 +447,7 @@ function channelLines(delivery: ChannelDelivery, shares: Map<string, ChannelFile
     const bytes = all.reduce((sum, f) => sum + f.size, 0);
     const share =
       c.s3DataDistributionType === 'ShardedByS3Key' && hosts.length > 1
-        ? `a share of its ${all.length} files per host (${hosts.map((h, i) => `${h} ${shardFor(all, i, hosts.length).length}`).join(', ')})`
+        ? `a share of its ${all.length} files per host (${sharesPerHost(all, hosts)})`
         : `its ${all.length} files (${bytes} bytes)`;
     lines.push(`Channel '${c.channelName}' (Pipe mode): the FIFO ${CHANNELS_ROOT}/${c.channelName}_0 streams ${share}, again as ${c.channelName}_1, _2 … for each further epoch.`);
   }

@@ -20,7 +20,7 @@ function getInCollaboration<B extends { collaborationIdentifier: string }>(
 ): B {
   assertCollaboration(ctx, collaborationId);
   // Without a version: the latest (the only record of every kind but trained models).
-  const r = versionId === undefined ? ctx.store.latest<B>(kind, arn) : ctx.store.get<B>(kind, arn, versionId);
+  const r = ctx.store.getVersion<B>(kind, arn, versionId);
   if (!r || r.body.collaborationIdentifier !== collaborationId) throw notFound(what, arn);
   return r.body;
 }

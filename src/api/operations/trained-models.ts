@@ -250,10 +250,7 @@ export function getTrainedModelRecord(
   versionId?: string,
   otherwise: 'latest' | 'base' = 'latest',
 ): TrainedModelRecord {
-  const r =
-    versionId === undefined && otherwise === 'latest'
-      ? ctx.store.latest<TrainedModelRecord>(KIND, arn)
-      : ctx.store.get<TrainedModelRecord>(KIND, arn, versionId ?? '');
+  const r = ctx.store.getVersion<TrainedModelRecord>(KIND, arn, versionId ?? (otherwise === 'base' ? '' : undefined));
   if (!r || r.membershipId !== membershipId) {
     if (versionId && ctx.store.get(KIND, arn)) {
       throw new ResourceNotFoundException(`Trained model ${arn} has no version ${versionId}.`);
