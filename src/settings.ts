@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 
 /**
  * Every local setting in one place, resolved once at the edge (CLI, server, tests) and injected.
@@ -42,7 +43,20 @@ export interface Settings {
   workspaceFile?: string;
   /** How often the bytes a job wrote are measured against volumeSizeInGB. */
   volumeCheckIntervalMs: number;
+  /** stoppingCondition.maxRuntimeInSeconds when a CreateTrainedModel request gives none (contract §6, decided). */
+  defaultMaxRuntimeSeconds: number;
+  /** The level of the runner's own (pino) log lines, written to stderr. */
+  logLevel: LogLevel;
+  /** Where the container engine is (DOCKER_HOST; none: discovered) and the ssh agent an ssh:// engine uses. */
+  engine: { dockerHost?: string; sshAuthSock?: string };
+  /** Docker's config.json, as the docker CLI finds it: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
+  dockerConfigPath: string;
+  /** The key `crml serve` requires SigV4 signatures to be made with, when given (never logged). */
+  sigv4: { accessKeyId?: string; secretAccessKey?: string };
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_MEMBERSHIP_ID = '00000000-0000-4000-8000-000000000001';
 export const DEFAULT_COLLABORATION_ID = '00000000-0000-4000-8000-0000000000c1';
@@ -64,6 +78,11 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     quotaPerAccount: 10,
     pullPolicy: 'missing',
     volumeCheckIntervalMs: 2000,
+    defaultMaxRuntimeSeconds: 86_400,
+    logLevel: 'warn',
+    engine: {},
+    dockerConfigPath: join(homedir(), '.docker', 'config.json'),
+    sigv4: {},
     ecr: { registries: {} },
     registryCredentials: {},
     ...overrides,
@@ -71,31 +90,96 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
   };
 }
 
-/** Settings from the environment: only the CLI and the server's entry point call this. */
+/** A variable of the environment with a value the project cannot use: the CLI and the server stop (exit 252). */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+/**
+ * How a variable's text is read. Each parser's description says what it accepts, for the error message
+ * ("Expected CRML_PIDS_LIMIT to be a whole number of 1 or more, got '-1'").
+ */
+const text = z.string().describe('a text');
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).describe('a comma-separated list');
+const wholeNumber = (min: number) =>
+  z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min)).describe(`a whole number of ${min} or more`);
+const seconds = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).describe('a number of seconds (0 or more, such as 30 or 2.5)');
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0']))
+  .transform((s) => s === 'true' || s === '1')
+  .describe("'true', 'false', '1' or '0'");
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values).describe(values.map((v) => `'${v}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'));
+const accountId = z.string().trim().regex(/^\d{12}$/).describe('an AWS account id (12 digits)');
+/** CRML_ECR_REGISTRIES=host=account:region,host2=account:region */
+const ecrRegistries = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(z.string().regex(/^[^=\s]+=\d{12}:[a-z0-9-]+$/)))
+  .transform((entries) => Object.fromEntries(entries.map((e) => {
+    const [host, target] = e.split('=') as [string, string];
+    const [accountId, region] = target.split(':') as [string, string];
+    return [host, { accountId, region }];
+  })))
+  .describe("comma-separated host=account:region entries (such as proxy.example.com=123456789012:us-east-1)");
+
+interface Variable {
+  parser: z.ZodType;
+  apply(s: Settings, value: never): void;
+}
+
+/** A variable: how its text is read, and where its value goes. */
+function variable<T>(parser: z.ZodType<T, string>, apply: (s: Settings, value: T) => void): Variable {
+  return { parser, apply: apply as Variable['apply'] };
+}
+
+/**
+ * Every variable of the environment the project reads, one line each, applied in this order (so CRML_REGION
+ * wins over AWS_REGION). An unset or empty variable keeps the default.
+ */
+const VARIABLES: Record<string, Variable> = {
+  CRML_DATA_DIR: variable(text, (s, v) => (s.dataDir = v)),
+  AWS_REGION: variable(text, (s, v) => (s.region = v)),
+  CRML_REGION: variable(text, (s, v) => (s.region = v)),
+  CRML_ACCOUNT_ID: variable(accountId, (s, v) => (s.accountId = v)),
+  CRML_MEMBERSHIP_ID: variable(text, (s, v) => (s.defaultMembershipId = v)),
+  CRML_COLLABORATION_ID: variable(text, (s, v) => (s.collaborationId = v)),
+  CRML_ALLOWED_MEMBERSHIP_IDS: variable(list, (s, v) => (s.allowedMembershipIds = v)),
+  CRML_STOP_GRACE_PERIOD_SECONDS: variable(seconds, (s, v) => (s.stopGracePeriodMs = v * 1000)),
+  CRML_STRICT_RESOURCES: variable(flag, (s, v) => (s.strictResources = v)),
+  CRML_WORKSPACE: variable(text, (s, v) => (s.workspaceFile = v)),
+  CRML_ECR_ENDPOINT: variable(text, (s, v) => (s.ecr.endpoint = v)),
+  CRML_ECR_REGISTRIES: variable(ecrRegistries, (s, v) => (s.ecr.registries = v)),
+  CRML_PULL_POLICY: variable(oneOf(['missing', 'always', 'never']), (s, v) => (s.pullPolicy = v)),
+  CRML_SINGLE_INSTANCE_NETWORK: variable(text, (s, v) => (s.hardening.singleInstanceNetwork = v)),
+  CRML_CAP_ADD: variable(list, (s, v) => (s.hardening.capAdd = v)),
+  CRML_NO_NEW_PRIVILEGES: variable(flag, (s, v) => (s.hardening.noNewPrivileges = v)),
+  CRML_PIDS_LIMIT: variable(wholeNumber(1), (s, v) => (s.hardening.pidsLimit = v)),
+  CRML_LOG_LEVEL: variable(oneOf(LOG_LEVELS), (s, v) => (s.logLevel = v)),
+  CRML_ACCESS_KEY_ID: variable(text, (s, v) => (s.sigv4.accessKeyId = v)),
+  CRML_SECRET_ACCESS_KEY: variable(text, (s, v) => (s.sigv4.secretAccessKey = v)),
+  DOCKER_HOST: variable(text, (s, v) => (s.engine.dockerHost = v)),
+  DOCKER_CONFIG: variable(text, (s, v) => (s.dockerConfigPath = join(v, 'config.json'))),
+  SSH_AUTH_SOCK: variable(text, (s, v) => (s.engine.sshAuthSock = v)),
+};
+
+/**
+ * Settings from the environment: only the CLI and the server's entry point call this. Every bad value is
+ * reported at once, each naming the variable, its value and what is accepted.
+ */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings {
-  const o: SettingsOverrides = {};
-  if (env.CRML_DATA_DIR) o.dataDir = env.CRML_DATA_DIR;
-  if (env.CRML_REGION ?? env.AWS_REGION) o.region = (env.CRML_REGION ?? env.AWS_REGION)!;
-  if (env.CRML_ACCOUNT_ID) o.accountId = env.CRML_ACCOUNT_ID;
-  if (env.CRML_MEMBERSHIP_ID) o.defaultMembershipId = env.CRML_MEMBERSHIP_ID;
-  if (env.CRML_COLLABORATION_ID) o.collaborationId = env.CRML_COLLABORATION_ID;
-  if (env.CRML_ALLOWED_MEMBERSHIP_IDS) o.allowedMembershipIds = env.CRML_ALLOWED_MEMBERSHIP_IDS.split(',').filter(Boolean);
-  if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
-  if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
-  if (env.CRML_WORKSPACE) o.workspaceFile = env.CRML_WORKSPACE;
-  // CRML_ECR_REGISTRIES=host=account:region,host2=account:region
-  const registries: Settings['ecr']['registries'] = {};
-  for (const entry of (env.CRML_ECR_REGISTRIES ?? '').split(',').filter(Boolean)) {
-    const m = /^([^=]+)=(\d{12}):([a-z0-9-]+)$/.exec(entry.trim());
-    if (m) registries[m[1]!] = { accountId: m[2]!, region: m[3]! };
+  const settings = defaultSettings();
+  const problems: string[] = [];
+  for (const [name, v] of Object.entries(VARIABLES)) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const parsed = v.parser.safeParse(raw);
+    if (parsed.success) v.apply(settings, parsed.data as never);
+    else problems.push(`Expected ${name} to be ${v.parser.description}, got '${raw}'.`);
   }
-  o.ecr = { endpoint: env.CRML_ECR_ENDPOINT, registries };
-  if (env.CRML_PULL_POLICY) o.pullPolicy = env.CRML_PULL_POLICY as Settings['pullPolicy'];
-  const hardening: Partial<Settings['hardening']> = {};
-  if (env.CRML_SINGLE_INSTANCE_NETWORK) hardening.singleInstanceNetwork = env.CRML_SINGLE_INSTANCE_NETWORK;
-  if (env.CRML_CAP_ADD) hardening.capAdd = env.CRML_CAP_ADD.split(',').filter(Boolean);
-  if (env.CRML_NO_NEW_PRIVILEGES === 'false') hardening.noNewPrivileges = false;
-  if (env.CRML_PIDS_LIMIT) hardening.pidsLimit = Number(env.CRML_PIDS_LIMIT);
-  o.hardening = hardening;
-  return defaultSettings(o);
+  if (problems.length > 0) throw new SettingsError(problems.join('\n'));
+  return settings;
 }

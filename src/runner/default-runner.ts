@@ -3,19 +3,20 @@ import type { Settings } from '../settings.js';
 import type { TrainingRunner } from './types.js';
 import { discoverEngine } from './engine-discovery.js';
 import { DockerTrainingRunner } from './docker-training-runner.js';
-import { createRegistryAuthProvider, dockerConfigPathFromEnv } from './registry-auth/index.js';
+import { createRegistryAuthProvider } from './registry-auth/index.js';
 
 /**
  * The runner a CleanRoomsMLLocal gets when none is injected: the first engine that answers, with registry
- * credentials from ECR (the standard AWS credential chain) and the user's Docker config.
+ * credentials from ECR (the standard AWS credential chain) and the user's Docker config. Where the engine and
+ * the Docker config are comes from the settings, read at the edge.
  */
-export async function createDefaultRunner(opts: { settings: Settings; logger: Logger; env?: NodeJS.ProcessEnv }): Promise<TrainingRunner> {
-  const env = opts.env ?? process.env;
-  const engine = await discoverEngine({ DOCKER_HOST: env.DOCKER_HOST });
+export async function createDefaultRunner(opts: { settings: Settings; logger: Logger }): Promise<TrainingRunner> {
+  const { dockerHost, sshAuthSock } = opts.settings.engine;
+  const engine = await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock });
   const registryAuth = createRegistryAuthProvider({
     logger: opts.logger,
     explicit: opts.settings.registryCredentials,
-    dockerConfigPath: dockerConfigPathFromEnv(env),
+    dockerConfigPath: opts.settings.dockerConfigPath,
     ecr: { endpoint: opts.settings.ecr.endpoint, registries: opts.settings.ecr.registries },
   });
   return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth });

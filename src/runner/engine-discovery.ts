@@ -10,12 +10,16 @@ import type { ContainerEngine } from './container-engine.js';
  */
 export interface EngineStrategy {
   readonly name: string;
+  /** The user's explicit choice (DOCKER_HOST): when it does not answer, no other engine is tried behind their back. */
+  readonly explicit?: boolean;
   applies(): boolean;
   create(): ContainerEngine;
 }
 
 export interface EngineEnvironment {
   DOCKER_HOST?: string;
+  /** The ssh agent an ssh:// DOCKER_HOST authenticates with. */
+  SSH_AUTH_SOCK?: string;
 }
 
 export class EngineNotFoundError extends Error {
@@ -25,7 +29,7 @@ export class EngineNotFoundError extends Error {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** An engine at a DOCKER_HOST-style address: unix:///path, tcp://host:port (http), or https://host:port. */
-export function createEngine(dockerHost: string): ContainerEngine {
+export function createEngine(dockerHost: string, env: Pick<EngineEnvironment, 'SSH_AUTH_SOCK'> = {}): ContainerEngine {
   let url: URL;
   try {
     url = new URL(dockerHost);
@@ -52,7 +56,7 @@ export function createEngine(dockerHost: string): ContainerEngine {
         host: url.hostname,
         port: Number(url.port || 22),
         username: url.username || undefined,
-        sshOptions: { agent: process.env.SSH_AUTH_SOCK },
+        sshOptions: { agent: env.SSH_AUTH_SOCK },
       } as Docker.DockerOptions),
       { endpoint: dockerHost, sharesHostFilesystem: false },
     );
@@ -67,7 +71,7 @@ function socketStrategy(name: string, path: string): EngineStrategy {
 export function engineStrategies(env: EngineEnvironment): EngineStrategy[] {
   const dockerHost = env.DOCKER_HOST?.trim();
   return [
-    { name: 'DOCKER_HOST', applies: () => Boolean(dockerHost), create: () => createEngine(dockerHost!) },
+    { name: 'DOCKER_HOST', explicit: true, applies: () => Boolean(dockerHost), create: () => createEngine(dockerHost!, env) },
     socketStrategy('default Docker socket', '/var/run/docker.sock'),
     socketStrategy('Podman socket', '/run/podman/podman.sock'),
   ];
@@ -87,8 +91,7 @@ export async function discoverEngine(
       return engine;
     } catch (e) {
       tried.push(`${s.name} (${engine.endpoint}): ${(e as Error).message}`);
-      // DOCKER_HOST is an explicit choice: never fall back to another engine behind the user's back.
-      if (s.name === 'DOCKER_HOST') break;
+      if (s.explicit) break;
     }
   }
   throw new EngineNotFoundError(

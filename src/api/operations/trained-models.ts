@@ -35,8 +35,6 @@ import type { NewResource } from '../store.js';
 const KIND = 'trained-model';
 /** ModelTrainingDataChannels' maximum, which applies to data and incremental channels together. */
 const MAX_CHANNELS = 20;
-/** contract §6 (decided): the default stopping condition. */
-export const DEFAULT_MAX_RUNTIME_SECONDS = 86_400;
 
 export interface RunRecord {
   /** The request as the runner got it: what a process taking over needs. */
@@ -129,7 +127,7 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     configuredModelAlgorithmAssociationArn: input.configuredModelAlgorithmAssociationArn,
     resourceConfig: { ...input.resourceConfig, instanceCount },
     trainingInputMode: input.trainingInputMode ?? 'File',
-    stoppingCondition: { maxRuntimeInSeconds: input.stoppingCondition?.maxRuntimeInSeconds ?? DEFAULT_MAX_RUNTIME_SECONDS },
+    stoppingCondition: { maxRuntimeInSeconds: input.stoppingCondition?.maxRuntimeInSeconds ?? ctx.settings.defaultMaxRuntimeSeconds },
     mlModelTrainingPayerAccountId: input.mlModelTrainingPayerAccountId,
     createTime: now,
     updateTime: now,
