@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import pino from 'pino';
-import { settingsFromEnv } from '../settings.js';
+import { SettingsError, settingsFromEnv } from '../settings.js';
 import { CleanRoomsMLLocal } from '../api/service.js';
 import { CleanRoomsMLServiceException } from '../api/generated/errors.js';
 import { addOperationCommands } from './operation-commands.js';
@@ -10,14 +10,18 @@ import { kebabName } from './names.js';
 import { pullProgressRenderer } from './pull-progress.js';
 import { copyArtifacts } from './commands/artifacts.js';
 import { printLogs, printMetrics } from './commands/logs.js';
+import { LineOutput, OutputClosedError } from './output.js';
 
 /** The AWS CLI's exit codes: 252 for a usage error, 254 for an error the service answered, 255 otherwise. */
 const EXIT_USAGE = 252;
 const EXIT_SERVICE = 254;
 const EXIT_INTERNAL = 255;
 
-const print = (s: string) => process.stdout.write(`${s}\n`);
-const printErr = (s: string) => process.stderr.write(`${s}\n`);
+// With backpressure; main() returns only once both have reached their reader.
+const stdout = new LineOutput(process.stdout);
+const stderr = new LineOutput(process.stderr);
+const print = (s: string) => stdout.line(s);
+const printErr = (s: string) => void stderr.line(s)?.catch(() => undefined);
 
 let service: CleanRoomsMLLocal | undefined;
 let currentOperation = '';
@@ -26,7 +30,7 @@ function getService(program: Command): CleanRoomsMLLocal {
   if (!service) {
     const dataDir = program.opts<{ dataDir?: string }>().dataDir;
     const settings = settingsFromEnv();
-    const logger = pino({ level: process.env.CRML_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+    const logger = pino({ level: settings.logLevel }, pino.destination(2));
     // Only the commands that stay to supervise runs take over the runs of dead processes.
     const reconcile = ['serve', 'create-trained-model', 'reconcile'].includes(currentOperation);
     service = new CleanRoomsMLLocal({
@@ -63,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .description('cleanrooms-ml-local: AWS Clean Rooms ML custom-model training on this machine')
     .option('--data-dir <dir>', 'where the store and artifacts live (default ~/.cleanrooms-ml-local, or $CRML_DATA_DIR)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => void stdout.write(s)?.catch(() => undefined), writeErr: (s) => void stderr.write(s)?.catch(() => undefined) });
   program.hook('preAction', (_p, action) => {
     currentOperation = action.name();
   });
@@ -87,10 +91,10 @@ export async function main(argv: string[]): Promise<number> {
         {
           host: o.host,
           port,
-          accessKeyId: o.accessKeyId ?? process.env.CRML_ACCESS_KEY_ID,
-          secretAccessKey: o.secretAccessKey ?? process.env.CRML_SECRET_ACCESS_KEY,
+          accessKeyId: o.accessKeyId ?? getService(program).settings.sigv4.accessKeyId,
+          secretAccessKey: o.secretAccessKey ?? getService(program).settings.sigv4.secretAccessKey,
         },
-        print,
+        (s) => void print(s)?.catch(() => undefined),
       );
     });
 
@@ -109,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
     .requiredOption('--to <dir>', 'destination folder')
     .option('--version-identifier <id>', 'a version of the trained model')
     .action(async (trainedModel: string, o: { to: string; versionIdentifier?: string }) => {
-      for (const f of await copyArtifacts(getService(program), trainedModel, o)) print(f);
+      for (const f of await copyArtifacts(getService(program), trainedModel, o)) await print(f);
     });
 
   program
@@ -133,14 +137,18 @@ export async function main(argv: string[]): Promise<number> {
       await printMetrics(getService(program), trainedModel, o, print);
     });
 
+  let code: number;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    code = 0;
   } catch (e) {
-    return report(e);
+    code = report(e);
   } finally {
     await service?.close().catch(() => undefined);
   }
+  // The caller exits the process, which drops whatever stdout and stderr still hold.
+  await Promise.all([stdout.flushed(), stderr.flushed()]);
+  return code;
 }
 
 /** The one place that maps errors to messages and exit codes. */
@@ -153,7 +161,9 @@ function report(e: unknown): number {
     printErr(`\nAn error occurred (${e.name}) when calling the ${op} operation: ${e.message}`);
     return EXIT_SERVICE;
   }
-  if (e instanceof UsageError) {
+  // The reader of stdout went away (`crml logs … | head`): it has what it wanted.
+  if (e instanceof OutputClosedError) return 0;
+  if (e instanceof UsageError || e instanceof SettingsError) {
     printErr(`crml: ${e.message}`);
     return EXIT_USAGE;
   }

@@ -14,7 +14,8 @@ import { formatAwsJson } from './aws-json.js';
 
 export interface OperationCommandDeps {
   service: () => CleanRoomsMLLocal;
-  print: (text: string) => void;
+  /** Resolves when the stream can take more (backpressure). */
+  print: (text: string) => void | Promise<void>;
   /** Runs after an operation that started a training run (the CLI keeps the run alive). */
   afterCreateTrainedModel?: (arn: string) => Promise<void>;
 }
@@ -40,7 +41,7 @@ export function addOperationCommands(program: Command, deps: OperationCommandDep
       const method = lowerCamel(name) as keyof CleanRoomsMLLocal;
       const fn = service[method] as unknown as (i: unknown) => Promise<unknown>;
       const out = await fn.call(service, request);
-      if (out && Object.keys(out).length > 0) deps.print(formatAwsJson(out));
+      if (out && Object.keys(out).length > 0) await deps.print(formatAwsJson(out));
       if (name === 'CreateTrainedModel' && deps.afterCreateTrainedModel) {
         await deps.afterCreateTrainedModel((out as { trainedModelArn: string }).trainedModelArn);
       }

@@ -8,8 +8,17 @@ interface ReadOptions {
   membershipIdentifier?: string;
 }
 
-function membershipOf(service: CleanRoomsMLLocal, arn: string, given?: string): string {
-  return given ?? service.store.get<{ membershipIdentifier: string }>('trained-model', arn)?.body.membershipIdentifier ?? service.settings.defaultMembershipId;
+/** Resolves when the output can take more: printing a million lines waits for a slow reader. */
+type Print = (s: string) => Promise<void> | undefined;
+
+/** The trained model a command names (an ARN, id or name), read in its own membership unless one is given. */
+function readRequest(service: CleanRoomsMLLocal, trainedModel: string, opts: ReadOptions) {
+  const trainedModelArn = resolveTrainedModelArn(service, trainedModel);
+  const membershipIdentifier =
+    opts.membershipIdentifier ??
+    service.store.get<{ membershipIdentifier: string }>('trained-model', trainedModelArn)?.body.membershipIdentifier ??
+    service.settings.defaultMembershipId;
+  return { membershipIdentifier, trainedModelArn, versionIdentifier: opts.versionIdentifier, asAccountId: opts.asAccount };
 }
 
 /** `crml logs <trained model> [--follow] [--as-account ID] [--host algo-2]`: the run's lines, as that account sees them. */
@@ -17,18 +26,11 @@ export async function printLogs(
   service: CleanRoomsMLLocal,
   trainedModel: string,
   opts: ReadOptions & { follow?: boolean },
-  print: (s: string) => void,
+  print: Print,
 ): Promise<void> {
-  const trainedModelArn = resolveTrainedModelArn(service, trainedModel);
-  for await (const l of service.trainedModelLogs({
-    membershipIdentifier: membershipOf(service, trainedModelArn, opts.membershipIdentifier),
-    trainedModelArn,
-    versionIdentifier: opts.versionIdentifier,
-    asAccountId: opts.asAccount,
-    host: opts.host,
-    follow: opts.follow,
-  })) {
-    print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
+  // Lines come from the store a page at a time, and each waits for the reader: memory stays flat.
+  for await (const l of service.trainedModelLogs({ ...readRequest(service, trainedModel, opts), host: opts.host, follow: opts.follow })) {
+    await print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
   }
 }
 
@@ -37,20 +39,14 @@ export async function printMetrics(
   service: CleanRoomsMLLocal,
   trainedModel: string,
   opts: ReadOptions & { output?: string },
-  print: (s: string) => void,
+  print: Print,
 ): Promise<void> {
-  const trainedModelArn = resolveTrainedModelArn(service, trainedModel);
-  const points = await service.trainedModelMetrics({
-    membershipIdentifier: membershipOf(service, trainedModelArn, opts.membershipIdentifier),
-    trainedModelArn,
-    versionIdentifier: opts.versionIdentifier,
-    asAccountId: opts.asAccount,
-  });
+  const points = await service.trainedModelMetrics(readRequest(service, trainedModel, opts));
   if (opts.output === 'json') {
-    print(JSON.stringify(points.map((p) => ({ ...p, time: p.time.toISOString() })), null, 2));
+    await print(JSON.stringify(points.map((p) => ({ ...p, time: p.time.toISOString() })), null, 2));
     return;
   }
   const rows = [['time', 'host', 'name', 'value'], ...points.map((p) => [p.time.toISOString(), p.host, p.name, String(p.value)])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) print(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  const widths = rows[0]!.map((_, i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), 0));
+  for (const r of rows) await print(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
 }
