@@ -1,6 +1,6 @@
 export { CleanRoomsMLLocal, type CleanRoomsMLLocalOptions, type CreateMLInputChannelInput } from './api/service.js';
 export { Store } from './api/store.js';
-export { defaultSettings, settingsFromEnv, type Settings } from './settings.js';
+export { defaultSettings, settingsFromEnv, SettingsError, type Settings } from './settings.js';
 export * from './api/generated/errors.js';
 export type * from './api/generated/types.js';
 export type { LocalDataSource } from './api/operations/ml-input-channels.js';

@@ -113,6 +113,11 @@ const flag = z
   .describe("'true', 'false', '1' or '0'");
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values).describe(values.map((v) => `'${v}'`).join(', ').replace(/, ([^,]*)$/, ' or $1'));
+const engineAddress = z
+  .string()
+  .trim()
+  .refine((s) => URL.canParse(s))
+  .describe('an engine address such as unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host');
 const accountId = z.string().trim().regex(/^\d{12}$/).describe('an AWS account id (12 digits)');
 /** CRML_ECR_REGISTRIES=host=account:region,host2=account:region */
 const ecrRegistries = z
@@ -161,7 +166,7 @@ const VARIABLES: Record<string, Variable> = {
   CRML_LOG_LEVEL: variable(oneOf(LOG_LEVELS), (s, v) => (s.logLevel = v)),
   CRML_ACCESS_KEY_ID: variable(text, (s, v) => (s.sigv4.accessKeyId = v)),
   CRML_SECRET_ACCESS_KEY: variable(text, (s, v) => (s.sigv4.secretAccessKey = v)),
-  DOCKER_HOST: variable(text, (s, v) => (s.engine.dockerHost = v)),
+  DOCKER_HOST: variable(engineAddress, (s, v) => (s.engine.dockerHost = v)),
   DOCKER_CONFIG: variable(text, (s, v) => (s.dockerConfigPath = join(v, 'config.json'))),
   SSH_AUTH_SOCK: variable(text, (s, v) => (s.engine.sshAuthSock = v)),
 };

@@ -16,6 +16,7 @@ const BAD: [name: string, value: string, accepted: RegExp][] = [
   ['CRML_ECR_REGISTRIES', 'proxy.example.com=123456789012:us-east-1,proxy2', /host=account:region/],
   ['CRML_STRICT_RESOURCES', 'maybe', /'true', 'false', '1' or '0'/],
   ['CRML_LOG_LEVEL', 'loud', /'warn'/],
+  ['DOCKER_HOST', '/var/run/docker.sock', /unix:\/\/\/var\/run\/docker\.sock/],
 ];
 
 /** The real CLI, as a user runs it: its exit code and stderr. */
