@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SettingsError, settingsFromEnv } from '../../src/settings.js';
+import { ScriptedRunner } from '../helpers/fake-runner.js';
+import { MEMBERSHIP, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -85,6 +87,20 @@ describe('settings from the environment', () => {
       region: 'eu-central-1',
       hardening: { pidsLimit: 4096 },
     });
+  });
+
+  it('takes the default max runtime from the settings', async () => {
+    const runner = new ScriptedRunner();
+    await using service = tempService({ runner, settings: { defaultMaxRuntimeSeconds: 600 } });
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service);
+    const { trainedModelArn } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP, name: 'short', configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1 },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn }],
+    });
+    await waitForStatus(service, trainedModelArn);
+    expect(runner.specs[0]).toMatchObject({ maxRuntimeInSeconds: 600 });
+    expect((await service.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn })).stoppingCondition).toEqual({ maxRuntimeInSeconds: 600 });
   });
 
   it('stops the CLI with exit code 252 and a message naming each bad variable', async () => {
