@@ -42,6 +42,10 @@ export interface Settings {
   workspaceFile?: string;
   /** How often the bytes a job wrote are measured against volumeSizeInGB. */
   volumeCheckIntervalMs: number;
+  /** The most entries (files, folders, links) a local channel folder may hold; more is refused, not walked on. */
+  localDataMaxFiles: number;
+  /** `crml serve`: folders localDataSource may name over HTTP (none: refused), and the browser Origins and Host names it accepts beyond loopback. */
+  server: { localDataRoots: string[]; allowedOrigins: string[]; allowedHosts: string[] };
 }
 
 export const DEFAULT_MEMBERSHIP_ID = '00000000-0000-4000-8000-000000000001';
@@ -66,6 +70,8 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     volumeCheckIntervalMs: 2000,
     ecr: { registries: {} },
     registryCredentials: {},
+    localDataMaxFiles: 1_000_000,
+    server: { localDataRoots: [], allowedOrigins: [], allowedHosts: [] },
     ...overrides,
     hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };
@@ -83,6 +89,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
   if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
   if (env.CRML_WORKSPACE) o.workspaceFile = env.CRML_WORKSPACE;
+  if (env.CRML_LOCAL_DATA_MAX_FILES) o.localDataMaxFiles = Number(env.CRML_LOCAL_DATA_MAX_FILES);
   // CRML_ECR_REGISTRIES=host=account:region,host2=account:region
   const registries: Settings['ecr']['registries'] = {};
   for (const entry of (env.CRML_ECR_REGISTRIES ?? '').split(',').filter(Boolean)) {
