@@ -112,7 +112,7 @@ describeLocalData(${JSON.stringify(d)}).then((r) => console.log(JSON.stringify(r
 
   it("refuse at run time to mount a stored channel folder that holds the engine's socket or is a system folder", () => {
     const d = folder();
-    const spec = (hostPath: string) => ({ channelName: 'train', hostPath, contentType: 'text/csv', s3DataDistributionType: 'FullyReplicated' as const });
+    const spec = (hostPath: string) => ({ channelName: 'train', hostPath, contentType: 'text/csv' as const, s3DataDistributionType: 'FullyReplicated' as const });
     expect(() => channelMounts([spec(d)], { sharesHostFilesystem: true, endpoint: `unix://${join(d, 'docker.sock')}` })).toThrow(/container engine's socket/);
     expect(() => channelMounts([spec('/run')], { sharesHostFilesystem: true, endpoint: 'unix:///var/run/docker.sock' })).toThrow(/system folder/);
   });
