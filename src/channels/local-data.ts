@@ -129,7 +129,8 @@ const SPECIAL_KINDS: [keyof import('node:fs').Dirent & string, string][] = [
  * container). In no particular order: callers sort.
  */
 export async function* walkChannelFolder(root: string, opts: { maxEntries?: number } = {}): AsyncGenerator<ChannelFile> {
-  const max = opts.maxEntries ?? DEFAULT_MAX_CHANNEL_ENTRIES;
+  // A bound that is not a positive number (NaN from a bad setting) must not turn into no bound at all.
+  const max = opts.maxEntries !== undefined && opts.maxEntries > 0 ? opts.maxEntries : DEFAULT_MAX_CHANNEL_ENTRIES;
   const stack = [root];
   let seen = 0;
   const unreadable = (p: string, e: unknown) =>
