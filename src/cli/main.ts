@@ -89,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded on demand: the HTTP layer is not needed by the other commands.
       const { serve } = await import('./commands/serve.js');
       await serve(
-        getService(program),
+        () => getService(program),
         {
           host: o.host,
           port,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,8 @@ describe('crml serve start-up', () => {
     const noKey = await crmlServe(['--secret-access-key', 's3cret']);
     expect(noKey.code).toBe(252);
     expect(noKey.stderr).toContain('--access-key-id (or $CRML_ACCESS_KEY_ID) is missing or empty');
+    // Refused before the store is opened (opening it would take over dead processes' runs).
+    expect(existsSync(join(dataDir, 'store.sqlite'))).toBe(false);
   });
 
   it('refuses a local data root that is / or a system folder, or does not exist (exit 252)', async () => {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { CleanRoomsMLLocal } from '../../api/service.js';
 import { startServer } from '../../api/http/server.js';
-import { LocalDataError } from '../../channels/local-data.js';
+import { LocalDataError, resolveLocalDataRoots } from '../../channels/local-data.js';
 import { UsageError } from '../errors.js';
 
 export interface ServeOptions {
@@ -15,32 +15,37 @@ export interface ServeOptions {
   allowHosts?: string[];
 }
 
-/** `crml serve`: the REST-JSON endpoint until SIGINT/SIGTERM; runs started through it keep this process busy. */
-export async function serve(service: CleanRoomsMLLocal, opts: ServeOptions, print: (s: string) => void, warn: (s: string) => void): Promise<void> {
+/**
+ * `crml serve`: the REST-JSON endpoint until SIGINT/SIGTERM; runs started through it keep this process busy.
+ * The service is made only once the options are known to be good: making it takes over dead processes' runs.
+ */
+export async function serve(
+  getService: () => CleanRoomsMLLocal,
+  opts: ServeOptions,
+  print: (s: string) => void,
+  warn: (s: string) => void,
+): Promise<void> {
   const credentials = serveCredentials(opts);
+  const usage = (e: unknown) => (e instanceof LocalDataError ? new UsageError(e.message) : e);
+  const roots = await resolveLocalDataRoots(opts.localDataRoots ?? []).catch((e: unknown) => Promise.reject(usage(e)));
   if (!credentials && !isLoopback(opts.host)) {
     warn(
       `crml serve: WARNING: listening on ${opts.host} without credentials: anyone who can reach this address can train on this machine ` +
         'and read what it stores. Give --access-key-id and --secret-access-key (or $CRML_ACCESS_KEY_ID and $CRML_SECRET_ACCESS_KEY).',
     );
   }
+  const service = getService();
   const fromSettings = service.settings.server;
-  let server;
-  try {
-    server = await startServer({
-      service,
-      host: opts.host,
-      port: opts.port,
-      credentials,
-      logger: service.logger,
-      localDataRoots: [...fromSettings.localDataRoots, ...(opts.localDataRoots ?? [])],
-      allowedOrigins: [...fromSettings.allowedOrigins, ...(opts.allowOrigins ?? [])],
-      allowedHosts: [...fromSettings.allowedHosts, ...(opts.allowHosts ?? [])],
-    });
-  } catch (e) {
-    if (e instanceof LocalDataError) throw new UsageError(e.message);
-    throw e;
-  }
+  const server = await startServer({
+    service,
+    host: opts.host,
+    port: opts.port,
+    credentials,
+    logger: service.logger,
+    localDataRoots: [...fromSettings.localDataRoots, ...roots],
+    allowedOrigins: [...fromSettings.allowedOrigins, ...(opts.allowOrigins ?? [])],
+    allowedHosts: [...fromSettings.allowedHosts, ...(opts.allowHosts ?? [])],
+  }).catch((e: unknown) => Promise.reject(usage(e)));
   print(`cleanrooms-ml-local listening on ${server.url}${credentials ? ' (SigV4 required)' : ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
