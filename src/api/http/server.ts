@@ -130,8 +130,9 @@ class Endpoint {
     let operation: string | undefined;
     let answer: WireResponse;
     let errorName: string | undefined;
+    const corsHeaders: Record<string, string> = {};
     try {
-      const outcome = await this.answer(req, requestId);
+      const outcome = await this.answer(req, requestId, corsHeaders);
       operation = outcome.operation;
       answer = outcome.response;
     } catch (e) {
@@ -141,11 +142,13 @@ class Endpoint {
       if (e instanceof WireError && e.httpStatusCode === 413) answer.headers.connection = 'close';
       if (answer.status >= 500 && answer.status !== 501) this.logger.error({ err: e, requestId, method: req.method, url: req.url }, 'request failed');
     }
+    // An allowed page reads the errors too.
+    Object.assign(answer.headers, corsHeaders);
     this.send(res, answer, requestId);
     this.logger.info({ requestId, method: req.method, url: req.url, operation, status: answer.status, error: errorName, ms: Date.now() - started }, 'request');
   }
 
-  private async answer(req: IncomingMessage, requestId: string): Promise<{ operation?: string; response: WireResponse }> {
+  private async answer(req: IncomingMessage, requestId: string, corsHeaders: Record<string, string>): Promise<{ operation?: string; response: WireResponse }> {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -153,6 +156,7 @@ class Endpoint {
     const method = (req.method ?? 'GET').toUpperCase();
     // Before anything else: a web page (CSRF) or a rebound DNS name must not reach the API through a browser.
     const cors = this.opts.browsers.check(req.headers);
+    Object.assign(corsHeaders, cors.headers);
     if (method === 'OPTIONS' && cors.origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
       return { response: { status: 204, headers: cors.preflight(req.headers), body: undefined } };
     }
@@ -175,9 +179,7 @@ class Endpoint {
     const input = parseRequest(this.model, r.operation, { labels: r.labels, query: strictQuery(rawQuery), headers: req.headers, body });
     this.logger.debug({ requestId, operation: r.operation }, 'calling the operation');
     const output: unknown = await (handler as (input: unknown, caller: RemoteCaller) => unknown).call(this.service, input, this.opts.caller);
-    const response = serializeOutput(this.model, r.operation, output);
-    Object.assign(response.headers, cors.headers);
-    return { operation: r.operation, response };
+    return { operation: r.operation, response: serializeOutput(this.model, r.operation, output) };
   }
 
   private send(res: ServerResponse, answer: WireResponse, requestId: string): void {

@@ -123,6 +123,8 @@ describe('the endpoint treats its callers as hostile', () => {
     expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example');
     const preflight = await send(rooted.port, 'OPTIONS', '/configured-model-algorithms', '', { origin: 'https://app.example', 'access-control-request-method': 'POST' });
     expect(preflight.status).toBe(204);
+    const failed = await send(rooted.port, 'POST', '/configured-model-algorithms', '{}', { origin: 'https://app.example' });
+    expect({ status: failed.status, cors: failed.headers['access-control-allow-origin'] }).toEqual({ status: 400, cors: 'https://app.example' });
     expect((await list(rooted, { origin: 'https://evil.example' })).status).toBe(403);
   });
 
