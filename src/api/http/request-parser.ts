@@ -114,7 +114,7 @@ function fromQuery(
   if (target?.type === 'map') {
     // A map in the query string takes every parameter no other member claims.
     const out: Record<string, unknown> = {};
-    for (const [k, v] of query) if (!claimed.has(k)) out[k] = v;
+    for (const [k, v] of query) if (!claimed.has(k)) setOwn(out, k, v);
     return Object.keys(out).length > 0 ? out : undefined;
   }
   const v = query.get(key);
@@ -131,9 +131,14 @@ function fromHeader(model: ProtocolModel, target: ShapeMeta | undefined, raw: st
 function fromHeaderPrefix(headers: IncomingHttpHeaders, prefix: string): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (k.startsWith(prefix) && v !== undefined) out[k.slice(prefix.length)] = Array.isArray(v) ? v.join(', ') : v;
+    if (k.startsWith(prefix) && v !== undefined) setOwn(out, k.slice(prefix.length), Array.isArray(v) ? v.join(', ') : v);
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A map entry as an own property whatever its key: `out['__proto__'] = v` would set the prototype instead. */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Text from the URI, query or a header, turned into the shape's type only when it plainly is one. */
