@@ -53,6 +53,10 @@ export interface Settings {
   dockerConfigPath: string;
   /** The key `crml serve` requires SigV4 signatures to be made with, when given (never logged). */
   sigv4: { accessKeyId?: string; secretAccessKey?: string };
+  /** The most entries (files, folders, links) a local channel folder may hold; more is refused, not walked on. */
+  localDataMaxFiles: number;
+  /** `crml serve`: folders localDataSource may name over HTTP (none: refused), and the browser Origins and Host names it accepts beyond loopback. */
+  server: { localDataRoots: string[]; allowedOrigins: string[]; allowedHosts: string[] };
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -85,6 +89,8 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     sigv4: {},
     ecr: { registries: {} },
     registryCredentials: {},
+    localDataMaxFiles: 1_000_000,
+    server: { localDataRoots: [], allowedOrigins: [], allowedHosts: [] },
     ...overrides,
     hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };
@@ -169,6 +175,7 @@ const VARIABLES: Record<string, Variable> = {
   DOCKER_HOST: variable(engineAddress, (s, v) => (s.engine.dockerHost = v)),
   DOCKER_CONFIG: variable(text, (s, v) => (s.dockerConfigPath = join(v, 'config.json'))),
   SSH_AUTH_SOCK: variable(text, (s, v) => (s.engine.sshAuthSock = v)),
+  CRML_LOCAL_DATA_MAX_FILES: variable(wholeNumber(1), (s, v) => (s.localDataMaxFiles = v)),
 };
 
 /**

@@ -148,12 +148,13 @@ export class CleanRoomsMLLocal {
     associations.deleteConfiguredModelAlgorithmAssociation(this.ctx, validateInput('DeleteConfiguredModelAlgorithmAssociation', input));
   }
 
-  async createMLInputChannel(input: CreateMLInputChannelInput): Promise<T.CreateMLInputChannelResponse> {
+  /** `caller`: the HTTP endpoint passes the folders it may serve (see channels.ChannelCaller); in-process callers pass none. */
+  async createMLInputChannel(input: CreateMLInputChannelInput, caller?: channels.ChannelCaller): Promise<T.CreateMLInputChannelResponse> {
     // The local data source is our extension to the model: validate the AWS part, then put it back.
     const localDataSource = (input as Partial<CreateMLInputChannelInput>)?.inputChannel?.dataSource?.localDataSource;
     const valid = validateInput('CreateMLInputChannel', input) as CreateMLInputChannelInput;
     if (localDataSource !== undefined) valid.inputChannel.dataSource.localDataSource = localDataSource;
-    return channels.createMLInputChannel(this.ctx, valid);
+    return channels.createMLInputChannel(this.ctx, valid, caller);
   }
   async getMLInputChannel(input: T.GetMLInputChannelRequest): Promise<T.GetMLInputChannelResponse> {
     return channels.getMLInputChannel(this.ctx, validateInput('GetMLInputChannel', input));

@@ -39,7 +39,9 @@ export function validationException(issues: readonly ValidationIssue[]): Validat
 export function validateInput<N extends OperationName>(op: N, input: unknown): OperationInputs[N] {
   const shapeName = (operations[op] as { input?: string }).input;
   const schema = operationInputSchemas[op] as z.ZodType<OperationInputs[N]>;
-  const value = shapeName ? withoutNulls(shapeName, input ?? {}) : (input ?? {});
+  const refused: ValidationIssue[] = [];
+  const value = shapeName ? withoutNulls(shapeName, input ?? {}, '', refused) : (input ?? {});
+  if (refused.length > 0) throw validationException(refused);
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   throw validationException(toValidationIssues(shapeName, value, result.error.issues));
@@ -49,7 +51,9 @@ export function validateInput<N extends OperationName>(op: N, input: unknown): O
 export function validateShape(shapeName: string, value: unknown, path = ''): ValidationIssue[] {
   const schema = shapeSchemas[shapeName];
   if (!schema) throw new Error(`unknown shape ${shapeName}`);
-  const cleaned = withoutNulls(shapeName, value);
+  const refused: ValidationIssue[] = [];
+  const cleaned = withoutNulls(shapeName, value, path, refused);
+  if (refused.length > 0) return refused;
   const result = schema.safeParse(cleaned);
   if (result.success) return [];
   return toValidationIssues(shapeName, cleaned, result.error.issues).map((i) => ({
@@ -58,27 +62,35 @@ export function validateShape(shapeName: string, value: unknown, path = ''): Val
   }));
 }
 
-/** A copy with null-valued structure members removed: JSON null is how a client says "not set". */
-function withoutNulls(shapeName: string, value: unknown): unknown {
+/**
+ * A copy with null-valued structure members removed: JSON null is how a client says "not set". A map key
+ * `__proto__` is put in `refused`: a JavaScript object cannot carry it faithfully (zod and plain objects drop it
+ * or make it the prototype), and dropping it silently would lose what the caller sent (decided). Such a key in a
+ * structure is an unknown member, dropped like any other (and never made the copy's prototype).
+ */
+function withoutNulls(shapeName: string, value: unknown, path: string, refused: ValidationIssue[]): unknown {
   const shape = shapes[shapeName];
   if (!shape || value === null || typeof value !== 'object' || value instanceof Date || value instanceof Uint8Array) return value;
+  const at = (k: string | number) => (path ? `${path}.${k}` : String(k));
   switch (shape.type) {
     case 'structure': {
       if (Array.isArray(value)) return value;
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        if (v === null) continue;
+        if (v === null || k === '__proto__') continue;
         const member = shape.members[k];
-        out[k] = member ? withoutNulls(member.shape, v) : v;
+        out[k] = member ? withoutNulls(member.shape, v, at(k), refused) : v;
       }
       return out;
     }
     case 'list':
-      return Array.isArray(value) ? value.map((v) => withoutNulls(shape.member, v)) : value;
+      return Array.isArray(value) ? value.map((v, i) => withoutNulls(shape.member, v, `${at(i + 1)}.member`, refused)) : value;
     case 'map':
-      return Array.isArray(value)
-        ? value
-        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNulls(shape.value, v)]));
+      if (Array.isArray(value)) return value;
+      if (Object.hasOwn(value, '__proto__')) {
+        refused.push({ path: path || shapeName, value: '__proto__', constraint: "Map keys must not be '__proto__' (cleanrooms-ml-local cannot keep it)" });
+      }
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNulls(shape.value, v, at(k), refused)]));
     default:
       return value;
   }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ChannelSpec } from '../runner/types.js';
+import { walkChannelFolder } from './local-data.js';
 
 /**
  * One sha256 per channel over its files' relative paths and contents, in path order: equal hashes mean
@@ -11,20 +11,13 @@ import type { ChannelSpec } from '../runner/types.js';
  */
 export async function channelContentHash(root: string): Promise<string> {
   const files: string[] = [];
-  const walk = async (dir: string) => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) files.push(p);
-    }
-  };
-  await walk(root);
+  for await (const f of walkChannelFolder(root, { maxEntries: Infinity })) files.push(f.relativePath);
   files.sort();
   const total = createHash('sha256');
   for (const f of files) {
     const h = createHash('sha256');
-    await pipeline(createReadStream(f), h);
-    total.update(`${relative(root, f)}\0${h.digest('hex')}\n`);
+    await pipeline(createReadStream(join(root, f)), h);
+    total.update(`${f}\0${h.digest('hex')}\n`);
   }
   return total.digest('hex');
 }

@@ -1,6 +1,7 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { ChannelSpec } from '../runner/types.js';
+import { assertMountableFolder, engineSocketOf, LocalDataError } from './local-data.js';
 
 /** Where every channel appears inside a training container (contract §3). */
 export const CHANNELS_ROOT = '/opt/ml/input/data';
@@ -77,6 +78,14 @@ export function channelDelivery(
       isDirectory = false;
     }
     if (!isDirectory) throw new ChannelMountError(`The data of channel '${c.channelName}' is missing: ${c.hostPath} is not a folder.`);
+    // Checked again at run time, now that the engine is known: a channel stored earlier may hold its socket.
+    try {
+      const socket = engineSocketOf(engine.endpoint);
+      assertMountableFolder(realpathSync(c.hostPath), socket ? [socket] : []);
+    } catch (e) {
+      if (e instanceof LocalDataError) throw new ChannelMountError(`The data of channel '${c.channelName}' (${c.hostPath}) cannot be given to a container: ${e.message}.`);
+      throw e;
+    }
     if (channelInputMode(c, trainingInputMode) === 'Pipe') {
       // The FIFOs are made on this machine and reach the container as a bind mount: the engine must share them.
       if (!engine.sharesHostFilesystem) {

@@ -17,6 +17,9 @@ const EXIT_USAGE = 252;
 const EXIT_SERVICE = 254;
 const EXIT_INTERNAL = 255;
 
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[]) => [...previous, value];
+
 // With backpressure; main() returns only once both have reached their reader.
 const stdout = new LineOutput(process.stdout);
 const stderr = new LineOutput(process.stderr);
@@ -81,20 +84,29 @@ export async function main(argv: string[]): Promise<number> {
     .option('--port <port>', 'port (0 picks a free one)', '8080')
     .option('--access-key-id <id>', 'require SigV4 signatures made with this key (or $CRML_ACCESS_KEY_ID)')
     .option('--secret-access-key <secret>', 'its secret (or $CRML_SECRET_ACCESS_KEY)')
-    .action(async (o: { host: string; port: string; accessKeyId?: string; secretAccessKey?: string }) => {
+    .option('--local-data-root <dir>', 'a folder localDataSource may name over HTTP (repeatable; none: refused)', collect, [])
+    .option('--allow-origin <origin>', 'a browser Origin to answer, e.g. https://app.example (repeatable; * for any)', collect, [])
+    .option('--allow-host <name>', 'a Host name to answer besides loopback addresses and localhost (repeatable)', collect, [])
+    .action(async (o: { host: string; port: string; accessKeyId?: string; secretAccessKey?: string; localDataRoot: string[]; allowOrigin: string[]; allowHost: string[] }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: '${o.port}' is not a port number`);
       // Loaded on demand: the HTTP layer is not needed by the other commands.
       const { serve } = await import('./commands/serve.js');
+      // The credentials come from the environment without creating the service: it takes over dead runs.
+      const sigv4 = settingsFromEnv().sigv4;
       await serve(
-        getService(program),
+        () => getService(program),
         {
           host: o.host,
           port,
-          accessKeyId: o.accessKeyId ?? getService(program).settings.sigv4.accessKeyId,
-          secretAccessKey: o.secretAccessKey ?? getService(program).settings.sigv4.secretAccessKey,
+          accessKeyId: o.accessKeyId ?? sigv4.accessKeyId,
+          secretAccessKey: o.secretAccessKey ?? sigv4.secretAccessKey,
+          localDataRoots: o.localDataRoot,
+          allowOrigins: o.allowOrigin,
+          allowHosts: o.allowHost,
         },
         (s) => void print(s)?.catch(() => undefined),
+        printErr,
       );
     });
 

@@ -53,12 +53,25 @@ export function parseRequest(model: ProtocolModel, operation: string, req: WireR
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]*\+)?(?:x-amz-)?json(?:-1\.[01])?$/i;
 
+/** Deeper JSON is refused before it is parsed: no shape of the model nests a tenth as deep (decided). */
+export const MAX_JSON_DEPTH = 64;
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 function parseBody(req: WireRequest): Record<string, unknown> {
-  const text = req.body.toString('utf8');
-  if (text.trim().length === 0) return {};
+  if (req.body.length === 0) return {};
   const contentType = req.headers['content-type'];
   // No Content-Type is let through (curl and hand-written clients often omit it); a different one is refused.
   if (contentType !== undefined && !JSON_MEDIA_TYPE.test(contentType.split(';')[0]!.trim())) throw wireErrors.unsupportedMediaType(contentType);
+  let text: string;
+  try {
+    // Refused rather than stored with U+FFFD in place of what was sent (decided).
+    text = STRICT_UTF8.decode(req.body);
+  } catch {
+    throw wireErrors.serialization('The request body is not valid UTF-8.');
+  }
+  if (text.trim().length === 0) return {};
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) throw wireErrors.serialization(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -67,6 +80,23 @@ function parseBody(req: WireRequest): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw wireErrors.serialization('The request body must be a JSON object.');
   return parsed as Record<string, unknown>;
+}
+
+/** One pass over the text, strings skipped: whether `[`/`{` nest deeper than `max`. */
+function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 function fromQuery(
@@ -84,7 +114,7 @@ function fromQuery(
   if (target?.type === 'map') {
     // A map in the query string takes every parameter no other member claims.
     const out: Record<string, unknown> = {};
-    for (const [k, v] of query) if (!claimed.has(k)) out[k] = v;
+    for (const [k, v] of query) if (!claimed.has(k)) setOwn(out, k, v);
     return Object.keys(out).length > 0 ? out : undefined;
   }
   const v = query.get(key);
@@ -101,9 +131,14 @@ function fromHeader(model: ProtocolModel, target: ShapeMeta | undefined, raw: st
 function fromHeaderPrefix(headers: IncomingHttpHeaders, prefix: string): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) {
-    if (k.startsWith(prefix) && v !== undefined) out[k.slice(prefix.length)] = Array.isArray(v) ? v.join(', ') : v;
+    if (k.startsWith(prefix) && v !== undefined) setOwn(out, k.slice(prefix.length), Array.isArray(v) ? v.join(', ') : v);
   }
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A map entry as an own property whatever its key: `out['__proto__'] = v` would set the prototype instead. */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Text from the URI, query or a header, turned into the shape's type only when it plainly is one. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import pino, { type Logger } from 'pino';
 import type { OperationInputs, OperationOutputs } from '../generated/types.js';
 import type { OperationName } from '../generated/model.js';
@@ -11,13 +11,19 @@ import { serializeOutput, type WireResponse } from './response-serializer.js';
 import { Router } from './router.js';
 import { verifySignature, type Credentials } from './sigv4.js';
 import { WireError, wireErrors } from './wire-errors.js';
+import { resolveLocalDataRoots } from '../../channels/local-data.js';
+
+/** What the endpoint tells an operation about its caller: over HTTP, only these folders may be local data. */
+export interface RemoteCaller {
+  localDataRoots: readonly string[];
+}
 
 /**
  * The service as the endpoint sees it: one method per operation, named in lowerCamelCase, taking the input shape
  * and resolving to the output shape (or nothing). CleanRoomsMLLocal is one; a test's fake may have a few.
  */
 export type RestJsonService = {
-  [K in OperationName as Uncapitalize<K>]?: (input: OperationInputs[K]) => Promise<OperationOutputs[K] | void>;
+  [K in OperationName as Uncapitalize<K>]?: (input: OperationInputs[K], caller: RemoteCaller) => Promise<OperationOutputs[K] | void>;
 };
 
 export interface ServerOptions {
@@ -33,6 +39,12 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** The model the routes and shapes come from (default Clean Rooms ML's). */
   model?: ProtocolModel;
+  /** Folders a localDataSource may name over HTTP (links followed); none (the default): localDataSource is refused. */
+  localDataRoots?: readonly string[];
+  /** Browser origins (`https://app.example:8443`, or `*`) whose requests are answered; a request with any other Origin is refused. */
+  allowedOrigins?: readonly string[];
+  /** Host header names (`name` or `name:port`) answered besides loopback addresses, `localhost` and the bound address. */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -47,7 +59,13 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logger = opts.logger ?? pino({ level: 'silent' });
   const model = opts.model ?? cleanRoomsMLProtocol;
-  const endpoint = new Endpoint(opts.service as unknown as Record<string, unknown>, model, new Router(model), opts.credentials, opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES, logger);
+  const host = opts.host ?? '127.0.0.1';
+  const endpoint = new Endpoint(opts.service as unknown as Record<string, unknown>, model, new Router(model), logger, {
+    credentials: opts.credentials,
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    caller: { localDataRoots: await resolveLocalDataRoots(opts.localDataRoots ?? []) },
+    browsers: new BrowserGuard(host, opts.allowedOrigins ?? [], opts.allowedHosts ?? []),
+  });
   const server = createServer((req, res) => {
     endpoint.handle(req, res).catch((e) => {
       logger.error({ err: e }, 'unexpected failure while answering');
@@ -66,16 +84,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   server.on('error', (e) => logger.error({ err: e }, 'endpoint server error'));
   const { port, address } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {
@@ -85,15 +102,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
+interface EndpointOptions {
+  credentials: Credentials | undefined;
+  maxBodyBytes: number;
+  caller: RemoteCaller;
+  browsers: BrowserGuard;
+}
+
 class Endpoint {
+  private readonly credentials: Credentials | undefined;
+  private readonly maxBodyBytes: number;
+
   constructor(
     private readonly service: Record<string, unknown>,
     private readonly model: ProtocolModel,
     private readonly router: Router,
-    private readonly credentials: Credentials | undefined,
-    private readonly maxBodyBytes: number,
     private readonly logger: Logger,
-  ) {}
+    private readonly opts: EndpointOptions,
+  ) {
+    this.credentials = opts.credentials;
+    this.maxBodyBytes = opts.maxBodyBytes;
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
@@ -101,8 +130,9 @@ class Endpoint {
     let operation: string | undefined;
     let answer: WireResponse;
     let errorName: string | undefined;
+    const corsHeaders: Record<string, string> = {};
     try {
-      const outcome = await this.answer(req, requestId);
+      const outcome = await this.answer(req, requestId, corsHeaders);
       operation = outcome.operation;
       answer = outcome.response;
     } catch (e) {
@@ -112,16 +142,24 @@ class Endpoint {
       if (e instanceof WireError && e.httpStatusCode === 413) answer.headers.connection = 'close';
       if (answer.status >= 500 && answer.status !== 501) this.logger.error({ err: e, requestId, method: req.method, url: req.url }, 'request failed');
     }
+    // An allowed page reads the errors too.
+    Object.assign(answer.headers, corsHeaders);
     this.send(res, answer, requestId);
     this.logger.info({ requestId, method: req.method, url: req.url, operation, status: answer.status, error: errorName, ms: Date.now() - started }, 'request');
   }
 
-  private async answer(req: IncomingMessage, requestId: string): Promise<{ operation?: string; response: WireResponse }> {
+  private async answer(req: IncomingMessage, requestId: string, corsHeaders: Record<string, string>): Promise<{ operation?: string; response: WireResponse }> {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const rawQuery = q < 0 ? '' : rawUrl.slice(q + 1);
     const method = (req.method ?? 'GET').toUpperCase();
+    // Before anything else: a web page (CSRF) or a rebound DNS name must not reach the API through a browser.
+    const cors = this.opts.browsers.check(req.headers);
+    Object.assign(corsHeaders, cors.headers);
+    if (method === 'OPTIONS' && cors.origin !== undefined && req.headers['access-control-request-method'] !== undefined) {
+      return { response: { status: 204, headers: cors.preflight(req.headers), body: undefined } };
+    }
     const body = await readBody(req, this.maxBodyBytes);
     // As at AWS, a request is authenticated before anything else is said about it.
     if (this.credentials) verifySignature({ method, rawPath, rawQuery, headers: req.headers, body }, this.credentials, this.model.signingName);
@@ -138,9 +176,9 @@ class Endpoint {
     }
     const handler = this.service[r.operation.charAt(0).toLowerCase() + r.operation.slice(1)];
     if (typeof handler !== 'function') throw wireErrors.notImplemented(r.operation);
-    const input = parseRequest(this.model, r.operation, { labels: r.labels, query: new URLSearchParams(rawQuery), headers: req.headers, body });
+    const input = parseRequest(this.model, r.operation, { labels: r.labels, query: strictQuery(rawQuery), headers: req.headers, body });
     this.logger.debug({ requestId, operation: r.operation }, 'calling the operation');
-    const output: unknown = await (handler as (input: unknown) => unknown).call(this.service, input);
+    const output: unknown = await (handler as (input: unknown, caller: RemoteCaller) => unknown).call(this.service, input, this.opts.caller);
     return { operation: r.operation, response: serializeOutput(this.model, r.operation, output) };
   }
 
@@ -161,6 +199,75 @@ class Endpoint {
       res.destroy();
     }
     if (headers.connection === 'close') res.once('finish', () => setTimeout(() => res.req.socket.destroy(), 1000).unref());
+  }
+}
+
+/** The query string, refused (400) rather than changed when its percent-encoding is not valid UTF-8. */
+function strictQuery(rawQuery: string): URLSearchParams {
+  for (const part of rawQuery.split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      throw wireErrors.serialization(`The query string parameter '${part.slice(0, 100)}' is not valid percent-encoded UTF-8.`);
+    }
+  }
+  return new URLSearchParams(rawQuery);
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '::1', '0:0:0:0:0:0:0:1']);
+const WILDCARDS = new Set(['0.0.0.0', '::', '']);
+
+/**
+ * Browsers send an API call from any web page they show: refused unless its Origin is allowed (CSRF), and
+ * unless the Host it was sent to is a loopback address, `localhost`, the bound address or an allowed name, so a
+ * DNS name rebound to 127.0.0.1 gets nothing (decided). boto3 and the AWS CLI send no Origin and Host
+ * 127.0.0.1:PORT. An allowed origin also gets CORS headers, so its page can read the answers.
+ */
+class BrowserGuard {
+  private readonly origins: Set<string>;
+  private readonly hosts: Set<string>;
+
+  constructor(boundHost: string, origins: readonly string[], hosts: readonly string[]) {
+    this.origins = new Set(origins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
+    this.hosts = new Set(hosts.map((h) => h.toLowerCase().replace(/\.$/, '')));
+    const bound = boundHost.toLowerCase().replace(/^\[|\]$/g, '');
+    if (!WILDCARDS.has(bound)) this.hosts.add(bound);
+  }
+
+  check(headers: IncomingMessage['headers']): { origin?: string; headers: Record<string, string>; preflight: (h: IncomingMessage['headers']) => Record<string, string> } {
+    const host = headers.host;
+    if (host !== undefined && !this.hostAllowed(host)) {
+      throw wireErrors.accessDenied(`Requests to Host '${host}' are refused: only loopback addresses, localhost and the names given with crml serve --allow-host are answered.`);
+    }
+    const origin = headers.origin;
+    if (origin === undefined) return { headers: {}, preflight: () => ({}) };
+    if (!this.origins.has('*') && !this.origins.has(origin.toLowerCase().replace(/\/+$/, ''))) {
+      throw wireErrors.accessDenied(`Requests from Origin '${origin}' are refused: only the origins given with crml serve --allow-origin are answered.`);
+    }
+    const cors = {
+      'access-control-allow-origin': origin,
+      'access-control-expose-headers': 'x-amzn-RequestId, x-amzn-ErrorType',
+      vary: 'Origin',
+    };
+    return {
+      origin,
+      headers: cors,
+      preflight: (h) => ({
+        ...cors,
+        'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
+        'access-control-allow-headers': String(h['access-control-request-headers'] ?? ''),
+        'access-control-max-age': '600',
+      }),
+    };
+  }
+
+  private hostAllowed(header: string): boolean {
+    const full = header.trim().toLowerCase();
+    const m = /^\[([^\]]*)\](?::\d*)?$/.exec(full) ?? /^([^:]*)(?::\d*)?$/.exec(full);
+    // Several colons and no brackets: a bare IPv6 address.
+    const name = (m ? m[1]! : full).replace(/\.$/, '');
+    if (LOOPBACK_NAMES.has(name) || (isIPv4(name) && name.startsWith('127.'))) return true;
+    return this.hosts.has(name) || this.hosts.has(full);
   }
 }
 

@@ -33,6 +33,8 @@ export const wireErrors = {
     new WireError('UnsupportedMediaTypeException', 415, `Content-Type '${contentType}' is not supported; send application/json.`),
   tooLarge: (limit: number) => new WireError('RequestEntityTooLargeException', 413, `The request body is larger than ${limit} bytes.`),
 
+  /** A browser's request from a foreign page or to a foreign name (see BrowserGuard in server.ts). */
+  accessDenied: (detail: string) => new WireError('AccessDeniedException', 403, detail),
   missingAuthentication: () => new WireError('MissingAuthenticationTokenException', 403, 'Request is missing Authentication Token'),
   incompleteSignature: (detail: string) => new WireError('IncompleteSignatureException', 400, detail),
   unrecognizedClient: () => new WireError('UnrecognizedClientException', 403, 'The security token included in the request is invalid.'),

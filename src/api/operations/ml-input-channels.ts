@@ -1,8 +1,7 @@
-import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { RUNNING_STATUSES } from '../trained-model-status.js';
 import type * as T from '../generated/types.js';
-import { ConflictException } from '../generated/errors.js';
+import { AccessDeniedException, ConflictException } from '../generated/errors.js';
 import { arns, newResourceId, resourceIdOfArn } from '../arns.js';
 import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
@@ -18,7 +17,7 @@ import {
   type Stored,
 } from '../service-context.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
-import { describeLocalData } from '../../channels/local-data.js';
+import { describeLocalData, LocalDataError, resolveLocalDataFolder } from '../../channels/local-data.js';
 import { loadDataDirWorkspace } from '../../channels/workspace.js';
 import { materializeQuery, removeMaterializedData, QueryFailedError } from '../../channels/sql/index.js';
 
@@ -53,7 +52,16 @@ export type MLInputChannelRecord = Stored<T.GetMLInputChannelResponse> & {
   data?: ChannelData;
 };
 
-export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputChannelInput): T.CreateMLInputChannelResponse {
+/** Who is asking: a caller over HTTP may use only folders inside `localDataRoots` (none: no local data at all). */
+export interface ChannelCaller {
+  localDataRoots?: readonly string[];
+}
+
+export async function createMLInputChannel(
+  ctx: ServiceContext,
+  input: CreateMLInputChannelInput,
+  caller: ChannelCaller = {},
+): Promise<T.CreateMLInputChannelResponse> {
   assertMembership(ctx, input.membershipIdentifier);
   assertUserTags(input.tags);
   input.configuredModelAlgorithmAssociations.forEach((a) => getAssociationRecord(ctx, input.membershipIdentifier, a));
@@ -71,20 +79,13 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
   let data: ChannelData | undefined;
   let summary: { numberOfFiles: number; sizeInGb: number } | undefined;
   if (local) {
-    const path = resolve(local.path);
-    let isDir = false;
-    try {
-      isDir = statSync(path).isDirectory();
-    } catch {
-      // reported below
-    }
-    if (!isDir) {
+    const { path, described } = await localChannelData(ctx, local.path, caller);
+    summary = { numberOfFiles: described.numberOfFiles, sizeInGb: described.sizeInBytes / 1024 ** 3 };
+    if (local.resultFormat !== undefined && local.resultFormat !== 'CSV' && local.resultFormat !== 'PARQUET') {
       throw validationException([
-        { path: 'inputChannel.dataSource.localDataSource.path', value: local.path, constraint: 'Member must be an existing folder' },
+        { path: 'inputChannel.dataSource.localDataSource.resultFormat', value: local.resultFormat, constraint: 'Member must satisfy enum value set: [CSV, PARQUET]' },
       ]);
     }
-    const described = describeLocalData(path);
-    summary = { numberOfFiles: described.numberOfFiles, sizeInGb: described.sizeInBytes / 1024 ** 3 };
     data = { path, resultFormat: local.resultFormat ?? described.resultFormat };
   }
   const arn = arns.mlInputChannel(arnContext(ctx), input.membershipIdentifier, newResourceId());
@@ -115,6 +116,20 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
   });
   if (!data && sql) ctx.background(runChannelQuery(ctx, arn, sql));
   return { mlInputChannelArn: arn };
+}
+
+/** The folder's real path and description, or the refusal as AccessDeniedException/ValidationException naming the path. */
+async function localChannelData(ctx: ServiceContext, given: unknown, caller: ChannelCaller) {
+  const member = 'inputChannel.dataSource.localDataSource.path';
+  try {
+    if (typeof given !== 'string') throw new LocalDataError('Member must be a string naming a folder');
+    const path = await resolveLocalDataFolder(given, { roots: caller.localDataRoots });
+    return { path, described: await describeLocalData(path, { maxEntries: ctx.settings.localDataMaxFiles }) };
+  } catch (e) {
+    if (!(e instanceof LocalDataError)) throw e;
+    if (e.denied) throw new AccessDeniedException(`${e.message}: '${String(given)}' at '${member}' is refused.`);
+    throw validationException([{ path: member, value: given, constraint: e.message }]);
+  }
 }
 
 /** CREATE_PENDING → ACTIVE with the query's result as the channel's files, or CREATE_FAILED with the engine's words. */

@@ -3,7 +3,9 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations, shapes } from '../../../src/api/generated/model.js';
 import { startServer, type RunningServer } from '../../../src/api/http/server.js';
-import { tempService } from '../../helpers/fixtures.js';
+import { rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDataFolder, tempService } from '../../helpers/fixtures.js';
 
 /** A small deterministic generator, so a failing case can be replayed from its seed. */
 function rng(seed: number) {
@@ -31,6 +33,57 @@ function path(r: ReturnType<typeof rng>): string {
   return query.length ? `${base}?${query.join('&')}` : base;
 }
 
+/** A real association (made in beforeAll), so that channel bodies reach the checks of their data source. */
+let ASSOCIATION = `arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/${UUID}/configured-model-algorithm-association/0123456789ab`;
+const CHANNEL = `arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/${UUID}/ml-input-channel/0123456789ab`;
+const ROLE = 'arn:aws:iam::123456789012:role/r';
+const LOCAL_PATHS: unknown[] = ['/', '/proc', '/proc/self/root', '/sys', '/dev', '/run', '/var/run', '/var/run/docker.sock', '', ' ', '..', '../..', '/tmp/../etc', '/etc', 'relative', '\u0000', 5, null, ['/']];
+const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'MODE=x', 'SM_HPS', '', '\u0000', 'a'.repeat(300), 'aws:x'];
+const HOSTILE_STRINGS = ['\u0000', 'a\u0000b', 'x'.repeat(60_000), '\ud800', '💥'.repeat(1000), '$x{}', '../../etc/passwd'];
+
+/** Bodies shaped like real calls with one hostile part each: where a crash would hide if validation missed it. */
+function hostileBody(r: ReturnType<typeof rng>): { method: string; path: string; body: string | Buffer } {
+  const map = () => `{${Array.from({ length: 1 + r.int(3) }, () => `${JSON.stringify(r.pick(HOSTILE_KEYS))}:${JSON.stringify(r.pick([...HOSTILE_STRINGS, 'v']))}`).join(',')}}`;
+  switch (r.int(6)) {
+    case 0:
+      return {
+        method: 'POST',
+        path: `/memberships/${UUID}/ml-input-channels`,
+        body: JSON.stringify({
+          name: 'c',
+          retentionInDays: 1,
+          configuredModelAlgorithmAssociations: [ASSOCIATION],
+          inputChannel: { roleArn: ROLE, dataSource: { localDataSource: r.next() < 0.9 ? { path: r.pick(LOCAL_PATHS), resultFormat: r.pick([undefined, 'CSV', 'XML']) } : r.pick(LOCAL_PATHS) } },
+        }),
+      };
+    case 1: {
+      const member = r.pick(['hyperparameters', 'environment', 'tags']);
+      const channelName = r.pick(['train', '.', '..', '', 'a/b', '\u0000']);
+      return {
+        method: 'POST',
+        path: `/memberships/${UUID}/trained-models`,
+        body: `{"name":"m","configuredModelAlgorithmAssociationArn":"${ASSOCIATION}","resourceConfig":{"instanceType":"ml.m5.large","volumeSizeInGB":1},"dataChannels":[{"mlInputChannelArn":"${CHANNEL}","channelName":${JSON.stringify(channelName)}}],"${member}":${map()}}`,
+      };
+    }
+    case 2:
+      return { method: 'POST', path: '/configured-model-algorithms', body: `{"name":${JSON.stringify(r.pick(HOSTILE_STRINGS))},"roleArn":"${ROLE}","trainingContainerConfig":{"imageUri":"x"},"tags":${map()}}` };
+    case 3: {
+      // Nesting that is complete (parses) and deep, inside a member the service reads.
+      const depth = r.pick([63, 65, 200, 6000, 20_000]);
+      const open = r.next() < 0.5 ? '['.repeat(depth) : '{"a":'.repeat(depth);
+      const close = open.startsWith('[') ? ']'.repeat(depth) : '}'.repeat(depth);
+      return { method: 'POST', path: `/tags/${ARN}`, body: `{"tags":${open}${r.next() < 0.5 ? '' : '1'}${close}}` };
+    }
+    case 4: {
+      // Bytes that are not UTF-8 inside an otherwise good body.
+      const bad = Buffer.from(r.pick([[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe9], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xc0, 0xaf]]));
+      return { method: 'POST', path: '/configured-model-algorithms', body: Buffer.concat([Buffer.from('{"name":"a'), bad, Buffer.from(`","roleArn":"${ROLE}","trainingContainerConfig":{"imageUri":"x"}}`)]) };
+    }
+    default:
+      return { method: 'POST', path: `/tags/${ARN}`, body: `{"tags":${map()}}` };
+  }
+}
+
 function body(r: ReturnType<typeof rng>): string {
   switch (r.int(6)) {
     case 0:
@@ -56,6 +109,8 @@ function headers(r: ReturnType<typeof rng>): Record<string, string> {
   if (r.next() < 0.1) h['x-amz-date'] = r.pick(['20240101T000000Z', 'yesterday', '99999999T999999Z']);
   if (r.next() < 0.1) h['x-amz-content-sha256'] = r.pick(['UNSIGNED-PAYLOAD', 'abc']);
   if (r.next() < 0.05) h['x-long'] = 'v'.repeat(8000);
+  if (r.next() < 0.05) h.origin = r.pick(['https://evil.example', 'null', 'http://127.0.0.1', '']);
+  if (r.next() < 0.05) h.host = r.pick(['evil.example', 'localhost', '127.0.0.1:1', '[::1]', '', 'a:b:c', '[zz']);
   return h;
 }
 
@@ -65,7 +120,7 @@ interface Seen {
   json: boolean;
 }
 
-function send(port: number, method: string, p: string, b: string, h: Record<string, string>): Promise<Seen> {
+function send(port: number, method: string, p: string, b: string | Buffer, h: Record<string, string>): Promise<Seen> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, method, path: p, headers: { ...h, 'content-length': Buffer.byteLength(b) } }, (res) => {
       const chunks: Buffer[] = [];
@@ -104,7 +159,15 @@ async function fuzz(port: number, seed: number, count: number): Promise<Map<stri
   const deadline = Date.now() + 150_000;
   const verdicts: string[] = [];
   for (let sent = 0; sent < count && Date.now() < deadline; sent += 100) {
-    const batch = await Promise.all(Array.from({ length: Math.min(100, count - sent) }, () => send(port, r.pick(METHODS), path(r), body(r), headers(r))));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(100, count - sent) }, () => {
+        if (r.next() < 0.3) {
+          const h = hostileBody(r);
+          return send(port, h.method, h.path, h.body, r.next() < 0.8 ? { 'content-type': 'application/json' } : headers(r));
+        }
+        return send(port, r.pick(METHODS), path(r), body(r), headers(r));
+      }),
+    );
     for (const s of batch) {
       const key = `${s.status} ${s.errorType ?? ''}`.trim();
       tally.set(key, (tally.get(key) ?? 0) + 1);
@@ -122,15 +185,25 @@ describe('the endpoint under malformed input', () => {
   let service: ReturnType<typeof tempService>;
   let open: RunningServer;
   let signed: RunningServer;
+  const cleanup: string[] = [];
   beforeAll(async () => {
     service = tempService();
-    open = await startServer({ service, maxBodyBytes: 64 * 1024 });
+    // The data root the open server may serve, with a folder in it and a link out of it, among the fuzzed paths.
+    const root = tempDataFolder({ 'train/data.csv': '1\n' });
+    symlinkSync('/proc', join(root, 'proc'));
+    LOCAL_PATHS.push(root, join(root, 'train'), join(root, 'proc'), `${root}/train/..`, join(root, 'missing'));
+    cleanup.push(root);
+    const { configuredModelAlgorithmArn } = await service.createConfiguredModelAlgorithm({ name: 'a', roleArn: ROLE, trainingContainerConfig: { imageUri: 'x' } });
+    ASSOCIATION = (await service.createConfiguredModelAlgorithmAssociation({ membershipIdentifier: UUID, configuredModelAlgorithmArn, name: 'a' }))
+      .configuredModelAlgorithmAssociationArn;
+    open = await startServer({ service, maxBodyBytes: 64 * 1024, localDataRoots: [root] });
     signed = await startServer({ service, maxBodyBytes: 64 * 1024, credentials: { accessKeyId: 'AKIDFUZZ', secretAccessKey: 'secret' } });
   });
   afterAll(async () => {
     await open.close();
     await signed.close();
     await service[Symbol.asyncDispose]();
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
   });
 
   it('answers 10,000 malformed requests with AWS-shaped errors, never a 500, and stays up', async () => {

@@ -124,6 +124,14 @@ describe('REST-JSON features driven by the model', () => {
     expect(await res.json()).toEqual({ when: 1704164645.5, at: '2024-01-02T03:04:05.000Z', data: 'aGk=', score: 'NaN' });
   });
 
+  it("keeps a query or header-prefix map key '__proto__' as an entry (for validation to refuse by name), never as the map's prototype", async () => {
+    await fetch(`${server.url}/buckets/b/objects/k?__proto__=x&color=red`, { method: 'PUT', headers: { 'x-meta-__proto__': 'y' } });
+    const input = calls.at(-1)!.input as { filters: Record<string, string>; meta: Record<string, string> };
+    expect(Object.getPrototypeOf(input.filters)).toBe(Object.prototype);
+    expect(Object.entries(input.filters)).toEqual([['__proto__', 'x'], ['color', 'red']]);
+    expect(Object.entries(input.meta)).toEqual([['__proto__', 'y']]);
+  });
+
   it('leaves a malformed header or query value as sent, for validation to name', async () => {
     await fetch(`${server.url}/buckets/b/objects/k?since=yesterday`, { method: 'PUT', headers: { 'x-version': 'seven', 'x-overwrite': 'yes' } });
     expect(calls.at(-1)?.input).toMatchObject({ version: 'seven', overwrite: 'yes', since: 'yesterday' });
