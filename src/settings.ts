@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 /**
@@ -42,6 +42,12 @@ export interface Settings {
   workspaceFile?: string;
   /** How often the bytes a job wrote are measured against volumeSizeInGB. */
   volumeCheckIntervalMs: number;
+  /** SQL channels: a protected query is stopped past this time, or when its result grows past this size. */
+  sqlTimeoutMs: number;
+  sqlMaxResultBytes: number;
+  /** SQL channels: DuckDB's memory_limit (it spills to disk beyond it) and threads, so a query cannot take the host down. */
+  sqlMemoryLimit: string;
+  sqlThreads: number;
 }
 
 export const DEFAULT_MEMBERSHIP_ID = '00000000-0000-4000-8000-000000000001';
@@ -64,6 +70,10 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     quotaPerAccount: 10,
     pullPolicy: 'missing',
     volumeCheckIntervalMs: 2000,
+    sqlTimeoutMs: 600_000,
+    sqlMaxResultBytes: 10 * 1024 ** 3,
+    sqlMemoryLimit: `${Math.floor(totalmem() / 2 / 1024 ** 2)}MiB`,
+    sqlThreads: Math.max(1, Math.floor(availableParallelism() / 2)),
     ecr: { registries: {} },
     registryCredentials: {},
     ...overrides,
@@ -83,6 +93,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): Settings 
   if (env.CRML_STOP_GRACE_PERIOD_SECONDS) o.stopGracePeriodMs = Number(env.CRML_STOP_GRACE_PERIOD_SECONDS) * 1000;
   if (env.CRML_STRICT_RESOURCES) o.strictResources = env.CRML_STRICT_RESOURCES === '1' || env.CRML_STRICT_RESOURCES === 'true';
   if (env.CRML_WORKSPACE) o.workspaceFile = env.CRML_WORKSPACE;
+  if (env.CRML_SQL_TIMEOUT_SECONDS) o.sqlTimeoutMs = Number(env.CRML_SQL_TIMEOUT_SECONDS) * 1000;
+  if (env.CRML_SQL_MAX_RESULT_BYTES) o.sqlMaxResultBytes = Number(env.CRML_SQL_MAX_RESULT_BYTES);
+  if (env.CRML_SQL_MEMORY_LIMIT) o.sqlMemoryLimit = env.CRML_SQL_MEMORY_LIMIT;
+  if (env.CRML_SQL_THREADS) o.sqlThreads = Number(env.CRML_SQL_THREADS);
   // CRML_ECR_REGISTRIES=host=account:region,host2=account:region
   const registries: Settings['ecr']['registries'] = {};
   for (const entry of (env.CRML_ECR_REGISTRIES ?? '').split(',').filter(Boolean)) {
