@@ -71,7 +71,7 @@ export async function materializeQuery(opts: MaterializeQueryOptions): Promise<M
   const onAbort = () => interrupt(signal!.reason as Error);
   signal?.addEventListener('abort', onAbort, { once: true });
   const timer = limits.timeoutMs
-    ? setTimeout(() => interrupt(new QueryLimitExceededError(`The query ran longer than ${limits.timeoutMs! / 1000} seconds, the limit set by ${TIMEOUT_SETTING}, and was stopped.`)), limits.timeoutMs)
+    ? setTimeout(() => interrupt(new QueryLimitExceededError(`The query ran longer than ${seconds(limits.timeoutMs!)}, the limit set by ${TIMEOUT_SETTING}, and was stopped.`)), limits.timeoutMs)
     : undefined;
   let sizeWatch: NodeJS.Timeout | undefined;
   const checkSize = async () => {
@@ -149,6 +149,8 @@ function explainBindError(engine: QueryEngine, message: string): string {
 
 export const TIMEOUT_SETTING = 'CRML_SQL_TIMEOUT_SECONDS';
 export const MAX_RESULT_SETTING = 'CRML_SQL_MAX_RESULT_BYTES';
+
+const seconds = (ms: number) => `${ms / 1000} second${ms === 1000 ? '' : 's'}`;
 
 function resultTooLarge(maxResultBytes: number): QueryLimitExceededError {
   return new QueryLimitExceededError(
