@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { availableParallelism, homedir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -57,6 +57,12 @@ export interface Settings {
   localDataMaxFiles: number;
   /** `crml serve`: folders localDataSource may name over HTTP (none: refused), and the browser Origins and Host names it accepts beyond loopback. */
   server: { localDataRoots: string[]; allowedOrigins: string[]; allowedHosts: string[] };
+  /** SQL channels: a protected query is stopped past this time, or when its result grows past this size. */
+  sqlTimeoutMs: number;
+  sqlMaxResultBytes: number;
+  /** SQL channels: DuckDB's memory_limit (it spills to disk beyond it) and threads, so a query cannot take the host down. */
+  sqlMemoryLimit: string;
+  sqlThreads: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -91,6 +97,10 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     registryCredentials: {},
     localDataMaxFiles: 1_000_000,
     server: { localDataRoots: [], allowedOrigins: [], allowedHosts: [] },
+    sqlTimeoutMs: 600_000,
+    sqlMaxResultBytes: 10 * 1024 ** 3,
+    sqlMemoryLimit: `${Math.floor(totalmem() / 2 / 1024 ** 2)}MiB`,
+    sqlThreads: Math.max(1, Math.floor(availableParallelism() / 2)),
     ...overrides,
     hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };
@@ -176,6 +186,10 @@ const VARIABLES: Record<string, Variable> = {
   DOCKER_CONFIG: variable(text, (s, v) => (s.dockerConfigPath = join(v, 'config.json'))),
   SSH_AUTH_SOCK: variable(text, (s, v) => (s.engine.sshAuthSock = v)),
   CRML_LOCAL_DATA_MAX_FILES: variable(wholeNumber(1), (s, v) => (s.localDataMaxFiles = v)),
+  CRML_SQL_TIMEOUT_SECONDS: variable(seconds, (s, v) => (s.sqlTimeoutMs = v * 1000)),
+  CRML_SQL_MAX_RESULT_BYTES: variable(wholeNumber(1), (s, v) => (s.sqlMaxResultBytes = v)),
+  CRML_SQL_MEMORY_LIMIT: variable(z.string().trim().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).describe("a size in DuckDB's syntax, such as 4GiB or 512MB"), (s, v) => (s.sqlMemoryLimit = v)),
+  CRML_SQL_THREADS: variable(wholeNumber(1), (s, v) => (s.sqlThreads = v)),
 };
 
 /**

@@ -6,6 +6,7 @@ import type * as T from './generated/types.js';
 import { validateInput } from './validation.js';
 import { Store } from './store.js';
 import { TrainingCoordinator } from './training-coordinator.js';
+import { reconcileMLInputChannels } from './ml-input-channel-reconcile.js';
 import type { ServiceContext } from './service-context.js';
 import * as algorithms from './operations/configured-model-algorithms.js';
 import * as associations from './operations/configured-model-algorithm-associations.js';
@@ -66,7 +67,8 @@ export class CleanRoomsMLLocal {
     this.reconciled =
       options.reconcile === false
         ? Promise.resolve()
-        : this.training.reconcile().catch((e) => this.logger.error({ err: e }, 'reconciliation failed'));
+        : // Channels first (after this constructor, once ctx is set): they need no engine.
+          Promise.resolve().then(() => reconcileMLInputChannels(this.ctx)).then(() => this.training.reconcile()).catch((e) => this.logger.error({ err: e }, 'reconciliation failed'));
     this.ctx = {
       store: this.store,
       settings: this.settings,

@@ -18,10 +18,12 @@ import {
 } from '../service-context.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
 import { describeLocalData, LocalDataError, resolveLocalDataFolder } from '../../channels/local-data.js';
-import { loadDataDirWorkspace } from '../../channels/workspace.js';
+import { loadDataDirWorkspace, WORKSPACE_FILE_NAME } from '../../channels/workspace.js';
+import { thisProcess, type QueryOwner } from '../ml-input-channel-owner.js';
 import { materializeQuery, removeMaterializedData, QueryFailedError } from '../../channels/sql/index.js';
 
 const KIND = 'ml-input-channel';
+export const ML_INPUT_CHANNEL_KIND = KIND;
 
 /**
  * The local extension of InputChannelDataSource: data that is already on this machine, used as it is.
@@ -50,6 +52,8 @@ export type MLInputChannelRecord = Stored<T.GetMLInputChannelResponse> & {
   creatorAccountId: string;
   /** Where the channel's data is on this machine (absent once deleted, or when it failed). */
   data?: ChannelData;
+  /** A SQL channel's query while it runs: which process runs it, and how many processes have started it. */
+  query?: { owner: QueryOwner; attempts: number };
 };
 
 /** Who is asking: a caller over HTTP may use only folders inside `localDataRoots` (none: no local data at all). */
@@ -109,6 +113,7 @@ export async function createMLInputChannel(
     kmsKeyArn: input.kmsKeyArn,
     creatorAccountId: ctx.settings.accountId,
     data,
+    ...(!data && sql ? { query: { owner: thisProcess(), attempts: 1 } } : {}),
   };
   ctx.store.transaction(() => {
     ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body });
@@ -132,10 +137,15 @@ async function localChannelData(ctx: ServiceContext, given: unknown, caller: Cha
   }
 }
 
+/** Where a SQL channel's query writes the channel's files. */
+export function channelDataDir(ctx: ServiceContext, arn: string): string {
+  return join(ctx.settings.dataDir, 'channels', resourceIdOfArn(arn), 'data');
+}
+
 /** CREATE_PENDING → ACTIVE with the query's result as the channel's files, or CREATE_FAILED with the engine's words. */
-async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.ProtectedQueryInputParameters): Promise<void> {
+export async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.ProtectedQueryInputParameters): Promise<void> {
   const resultFormat = sql.resultFormat ?? 'CSV';
-  const outDir = join(ctx.settings.dataDir, 'channels', resourceIdOfArn(arn), 'data');
+  const outDir = channelDataDir(ctx, arn);
   const set = (patch: Partial<MLInputChannelRecord>) =>
     ctx.store.update<MLInputChannelRecord>(KIND, arn, '', (c) => ({
       body: { ...c.body, ...patch, updateTime: nowIso(ctx) },
@@ -147,8 +157,17 @@ async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.Protecte
       throw new QueryFailedError('Only sqlParameters.queryString is supported locally (analysis templates live in AWS Clean Rooms).');
     }
     const workspace = loadDataDirWorkspace(ctx.settings.dataDir, ctx.settings.workspaceFile);
-    const r = await materializeQuery({ queryString, resultFormat, workspace, outDir });
+    const { settings } = ctx;
+    const r = await materializeQuery({
+      queryString,
+      resultFormat,
+      workspace,
+      outDir,
+      workspaceFile: settings.workspaceFile ?? join(settings.dataDir, WORKSPACE_FILE_NAME),
+      limits: { timeoutMs: settings.sqlTimeoutMs, maxResultBytes: settings.sqlMaxResultBytes, memoryLimit: settings.sqlMemoryLimit, threads: settings.sqlThreads },
+    });
     set({
+      query: undefined,
       status: 'ACTIVE',
       numberOfRecords: r.numberOfRecords,
       numberOfFiles: r.numberOfFiles,
@@ -158,7 +177,7 @@ async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.Protecte
   } catch (e) {
     await removeMaterializedData(outDir).catch(() => undefined);
     const statusCode = e instanceof QueryFailedError || (e as Error).name === 'WorkspaceError' ? 'QUERY_FAILED' : 'INTERNAL_ERROR';
-    set({ status: 'CREATE_FAILED', statusDetails: { statusCode, message: (e as Error).message } });
+    set({ status: 'CREATE_FAILED', statusDetails: { statusCode, message: (e as Error).message }, query: undefined });
   }
 }
 

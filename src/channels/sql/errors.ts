@@ -13,6 +13,11 @@ export class QueryRefusedError extends QueryFailedError {
   override readonly name: string = 'QueryRefusedError';
 }
 
+/** The query ran past a limit (its time, its result's size): stopped, and nothing kept. */
+export class QueryLimitExceededError extends QueryFailedError {
+  override readonly name: string = 'QueryLimitExceededError';
+}
+
 /** The output folder already holds data: a channel's data is written once. */
 export class MaterializedDataExistsError extends Error {
   override readonly name = 'MaterializedDataExistsError';

@@ -1,2 +1,2 @@
-export { materializeQuery, outputFileName, removeMaterializedData, type MaterializeQueryOptions, type MaterializedQuery, type ResultFormat } from './materialize-query.js';
-export { QueryFailedError, QueryRefusedError, MaterializedDataExistsError } from './errors.js';
+export { materializeQuery, outputFileName, removeMaterializedData, type MaterializeQueryOptions, type MaterializedQuery, type QueryLimits, type ResultFormat, TIMEOUT_SETTING, MAX_RESULT_SETTING } from './materialize-query.js';
+export { QueryFailedError, QueryRefusedError, QueryLimitExceededError, MaterializedDataExistsError } from './errors.js';

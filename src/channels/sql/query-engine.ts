@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Workspace, WorkspaceTable } from '../workspace.js';
-import { globBase, isGlob } from '../workspace.js';
+import { isGlob } from '../workspace.js';
 import { listLiteral, quoteIdentifier, quoteLiteral, engineMessage } from './sql-text.js';
 
 /**
@@ -9,9 +9,10 @@ import { listLiteral, quoteIdentifier, quoteLiteral, engineMessage } from './sql
  *
  * enable_external_access=false switches off every file and network access (read_text('/etc/passwd'),
  * COPY … TO anywhere, ATTACH, INSTALL) except what allowed_paths / allowed_directories list: each table's file
- * (exactly), each glob table's folder, the workspace's allowedDirectories, and the single output file. Extensions
- * are never downloaded or auto-loaded (parquet and json are built into the binding). lock_configuration then
- * freezes all of this, so nothing a query does can widen it.
+ * (exactly), each file a glob table's pattern matches now (exactly: not its folder, whose other files stay
+ * closed), the workspace's allowedDirectories, and the single output file. Extensions are never downloaded or
+ * auto-loaded (parquet and json are built into the binding). Memory and threads are capped, so that a query
+ * cannot take the host down. lock_configuration then freezes all of this, so nothing a query does can widen it.
  */
 export interface QueryEngineScope {
   workspace: Workspace;
@@ -19,6 +20,9 @@ export interface QueryEngineScope {
   outputFile: string;
   /** Where the engine may spill when a query outgrows memory. */
   tempDirectory: string;
+  /** DuckDB's memory_limit (such as '4GiB'); the engine spills to tempDirectory beyond it. */
+  memoryLimit?: string;
+  threads?: number;
 }
 
 export interface QueryEngine {
@@ -33,6 +37,8 @@ export async function openQueryEngine(scope: QueryEngineScope): Promise<QueryEng
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'false',
     allow_community_extensions: 'false',
+    ...(scope.memoryLimit ? { memory_limit: scope.memoryLimit } : {}),
+    ...(scope.threads ? { threads: String(scope.threads) } : {}),
   });
   let connection: DuckDBConnection | undefined;
   const close = () => {
@@ -42,11 +48,14 @@ export async function openQueryEngine(scope: QueryEngineScope): Promise<QueryEng
   try {
     connection = await instance.connect();
     const { tables, allowedDirectories } = scope.workspace;
-    const paths = [...tables.filter((t) => !isGlob(t.path)).map((t) => t.path), scope.outputFile];
-    const directories = [...new Set([...tables.filter((t) => isGlob(t.path)).map((t) => globBase(t.path)), ...allowedDirectories])];
+    // A glob is expanded now, by the engine's own glob (the same matching its readers do), while it can still list
+    // folders: its table is then the files it matched, and nothing else in their folder is reachable.
+    const matches = new Map<WorkspaceTable, string[]>();
+    for (const table of tables.filter((t) => isGlob(t.path))) matches.set(table, await globFiles(connection, table.path));
+    const paths = [...tables.filter((t) => !isGlob(t.path)).map((t) => t.path), ...[...matches.values()].flat(), scope.outputFile];
     // Lists first: once external access is off, only these stay reachable.
-    await connection.run(`SET allowed_paths = ${listLiteral(paths)}`);
-    await connection.run(`SET allowed_directories = ${listLiteral(directories)}`);
+    await connection.run(`SET allowed_paths = ${listLiteral([...new Set(paths)])}`);
+    await connection.run(`SET allowed_directories = ${listLiteral([...new Set(allowedDirectories)])}`);
     await connection.run(`SET temp_directory = ${quoteLiteral(scope.tempDirectory)}`);
     await connection.run('SET enable_external_access = false');
     await connection.run('SET lock_configuration = true');
@@ -59,8 +68,13 @@ export async function openQueryEngine(scope: QueryEngineScope): Promise<QueryEng
         unreadableTables.set(table.name.toLowerCase(), { table, reason: 'no such file' });
         continue;
       }
+      const files = matches.get(table) ?? [table.path];
+      if (files.length === 0) {
+        unreadableTables.set(table.name.toLowerCase(), { table, reason: 'no files match the pattern' });
+        continue;
+      }
       try {
-        await connection.run(`CREATE VIEW ${quoteIdentifier(table.name)} AS SELECT * FROM ${tableReader(table)}`);
+        await connection.run(`CREATE VIEW ${quoteIdentifier(table.name)} AS SELECT * FROM ${tableReader(table, files)}`);
       } catch (e) {
         // A view binds its files when created; one unreadable table must not fail queries that never name it.
         unreadableTables.set(table.name.toLowerCase(), { table, reason: engineMessage(e) });
@@ -73,9 +87,24 @@ export async function openQueryEngine(scope: QueryEngineScope): Promise<QueryEng
   }
 }
 
-function tableReader(table: WorkspaceTable): string {
-  if (table.format === 'parquet') return `read_parquet(${quoteLiteral(table.path)})`;
-  const options = [quoteLiteral(table.path)];
+/** The files a glob matches, sorted; folders are not files a reader can open. */
+async function globFiles(connection: DuckDBConnection, pattern: string): Promise<string[]> {
+  const reader = await connection.runAndReadAll('SELECT file FROM glob($1::VARCHAR) ORDER BY file', [pattern]);
+  return reader
+    .getRows()
+    .map((r) => String(r[0]))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    });
+}
+
+function tableReader(table: WorkspaceTable, files: readonly string[]): string {
+  if (table.format === 'parquet') return `read_parquet(${listLiteral(files)})`;
+  const options = [listLiteral(files)];
   if (table.header !== 'auto') options.push(`header = ${table.header}`);
   if (table.columns) options.push(`names = ${listLiteral(table.columns)}`);
   return `read_csv(${options.join(', ')})`;

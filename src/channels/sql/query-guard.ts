@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { QueryFailedError, QueryRefusedError } from './errors.js';
 import { engineMessage } from './sql-text.js';
+import { statementBody } from './statement-body.js';
 
 const NOT_A_SELECT =
   'The query must be a single SELECT statement (SELECT, WITH … SELECT, FROM …, VALUES …); ' +
@@ -25,8 +26,8 @@ export async function singleSelectStatement(connection: DuckDBConnection, queryS
   if (count === 0) throw new QueryRefusedError('The query is empty.');
   if (count > 1) throw new QueryRefusedError(`The query must be a single statement; it has ${count}.`);
 
-  // A trailing `;` (and comments after it) would close COPY's parenthesis early.
-  return queryString.replace(/;(?:\s|--[^\n]*|\/\*[\s\S]*?\*\/)*$/, '').trimEnd();
+  // Trailing `;`s (and comments after them) would close COPY's parenthesis early.
+  return statementBody(queryString);
 }
 
 async function statementCount(connection: DuckDBConnection, queryString: string, fallback = 'The query cannot be parsed.'): Promise<number> {
