@@ -20,13 +20,11 @@ alive() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 # The processes in our network namespace: the service, conmon, runc, the containers (found by the namespace's inode,
 # which only processes we started can be in).
 ours() {
-  local ns p
+  local ns
   ns=$(cat "$P/netns" 2>/dev/null) || return 0
   [ -n "$ns" ] || return 0
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/net" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}"
-  done
-  return 0
+  # One `ls` for all of them (a readlink per process takes seconds on a busy machine).
+  ls -l /proc/[0-9]*/ns/net 2>/dev/null | awk -v ns="$ns" '$NF == ns { split($(NF-2), a, "/"); print a[3] }' || true
 }
 
 up() {

@@ -48,7 +48,7 @@ describe('Podman differences, made equal', () => {
         pack.entry({ name: 'model/sub/model.json', mode: 0o644 }, '{}');
         pack.finalize();
         const out = join(dir, `${folderNames[0]!.length}.tar.gz`);
-        await packageFolder(pack, out);
+        await packageFolder(pack as unknown as Readable, out);
         return execFileSync('tar', ['-tzf', out], { encoding: 'utf8' });
       };
       const docker = await listing(['model/', 'model/sub/']);
