@@ -29,7 +29,8 @@ ours() {
 
 up() {
   if [ "$(id -u)" != 0 ]; then echo "podman-engine: needs root (network and mount namespaces, rootful podman)" >&2; exit 1; fi
-  command -v podman >/dev/null 2>&1 || bash scripts/apt-install.sh podman
+  command -v podman >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && command -v curl >/dev/null 2>&1 ||
+    bash scripts/apt-install.sh podman iproute2 curl
   if alive && answers; then
     echo "podman-engine: already up ($SOCK)" >&2
   else

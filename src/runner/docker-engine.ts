@@ -14,6 +14,7 @@ import {
   type StopSignal,
 } from './container-engine.js';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { demuxLogStream } from './log-demuxer.js';
 
 /** X-Registry-Auth: base64url WITH its `=` padding; without the padding the engine silently pulls anonymously. */
@@ -240,12 +241,31 @@ export class DockerEngine implements ContainerEngine {
   async waitContainer(containerId: string): Promise<number> {
     const c = this.docker.getContainer(containerId);
     // The default condition (not-running) returns at once for a container not started yet: Docker says 0, Podman -1.
-    // next-exit waits for its exit on both; it is only used before start, as it would never return for one that ended.
+    // next-exit waits for its exit on both, but would never return for one that ended before the wait reached the
+    // engine (a start racing this call): a look every second covers that.
     const created = (await this.call('inspect container', () => c.inspect())).State.Status === 'created';
-    const r = (await this.call('wait container', () =>
-      c.wait(created ? ({ condition: 'next-exit' } as Docker.ContainerWaitOptions) : {}),
-    )) as { StatusCode: number };
-    return r.StatusCode;
+    if (!created) {
+      const r = (await this.call('wait container', () => c.wait())) as { StatusCode: number };
+      return r.StatusCode;
+    }
+    const abort = new AbortController();
+    const waited = this.call('wait container', () => c.wait({ condition: 'next-exit', abortSignal: abort.signal } as Docker.ContainerWaitOptions)).then(
+      (r: { StatusCode: number }) => r.StatusCode,
+    );
+    const looked = (async () => {
+      for (;;) {
+        await sleep(1000, undefined, { signal: abort.signal });
+        const state = (await this.call('inspect container', () => c.inspect())).State;
+        if (state.Status === 'exited' || state.Status === 'dead') return state.ExitCode;
+      }
+    })();
+    try {
+      return await Promise.race([waited, looked]);
+    } finally {
+      abort.abort();
+      waited.catch(() => undefined);
+      looked.catch(() => undefined);
+    }
   }
 
   async inspectContainer(containerId: string): Promise<ContainerState> {

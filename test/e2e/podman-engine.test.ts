@@ -7,7 +7,7 @@ import pino from 'pino';
 import { MEMBERSHIP, tempDataFolder, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
 import type { CleanRoomsMLLocal } from '../../src/api/service.js';
 import type { ContainerEngine } from '../../src/runner/container-engine.js';
-import { discoverEngine } from '../../src/runner/engine-discovery.js';
+import { createEngine, discoverEngine } from '../../src/runner/engine-discovery.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
 import type { HostCapacity } from '../../src/runner/resource-limits.js';
 import type { CreateTrainedModelRequest } from '../../src/api/generated/types.js';
@@ -166,6 +166,23 @@ describe.skipIf(unavailable !== undefined)('the e2e core on Podman (its Docker-c
     ]);
     const networks = execFileSync('curl', ['-s', '--unix-socket', new URL(dockerHost).pathname, 'http://d/v1.41/networks'], { encoding: 'utf8' });
     expect((JSON.parse(networks) as { Name: string }[]).map((n) => n.Name).filter((n) => n.startsWith('crml-cluster-'))).toEqual([]);
+  });
+
+  it('gets the real exit code from a wait that begins before start, on Podman as on Docker', async () => {
+    for (const e of [await discoverEngine({ DOCKER_HOST: dockerHost }), createEngine('unix:///var/run/docker.sock')]) {
+      const id = await e.createContainer({
+        image: 'crml-examples/probe:latest', hostname: 'h', entrypoint: ['sh', '-c'], cmd: ['exit 5'], env: {},
+        labels: { 'crml.test': '1' }, binds: [], networkMode: 'none', nanoCpus: 1e9, memoryBytes: 64 * 1024 ** 2,
+        shmSizeBytes: 64 * 1024 ** 2, pidsLimit: 64, capDrop: ['ALL'], capAdd: [], securityOpt: ['no-new-privileges'], gpus: 0,
+      });
+      try {
+        const exit = e.waitContainer(id);
+        await e.startContainer(id);
+        expect(await exit).toBe(5);
+      } finally {
+        await e.removeContainer(id);
+      }
+    }
   });
 
   it('trains linear-regression to ACTIVE with its metrics and model', async () => {
