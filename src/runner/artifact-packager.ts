@@ -25,7 +25,9 @@ export async function packageFolder(engineTar: Readable, destination: string): P
   const strip = (name: string) => name.replace(/^\.?\/?[^/]+\/?/, '');
 
   extract.on('entry', (header, stream, next) => {
-    const name = strip(header.name);
+    // Podman names folders without the trailing `/` Docker gives them: the archive is the same on both.
+    const stripped = strip(header.name);
+    const name = header.type === 'directory' && stripped !== '' && !stripped.endsWith('/') ? `${stripped}/` : stripped;
     if (name === '') {
       stream.resume();
       stream.on('end', next);

@@ -13,6 +13,8 @@ import {
   type RegistryAuth,
   type StopSignal,
 } from './container-engine.js';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { demuxLogStream } from './log-demuxer.js';
 
 /** X-Registry-Auth: base64url WITH its `=` padding; without the padding the engine silently pulls anonymously. */
@@ -39,6 +41,22 @@ function engineError(e: unknown, what: string): EngineError {
   return new EngineError(message, status, { cause: e });
 }
 
+/**
+ * Whether a container that ended was killed for memory. Podman 4 never sets State.OOMKilled (containers/podman#13102,
+ * fixed in 5.0) and sends no `oom` event; its container cgroup is gone by the time the container is seen to have
+ * ended, so nothing else is left to ask. There, a SIGKILL exit (137) under a memory limit is taken as the OOM kill it
+ * almost always is: the runner's own SIGKILLs (deadline, cancel, volume) are told apart by their stop reason first, so
+ * only a SIGKILL from outside the runner (a `podman kill` by hand) would be misreported.
+ */
+export function endedForMemory(
+  state: { OOMKilled?: boolean; Running?: boolean; ExitCode?: number },
+  memoryLimitBytes: number | undefined,
+  engineReportsOom: boolean,
+): boolean {
+  if (state.OOMKilled) return true;
+  return !engineReportsOom && !state.Running && state.ExitCode === 137 && (memoryLimitBytes ?? 0) > 0;
+}
+
 interface ProgressEvent {
   id?: string;
   status?: string;
@@ -52,12 +70,25 @@ export class DockerEngine implements ContainerEngine {
   readonly endpoint: string;
   readonly sharesHostFilesystem: boolean;
 
+  /** Podman's compatible API, asked once (`/version` names its `Podman Engine` component). */
+  private podman?: Promise<boolean>;
+  /** Podman: attaches the engine refused before start (409); fed from the log once the container starts. */
+  private readonly deferredAttach = new Map<string, (started: boolean) => void>();
+
   constructor(
     private readonly docker: Docker,
     opts: { endpoint: string; sharesHostFilesystem: boolean },
   ) {
     this.endpoint = opts.endpoint;
     this.sharesHostFilesystem = opts.sharesHostFilesystem;
+  }
+
+  private isPodman(): Promise<boolean> {
+    this.podman ??= this.docker.version().then(
+      (v) => Boolean(v.Components?.some((c) => /podman/i.test(c.Name))),
+      () => false,
+    );
+    return this.podman;
   }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -151,7 +182,15 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async startContainer(containerId: string): Promise<void> {
-    await this.call('start container', () => this.docker.getContainer(containerId).start());
+    const deferred = this.deferredAttach.get(containerId);
+    this.deferredAttach.delete(containerId);
+    try {
+      await this.call('start container', () => this.docker.getContainer(containerId).start());
+    } catch (e) {
+      deferred?.(false);
+      throw e;
+    }
+    deferred?.(true);
   }
 
   async followLogs(containerId: string): Promise<ContainerLogs> {
@@ -162,20 +201,77 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async attachOutput(containerId: string): Promise<ContainerLogs> {
-    const raw = (await this.call('attach', () =>
-      this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: true }),
-    )) as unknown as Readable;
+    let raw: Readable;
+    try {
+      raw = (await this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
+    } catch (e) {
+      // Podman runs `runc create` on an attach before start, so a runtime error (a missing entrypoint) is a 409 here,
+      // where Docker reports it on start. Leave it to start, as on Docker, and read the log once the container runs.
+      if (statusOf(e) !== 409 || !(await this.isPodman())) throw engineError(e, 'attach');
+      return this.attachAfterStart(containerId);
+    }
     return demuxLogStream(raw);
   }
 
+  private attachAfterStart(containerId: string): ContainerLogs {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    const done = new Promise<void>((resolve, reject) => {
+      this.deferredAttach.set(containerId, (started) => {
+        if (!started) {
+          stdout.end();
+          stderr.end();
+          resolve();
+          return;
+        }
+        this.followLogs(containerId).then((logs) => {
+          logs.stdout.pipe(stdout);
+          logs.stderr.pipe(stderr);
+          return logs.done;
+        }).then(resolve, (e: unknown) => {
+          stdout.end();
+          stderr.end();
+          reject(e as Error);
+        });
+      });
+    });
+    return { stdout, stderr, done };
+  }
+
   async waitContainer(containerId: string): Promise<number> {
-    const r = (await this.call('wait container', () => this.docker.getContainer(containerId).wait())) as { StatusCode: number };
-    return r.StatusCode;
+    const c = this.docker.getContainer(containerId);
+    // The default condition (not-running) returns at once for a container not started yet: Docker says 0, Podman -1.
+    // next-exit waits for its exit on both, but would never return for one that ended before the wait reached the
+    // engine (a start racing this call): a look every second covers that.
+    const created = (await this.call('inspect container', () => c.inspect())).State.Status === 'created';
+    if (!created) {
+      const r = (await this.call('wait container', () => c.wait())) as { StatusCode: number };
+      return r.StatusCode;
+    }
+    const abort = new AbortController();
+    const waited = this.call('wait container', () => c.wait({ condition: 'next-exit', abortSignal: abort.signal } as Docker.ContainerWaitOptions)).then(
+      (r: { StatusCode: number }) => r.StatusCode,
+    );
+    const looked = (async () => {
+      for (;;) {
+        await sleep(1000, undefined, { signal: abort.signal });
+        const state = (await this.call('inspect container', () => c.inspect())).State;
+        if (state.Status === 'exited' || state.Status === 'dead') return state.ExitCode;
+      }
+    })();
+    try {
+      return await Promise.race([waited, looked]);
+    } finally {
+      abort.abort();
+      waited.catch(() => undefined);
+      looked.catch(() => undefined);
+    }
   }
 
   async inspectContainer(containerId: string): Promise<ContainerState> {
     const i = await this.call('inspect container', () => this.docker.getContainer(containerId).inspect());
-    return { running: i.State.Running, exitCode: i.State.ExitCode, oomKilled: i.State.OOMKilled };
+    const oomKilled = endedForMemory(i.State, i.HostConfig?.Memory, !(await this.isPodman()));
+    return { running: i.State.Running, exitCode: i.State.ExitCode, oomKilled };
   }
 
   async writtenBytes(containerId: string): Promise<number> {
