@@ -15,8 +15,8 @@ import { formatAwsJson } from './aws-json.js';
 export interface OperationCommandDeps {
   service: () => CleanRoomsMLLocal;
   print: (text: string) => void;
-  /** Runs after an operation that started a training run (the CLI keeps the run alive). */
-  afterCreateTrainedModel?: (arn: string) => Promise<void>;
+  /** Runs after an operation that started a training run (the CLI keeps the run alive): the version it makes. */
+  afterCreateTrainedModel?: (run: { trainedModelArn: string; versionIdentifier?: string }) => Promise<void>;
 }
 
 export function addOperationCommands(program: Command, deps: OperationCommandDeps): void {
@@ -42,7 +42,7 @@ export function addOperationCommands(program: Command, deps: OperationCommandDep
       const out = await fn.call(service, request);
       if (out && Object.keys(out).length > 0) deps.print(formatAwsJson(out));
       if (name === 'CreateTrainedModel' && deps.afterCreateTrainedModel) {
-        await deps.afterCreateTrainedModel((out as { trainedModelArn: string }).trainedModelArn);
+        await deps.afterCreateTrainedModel(out as { trainedModelArn: string; versionIdentifier?: string });
       }
     });
   }

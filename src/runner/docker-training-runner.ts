@@ -20,7 +20,8 @@ import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
-import type { ChannelSpec, ReattachOptions, RunEvents, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
+import { isStray, storeSelector } from './stray-runs.js';
+import type { ChannelSpec, ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
   engine: ContainerEngine;
@@ -265,11 +266,11 @@ export class DockerTrainingRunner implements TrainingRunner {
     }
   }
 
-  async removeContainers(label: string, stray: (labels: Record<string, string>) => boolean): Promise<number> {
+  async removeStrayRuns(storeId: string, keep: (run: RunKey) => boolean): Promise<number> {
     let removed = 0;
     const networks = new Set<string>();
-    for (const c of await this.opts.engine.listContainers(label)) {
-      if (!stray(c.labels)) continue;
+    for (const c of await this.opts.engine.listContainers(storeSelector(storeId))) {
+      if (!isStray(c.labels, keep)) continue;
       await this.remove(c.id, this.opts.logger);
       removed += 1;
       const arn = c.labels[LABEL_TRAINED_MODEL];

@@ -109,10 +109,7 @@ export function createMLInputChannel(ctx: ServiceContext, input: CreateMLInputCh
     creatorAccountId: ctx.settings.accountId,
     data,
   };
-  ctx.store.transaction(() => {
-    ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body });
-    if (input.tags) ctx.store.setTags(arn, input.tags);
-  });
+  ctx.store.insertWithTags({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body }, input.tags);
   if (!data && sql) ctx.background(runChannelQuery(ctx, arn, sql));
   return { mlInputChannelArn: arn };
 }
@@ -169,7 +166,7 @@ export async function deleteMLInputChannelData(ctx: ServiceContext, input: T.Del
   const arn = input.mlInputChannelArn;
   const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, arn);
   if (body.status === 'INACTIVE') throw new ConflictException(`The data of ML input channel ${arn} was already deleted.`);
-  const user = ctx.store.findReferencing('trained-model', 'mlInputChannelArn', arn, { statuses: RUNNING_STATUSES });
+  const user = ctx.trainedModels.findReferencing('mlInputChannelArn', arn, { statuses: RUNNING_STATUSES });
   if (user) throw new ConflictException(`ML input channel ${arn} is being read by trained model ${user.arn}.`);
   // A local folder belongs to the user: forgetting it is the deletion. What a query wrote is ours to remove.
   if (body.data?.materialized) await removeMaterializedData(body.data.path);

@@ -9,7 +9,7 @@ interface ReadOptions {
 }
 
 function membershipOf(service: CleanRoomsMLLocal, arn: string, given?: string): string {
-  return given ?? service.store.get<{ membershipIdentifier: string }>('trained-model', arn)?.body.membershipIdentifier ?? service.settings.defaultMembershipId;
+  return given ?? service.trainedModels.get(arn)?.body.membershipIdentifier ?? service.settings.defaultMembershipId;
 }
 
 /** `crml logs <trained model> [--follow] [--as-account ID] [--host algo-2]`: the run's lines, as that account sees them. */
