@@ -42,10 +42,13 @@ export interface TrainingJobSpec {
   channels: ChannelSpec[];
   /** Folder that receives model.tar.gz, output.tar.gz and manifest.json. Created by the caller. */
   artifactsDir: string;
+  /**
+   * The association's maxArtifactSize in bytes, when it sets one: a run whose model.tar.gz and output.tar.gz
+   * together are larger fails ALGORITHM_ERROR, decided before its manifest is written.
+   */
+  maxArtifactBytes?: number;
   /** Extra container labels (the store a run belongs to), so a later process can find its containers. */
   labels?: Record<string, string>;
-  /** The association's maxArtifactSize in bytes: a run that packages more fails, before its manifest is written. */
-  maxArtifactBytes?: number;
 }
 
 /** A run, as its containers are labelled: the trained model and the version ('' for the base one). */
