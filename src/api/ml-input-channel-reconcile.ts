@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import type { ServiceContext } from './service-context.js';
 import { nowIso } from './service-context.js';
-import { ownerAlive, thisProcess } from './ml-input-channel-owner.js';
+import { ownerAlive, thisProcess } from './run-owner.js';
 import { channelDataDir, runChannelQuery, ML_INPUT_CHANNEL_KIND as KIND, type MLInputChannelRecord } from './operations/ml-input-channels.js';
 import { removeMaterializedData } from '../channels/sql/index.js';
 

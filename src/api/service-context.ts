@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import type { ResourceKind, Store } from './store.js';
+import type { TrainedModelRecords } from './trained-model-records.js';
 import { page } from './pagination.js';
 import type { ArnContext } from './arns.js';
 import { AccessDeniedException, ResourceNotFoundException } from './generated/errors.js';
@@ -13,15 +14,14 @@ export interface ServiceContext {
   settings: Settings;
   logger: Logger;
   training: TrainingCoordinator;
+  /** The trained-model records: every read and write of one goes through here. */
+  trainedModels: TrainedModelRecords;
   clock: () => Date;
   /** Work that goes on after an operation answers (a channel's query): tracked so close() can wait for it. */
   background: (work: Promise<unknown>) => void;
 }
 
-/** A stored record: the output shape with timestamps kept as ISO strings. */
-export type Stored<T> = {
-  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | undefined ? string | undefined : T[K];
-};
+export type { Stored } from './store.js';
 
 export function arnContext(ctx: ServiceContext): ArnContext {
   return { region: ctx.settings.region, accountId: ctx.settings.accountId };

@@ -7,6 +7,8 @@ import { validateInput } from './validation.js';
 import { Store } from './store.js';
 import { TrainingCoordinator } from './training-coordinator.js';
 import { reconcileMLInputChannels } from './ml-input-channel-reconcile.js';
+import { TrainedModelRecords } from './trained-model-records.js';
+import { operations, type OperationName } from './generated/model.js';
 import type { ServiceContext } from './service-context.js';
 import * as algorithms from './operations/configured-model-algorithms.js';
 import * as associations from './operations/configured-model-algorithm-associations.js';
@@ -37,14 +39,52 @@ export interface CleanRoomsMLLocalOptions {
 
 export type CreateMLInputChannelInput = channels.CreateMLInputChannelInput;
 
+type Awaitable<V> = V | Promise<V>;
+
+/** Every operation of the model by its SDK method name, as the operation modules implement it (checked here). */
+type OperationHandlers = {
+  [N in OperationName as Uncapitalize<N>]: (ctx: ServiceContext, input: T.OperationInputs[N]) => Awaitable<T.OperationOutputs[N]>;
+};
+const handlers: OperationHandlers = { ...algorithms, ...associations, ...channels, ...trainedModels, ...mlConfigurations, ...tags, ...collaboration };
+
+/** The SDK's methods: an input that may be all optional may be left out. CreateMLInputChannel is written out below. */
+export type OperationMethods = {
+  [N in OperationName as Uncapitalize<N>]: object extends T.OperationInputs[N]
+    ? (input?: T.OperationInputs[N]) => Promise<T.OperationOutputs[N]>
+    : (input: T.OperationInputs[N]) => Promise<T.OperationOutputs[N]>;
+};
+
+/**
+ * One method per operation of the generated table, each validating its input against the model and then
+ * calling its implementation with the service's context: no hand-written wrapper per operation.
+ */
+function operationMethods(): abstract new () => Omit<OperationMethods, 'createMLInputChannel'> {
+  abstract class Operations {}
+  for (const name of Object.keys(operations) as OperationName[]) {
+    const method = (name[0]!.toLowerCase() + name.slice(1)) as Uncapitalize<OperationName>;
+    const handler = handlers[method] as (ctx: ServiceContext, input: unknown) => unknown;
+    Object.defineProperty(Operations.prototype, method, {
+      async value(this: { ctx: ServiceContext }, input: unknown) {
+        return handler(this.ctx, validateInput(name, input));
+      },
+      writable: true,
+      configurable: true,
+    });
+  }
+  return Operations as unknown as abstract new () => Omit<OperationMethods, 'createMLInputChannel'>;
+}
+
 /**
  * AWS Clean Rooms ML's training API, local: the AWS SDK's method names and input/output shapes.
  * Every method validates its input against the service model first, exactly as the service does.
  */
-export class CleanRoomsMLLocal {
+export class CleanRoomsMLLocal extends operationMethods() {
   readonly settings: Settings;
   readonly store: Store;
+  /** The trained-model records (what the CLI reads to follow a run and find its artifacts). */
+  readonly trainedModels: TrainedModelRecords;
   readonly logger: Logger;
+  /** Read by every operation method (operationMethods). */
   private readonly ctx: ServiceContext;
   private readonly training: TrainingCoordinator;
   private readonly pending = new Set<Promise<unknown>>();
@@ -52,12 +92,15 @@ export class CleanRoomsMLLocal {
   readonly reconciled: Promise<void>;
 
   constructor(options: CleanRoomsMLLocalOptions = {}) {
+    super();
     this.settings = defaultSettings(options.settings);
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.store = options.store ?? Store.open(join(this.settings.dataDir, 'store.sqlite'));
     const clock = options.clock ?? (() => new Date());
+    this.trainedModels = new TrainedModelRecords(this.store, this.settings.dataDir, clock);
     this.training = new TrainingCoordinator({
       store: this.store,
+      records: this.trainedModels,
       settings: this.settings,
       logger: this.logger,
       clock,
@@ -74,6 +117,7 @@ export class CleanRoomsMLLocal {
       settings: this.settings,
       logger: this.logger,
       training: this.training,
+      trainedModels: this.trainedModels,
       clock,
       background: (work) => {
         const tracked = work.catch((e) => this.logger.error({ err: e }, 'background work failed')).finally(() => this.pending.delete(tracked));
@@ -82,9 +126,9 @@ export class CleanRoomsMLLocal {
     };
   }
 
-  /** Waits for the runs this process started (all of them, or one trained model's). */
-  async waitForRuns(trainedModelArn?: string): Promise<void> {
-    await this.training.idle(trainedModelArn);
+  /** Waits for the runs this process started (all of them, or one version of a trained model: '' is the base one). */
+  async waitForRuns(trainedModelArn?: string, versionIdentifier = ''): Promise<void> {
+    await this.training.idle(trainedModelArn, versionIdentifier);
   }
 
   /** Waits for background work of this process (channel queries) to settle. */
@@ -115,127 +159,14 @@ export class CleanRoomsMLLocal {
     return observability.trainedModelMetrics(this.ctx, input);
   }
 
-  async createConfiguredModelAlgorithm(input: T.CreateConfiguredModelAlgorithmRequest): Promise<T.CreateConfiguredModelAlgorithmResponse> {
-    return algorithms.createConfiguredModelAlgorithm(this.ctx, validateInput('CreateConfiguredModelAlgorithm', input));
-  }
-  async getConfiguredModelAlgorithm(input: T.GetConfiguredModelAlgorithmRequest): Promise<T.GetConfiguredModelAlgorithmResponse> {
-    return algorithms.getConfiguredModelAlgorithm(this.ctx, validateInput('GetConfiguredModelAlgorithm', input));
-  }
-  async listConfiguredModelAlgorithms(input: T.ListConfiguredModelAlgorithmsRequest = {}): Promise<T.ListConfiguredModelAlgorithmsResponse> {
-    return algorithms.listConfiguredModelAlgorithms(this.ctx, validateInput('ListConfiguredModelAlgorithms', input));
-  }
-  async deleteConfiguredModelAlgorithm(input: T.DeleteConfiguredModelAlgorithmRequest): Promise<void> {
-    algorithms.deleteConfiguredModelAlgorithm(this.ctx, validateInput('DeleteConfiguredModelAlgorithm', input));
-  }
-
-  async createConfiguredModelAlgorithmAssociation(
-    input: T.CreateConfiguredModelAlgorithmAssociationRequest,
-  ): Promise<T.CreateConfiguredModelAlgorithmAssociationResponse> {
-    return associations.createConfiguredModelAlgorithmAssociation(
-      this.ctx,
-      validateInput('CreateConfiguredModelAlgorithmAssociation', input),
-    );
-  }
-  async getConfiguredModelAlgorithmAssociation(
-    input: T.GetConfiguredModelAlgorithmAssociationRequest,
-  ): Promise<T.GetConfiguredModelAlgorithmAssociationResponse> {
-    return associations.getConfiguredModelAlgorithmAssociation(this.ctx, validateInput('GetConfiguredModelAlgorithmAssociation', input));
-  }
-  async listConfiguredModelAlgorithmAssociations(
-    input: T.ListConfiguredModelAlgorithmAssociationsRequest,
-  ): Promise<T.ListConfiguredModelAlgorithmAssociationsResponse> {
-    return associations.listConfiguredModelAlgorithmAssociations(this.ctx, validateInput('ListConfiguredModelAlgorithmAssociations', input));
-  }
-  async deleteConfiguredModelAlgorithmAssociation(input: T.DeleteConfiguredModelAlgorithmAssociationRequest): Promise<void> {
-    associations.deleteConfiguredModelAlgorithmAssociation(this.ctx, validateInput('DeleteConfiguredModelAlgorithmAssociation', input));
-  }
-
-  /** `caller`: the HTTP endpoint passes the folders it may serve (see channels.ChannelCaller); in-process callers pass none. */
+  /** CreateMLInputChannel with our localDataSource, an extension the model does not know. `caller`: the HTTP
+   * endpoint passes the folders it may serve (see channels.ChannelCaller); in-process callers pass none. */
   async createMLInputChannel(input: CreateMLInputChannelInput, caller?: channels.ChannelCaller): Promise<T.CreateMLInputChannelResponse> {
     // The local data source is our extension to the model: validate the AWS part, then put it back.
     const localDataSource = (input as Partial<CreateMLInputChannelInput>)?.inputChannel?.dataSource?.localDataSource;
     const valid = validateInput('CreateMLInputChannel', input) as CreateMLInputChannelInput;
     if (localDataSource !== undefined) valid.inputChannel.dataSource.localDataSource = localDataSource;
     return channels.createMLInputChannel(this.ctx, valid, caller);
-  }
-  async getMLInputChannel(input: T.GetMLInputChannelRequest): Promise<T.GetMLInputChannelResponse> {
-    return channels.getMLInputChannel(this.ctx, validateInput('GetMLInputChannel', input));
-  }
-  async listMLInputChannels(input: T.ListMLInputChannelsRequest): Promise<T.ListMLInputChannelsResponse> {
-    return channels.listMLInputChannels(this.ctx, validateInput('ListMLInputChannels', input));
-  }
-  async deleteMLInputChannelData(input: T.DeleteMLInputChannelDataRequest): Promise<void> {
-    await channels.deleteMLInputChannelData(this.ctx, validateInput('DeleteMLInputChannelData', input));
-  }
-
-  async createTrainedModel(input: T.CreateTrainedModelRequest): Promise<T.CreateTrainedModelResponse> {
-    return trainedModels.createTrainedModel(this.ctx, validateInput('CreateTrainedModel', input));
-  }
-  async getTrainedModel(input: T.GetTrainedModelRequest): Promise<T.GetTrainedModelResponse> {
-    return trainedModels.getTrainedModel(this.ctx, validateInput('GetTrainedModel', input));
-  }
-  async listTrainedModels(input: T.ListTrainedModelsRequest): Promise<T.ListTrainedModelsResponse> {
-    return trainedModels.listTrainedModels(this.ctx, validateInput('ListTrainedModels', input));
-  }
-  async listTrainedModelVersions(input: T.ListTrainedModelVersionsRequest): Promise<T.ListTrainedModelVersionsResponse> {
-    return trainedModels.listTrainedModelVersions(this.ctx, validateInput('ListTrainedModelVersions', input));
-  }
-  async cancelTrainedModel(input: T.CancelTrainedModelRequest): Promise<void> {
-    trainedModels.cancelTrainedModel(this.ctx, validateInput('CancelTrainedModel', input));
-  }
-  async deleteTrainedModelOutput(input: T.DeleteTrainedModelOutputRequest): Promise<void> {
-    trainedModels.deleteTrainedModelOutput(this.ctx, validateInput('DeleteTrainedModelOutput', input));
-  }
-
-  async putMLConfiguration(input: T.PutMLConfigurationRequest): Promise<void> {
-    mlConfigurations.putMLConfiguration(this.ctx, validateInput('PutMLConfiguration', input));
-  }
-  async getMLConfiguration(input: T.GetMLConfigurationRequest): Promise<T.GetMLConfigurationResponse> {
-    return mlConfigurations.getMLConfiguration(this.ctx, validateInput('GetMLConfiguration', input));
-  }
-  async deleteMLConfiguration(input: T.DeleteMLConfigurationRequest): Promise<void> {
-    mlConfigurations.deleteMLConfiguration(this.ctx, validateInput('DeleteMLConfiguration', input));
-  }
-
-  async tagResource(input: T.TagResourceRequest): Promise<T.TagResourceResponse> {
-    return tags.tagResource(this.ctx, validateInput('TagResource', input));
-  }
-  async untagResource(input: T.UntagResourceRequest): Promise<T.UntagResourceResponse> {
-    return tags.untagResource(this.ctx, validateInput('UntagResource', input));
-  }
-  async listTagsForResource(input: T.ListTagsForResourceRequest): Promise<T.ListTagsForResourceResponse> {
-    return tags.listTagsForResource(this.ctx, validateInput('ListTagsForResource', input));
-  }
-
-  async getCollaborationTrainedModel(input: T.GetCollaborationTrainedModelRequest): Promise<T.GetCollaborationTrainedModelResponse> {
-    return collaboration.getCollaborationTrainedModel(this.ctx, validateInput('GetCollaborationTrainedModel', input));
-  }
-  async listCollaborationTrainedModels(input: T.ListCollaborationTrainedModelsRequest): Promise<T.ListCollaborationTrainedModelsResponse> {
-    return collaboration.listCollaborationTrainedModels(this.ctx, validateInput('ListCollaborationTrainedModels', input));
-  }
-  async getCollaborationConfiguredModelAlgorithmAssociation(
-    input: T.GetCollaborationConfiguredModelAlgorithmAssociationRequest,
-  ): Promise<T.GetCollaborationConfiguredModelAlgorithmAssociationResponse> {
-    return collaboration.getCollaborationConfiguredModelAlgorithmAssociation(
-      this.ctx,
-      validateInput('GetCollaborationConfiguredModelAlgorithmAssociation', input),
-    );
-  }
-  async listCollaborationConfiguredModelAlgorithmAssociations(
-    input: T.ListCollaborationConfiguredModelAlgorithmAssociationsRequest,
-  ): Promise<T.ListCollaborationConfiguredModelAlgorithmAssociationsResponse> {
-    return collaboration.listCollaborationConfiguredModelAlgorithmAssociations(
-      this.ctx,
-      validateInput('ListCollaborationConfiguredModelAlgorithmAssociations', input),
-    );
-  }
-  async getCollaborationMLInputChannel(input: T.GetCollaborationMLInputChannelRequest): Promise<T.GetCollaborationMLInputChannelResponse> {
-    return collaboration.getCollaborationMLInputChannel(this.ctx, validateInput('GetCollaborationMLInputChannel', input));
-  }
-  async listCollaborationMLInputChannels(
-    input: T.ListCollaborationMLInputChannelsRequest,
-  ): Promise<T.ListCollaborationMLInputChannelsResponse> {
-    return collaboration.listCollaborationMLInputChannels(this.ctx, validateInput('ListCollaborationMLInputChannels', input));
   }
 }
 

@@ -15,6 +15,11 @@ export type ResourceKind =
   | 'trained-model'
   | 'ml-configuration';
 
+/** A stored record: the output shape with timestamps kept as ISO strings. */
+export type Stored<T> = {
+  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | undefined ? string | undefined : T[K];
+};
+
 export interface StoredResource<T> {
   /** Insertion order: stable and unique, the basis of pagination tokens. */
   seq: number;
@@ -191,6 +196,19 @@ export class Store {
     };
   }
 
+  /**
+   * Inserts a new record with its tags in one transaction, after `check` (a quota) in the same one: two
+   * processes cannot both pass it, and a record never exists without its tags.
+   */
+  insertWithTags<T>(r: NewResource<T>, tags: Record<string, string> | undefined, check?: () => void): StoredResource<T> {
+    return this.transaction(() => {
+      check?.();
+      const stored = this.insert(r);
+      if (tags) this.setTags(r.arn, tags);
+      return stored;
+    });
+  }
+
   get<T>(kind: ResourceKind, arn: string, versionId = ''): StoredResource<T> | undefined {
     const row = this.db
       .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? AND version_id = ?')
@@ -234,20 +252,7 @@ export class Store {
   }
 
   list<T>(q: ListQuery): StoredResource<T>[] {
-    const where = ['kind = ?'];
-    const args: (string | number)[] = [q.kind];
-    if (q.membershipId !== undefined) {
-      where.push('membership_id = ?');
-      args.push(q.membershipId);
-    }
-    if (q.arn !== undefined) {
-      where.push('arn = ?');
-      args.push(q.arn);
-    }
-    if (q.status !== undefined) {
-      where.push('status = ?');
-      args.push(q.status);
-    }
+    const { where, args } = whereClause(q.kind, { membershipId: q.membershipId, arn: q.arn, status: q.status });
     if (q.beforeSeq !== undefined) {
       where.push('seq < ?');
       args.push(q.beforeSeq);
@@ -280,12 +285,7 @@ export class Store {
     value: string,
     opts: { membershipId?: string; statuses?: readonly string[]; exceptStatuses?: readonly string[] } = {},
   ): StoredResource<T> | undefined {
-    const where = ['kind = ?'];
-    const args: string[] = [kind];
-    if (opts.membershipId !== undefined) {
-      where.push('membership_id = ?');
-      args.push(opts.membershipId);
-    }
+    const { where, args } = whereClause(kind, { membershipId: opts.membershipId });
     if (opts.statuses) {
       where.push(`status IN (${opts.statuses.map(() => '?').join(',')})`);
       args.push(...opts.statuses);
@@ -439,6 +439,23 @@ export class Store {
       )
       .all(arn, versionId) as StoredMetricPoint[];
   }
+}
+
+/** `kind = ?` and an equality per column given: the start of every listing query. */
+function whereClause(
+  kind: ResourceKind,
+  equal: { membershipId?: string; arn?: string; status?: string },
+): { where: string[]; args: (string | number)[] } {
+  const columns = { membershipId: 'membership_id', arn: 'arn', status: 'status' } as const;
+  const where = ['kind = ?'];
+  const args: (string | number)[] = [kind];
+  for (const [key, column] of Object.entries(columns) as [keyof typeof columns, string][]) {
+    const value = equal[key];
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    args.push(value);
+  }
+  return { where, args };
 }
 
 function escapeLike(s: string): string {

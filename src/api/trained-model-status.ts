@@ -35,3 +35,6 @@ export const FINISHED_STATUSES: readonly TrainedModelStatus[] = ['ACTIVE', 'CREA
 export function isTerminal(s: TrainedModelStatus): boolean {
   return s === 'ACTIVE' || s === 'CREATE_FAILED' || s === 'INACTIVE' || s === 'CANCEL_FAILED' || s === 'DELETE_FAILED';
 }
+
+/** Statuses in which some process must still be working on a trained model: every one that is not terminal. */
+export const UNFINISHED_STATUSES: readonly TrainedModelStatus[] = (Object.keys(TRANSITIONS) as TrainedModelStatus[]).filter((s) => !isTerminal(s));

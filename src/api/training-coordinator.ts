@@ -1,54 +1,23 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { checkArtifactSize } from '../privacy/index.js';
-import { hostname } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import type { Store } from './store.js';
-import type * as T from './generated/types.js';
 import type { LogLine, MetricPoint, ReattachOptions, RunResult, TrainingJobSpec, TrainingRunner } from '../runner/types.js';
-import { canTransition } from './trained-model-status.js';
-import { resourceIdOfArn } from './arns.js';
-import { LABEL_TRAINED_MODEL, LABEL_VERSION } from '../runner/container-config.js';
-import type { TrainedModelRecord } from './operations/trained-models.js';
+import { storeLabels } from '../runner/stray-runs.js';
+import { isTerminal, UNFINISHED_STATUSES } from './trained-model-status.js';
+import type { RunRecord, RunSpec, TrainedModelRecord, TrainedModelRecords } from './trained-model-records.js';
+import { ownerAlive, thisProcess } from './run-owner.js';
 
-const KIND = 'trained-model';
 const FLUSH_INTERVAL_MS = 200;
 const FLUSH_LINES = 1000;
-/** Statuses in which some process must still be working on a trained model. */
-const UNFINISHED: readonly T.TrainedModelStatus[] = [
-  'CREATE_PENDING', 'CREATE_IN_PROGRESS', 'CANCEL_PENDING', 'CANCEL_IN_PROGRESS', 'DELETE_PENDING', 'DELETE_IN_PROGRESS',
-];
-export const LABEL_STORE = 'crml.store';
-
-/** The process that works on a run: if it is gone, the next process to open the store takes over. */
-export interface RunOwner {
-  pid: number;
-  hostname: string;
-}
-
-function ownerAlive(owner: RunOwner | undefined): boolean {
-  if (!owner || owner.hostname !== hostname()) return false;
-  if (owner.pid === process.pid) return true;
-  try {
-    process.kill(owner.pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed process nobody reaped yet is a zombie: it answers signals but runs nothing.
-  try {
-    const stat = readFileSync(`/proc/${owner.pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 type ExecuteMode = { kind: 'run' } | ({ kind: 'reattach' } & ReattachOptions);
 
 export interface TrainingCoordinatorDeps {
   store: Store;
+  records: TrainedModelRecords;
   settings: Settings;
   logger: Logger;
   clock: () => Date;
@@ -73,34 +42,28 @@ export class TrainingCoordinator {
 
   constructor(private readonly deps: TrainingCoordinatorDeps) {}
 
-  artifactsDir(arn: string, versionId: string): string {
-    return join(this.deps.settings.dataDir, 'artifacts', resourceIdOfArn(arn), versionId || 'base');
+  private get records(): TrainedModelRecords {
+    return this.deps.records;
   }
 
-  /**
-   * Inputs a run reads that are not channels of the store: a base model's model.tar.gz for incremental training.
-   * A hard link, so deleting the base's output meanwhile takes nothing from the run; removed when the run ends.
-   */
-  inputsDir(arn: string, versionId: string): string {
-    return join(this.deps.settings.dataDir, 'inputs', resourceIdOfArn(arn), versionId || 'base');
-  }
-
-  /** Label on every container of this store's runs: which containers are this store's to reconcile. */
-  get storeLabel(): string {
+  /** Which store this is, on every container of its runs: which containers are this store's to reconcile. */
+  private get storeId(): string {
     return createHash('sha256').update(join(this.deps.settings.dataDir)).digest('hex').slice(0, 16);
   }
 
-  /** Starts the run of a stored CREATE_PENDING trained model in this process. */
-  start(arn: string, versionId: string, spec: Omit<TrainingJobSpec, 'artifactsDir'>): void {
-    this.launch(arn, versionId, spec, { kind: 'run' });
+  /**
+   * Stores a new CREATE_PENDING trained model with its run's spec and this process as its owner, in one
+   * transaction (with its tags, after `check`), and starts the run here.
+   */
+  start(record: TrainedModelRecord, base: RunSpec, opts: { tags?: Record<string, string>; check?: () => void } = {}): void {
+    const spec = { ...base, labels: { ...base.labels, ...storeLabels(this.storeId) } };
+    this.records.insert(record, { spec, owner: thisProcess() }, opts);
+    this.launch(record.trainedModelArn, record.versionIdentifier ?? '', spec, { kind: 'run' });
   }
 
-  private launch(arn: string, versionId: string, base: Omit<TrainingJobSpec, 'artifactsDir'>, mode: ExecuteMode): void {
+  private launch(arn: string, versionId: string, spec: RunSpec, mode: ExecuteMode): void {
     const key = `${arn}#${versionId}`;
     const abort = new AbortController();
-    const spec = { ...base, labels: { ...base.labels, [LABEL_STORE]: this.storeLabel } };
-    // Who runs it and with what, stored first: another process can take over if this one dies.
-    this.patch(arn, versionId, (cur) => ({ run: { ...cur.run, artifactsDir: this.artifactsDir(arn, versionId), spec, owner: { pid: process.pid, hostname: hostname() } } }));
     const done = this.execute(arn, versionId, spec, abort.signal, mode).finally(() => {
       this.active.delete(key);
       if (this.active.size === 0 && this.cancelWatch) {
@@ -138,34 +101,9 @@ export class TrainingCoordinator {
   private pollCancels(): void {
     for (const [key, run] of this.active) {
       const [arn, versionId] = key.split('#') as [string, string];
-      const status = this.deps.store.get<TrainedModelRecord>(KIND, arn, versionId)?.status;
+      const status = this.records.get(arn, versionId)?.body.status;
       if (status === 'CANCEL_PENDING' && !run.abort.signal.aborted) run.abort.abort();
     }
-  }
-
-  private transition(
-    arn: string,
-    versionId: string,
-    to: T.TrainedModelStatus,
-    patch: Partial<TrainedModelRecord> = {},
-  ): boolean {
-    let applied = false;
-    this.deps.store.update<TrainedModelRecord>(KIND, arn, versionId, (cur) => {
-      const from = cur.body.status;
-      applied = from === to || canTransition(from, to);
-      if (!applied) return { body: cur.body };
-      return {
-        body: { ...cur.body, ...patch, status: to, updateTime: this.deps.clock().toISOString() },
-        status: to,
-      };
-    });
-    return applied;
-  }
-
-  private patch(arn: string, versionId: string, patch: (cur: TrainedModelRecord) => Partial<TrainedModelRecord>): void {
-    this.deps.store.update<TrainedModelRecord>(KIND, arn, versionId, (cur) => ({
-      body: { ...cur.body, ...patch(cur.body) },
-    }));
   }
 
   /**
@@ -174,17 +112,16 @@ export class TrainingCoordinator {
    */
   async reconcile(): Promise<void> {
     const log = this.deps.logger.child({ reconcile: true });
-    const orphans = this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).filter((r) => !ownerAlive(r.body.run?.owner));
+    const orphans = this.records.listByStatus(UNFINISHED_STATUSES).filter((r) => !ownerAlive(r.body.run?.owner));
     for (const r of orphans) {
       // Claim it in one transaction, so that two processes opening the store do not both take it.
       let claimed = false;
-      this.deps.store.update<TrainedModelRecord>(KIND, r.arn, r.versionId, (cur) => {
-        if (ownerAlive(cur.body.run?.owner) || !UNFINISHED.includes(cur.body.status)) return { body: cur.body };
+      const body = this.records.updateRun(r.arn, r.versionId, (cur): RunRecord | undefined => {
+        if (ownerAlive(cur.run?.owner) || isTerminal(cur.status)) return cur.run;
         claimed = true;
-        return { body: { ...cur.body, run: { ...cur.body.run!, owner: { pid: process.pid, hostname: hostname() } } } };
+        return { artifactsDir: this.records.artifactsDir(r.arn, r.versionId), ...cur.run, owner: thisProcess() };
       });
-      if (!claimed) continue;
-      const body = this.deps.store.get<TrainedModelRecord>(KIND, r.arn, r.versionId)!.body;
+      if (!claimed || !body) continue;
       log.warn({ trainedModelArn: r.arn, status: body.status }, 'taking over a run whose process is gone');
       if (body.status === 'DELETE_PENDING' || body.status === 'DELETE_IN_PROGRESS') {
         this.removeOutput(r.arn, r.versionId);
@@ -192,7 +129,7 @@ export class TrainingCoordinator {
       }
       const spec = body.run?.spec;
       if (!spec) {
-        this.finish(r.arn, r.versionId, this.lost('its request was not recorded'), { artifactsDir: this.artifactsDir(r.arn, r.versionId) });
+        this.finish(r.arn, r.versionId, this.lost('its request was not recorded'), { artifactsDir: this.records.artifactsDir(r.arn, r.versionId) });
         continue;
       }
       if (body.status === 'CREATE_PENDING') {
@@ -209,19 +146,21 @@ export class TrainingCoordinator {
       });
       if (body.status === 'CANCEL_PENDING' || body.status === 'CANCEL_IN_PROGRESS') this.cancel(r.arn, r.versionId);
     }
-    await this.removeStrayContainers(log);
+    // Leftovers of other kinds whose process died are reconciled here, before the stray containers go.
+    await this.removeStrayRuns(log);
   }
 
-  private async removeStrayContainers(log: Logger): Promise<void> {
+  private async removeStrayRuns(log: Logger): Promise<void> {
     const runner = await this.deps.runner();
-    if (!runner.removeContainers) return;
-    // Read once: a container is stray unless a run of this store still needs it.
-    const unfinished = new Set(this.deps.store.listByStatus<TrainedModelRecord>(KIND, UNFINISHED).map((r) => `${r.arn}#${r.versionId}`));
-    await runner.removeContainers(`${LABEL_STORE}=${this.storeLabel}`, (labels) => {
-      const arn = labels[LABEL_TRAINED_MODEL];
-      const key = `${arn}#${labels[LABEL_VERSION] ?? ''}`;
-      return !arn || (!this.active.has(key) && !unfinished.has(key));
-    }).catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
+    if (!runner.removeStrayRuns) return;
+    // Read once: a run's containers are stray unless a run of this store still needs them.
+    const unfinished = new Set(this.records.listByStatus(UNFINISHED_STATUSES).map((r) => `${r.arn}#${r.versionId}`));
+    await runner
+      .removeStrayRuns(this.storeId, ({ trainedModelArn, versionIdentifier }) => {
+        const key = `${trainedModelArn}#${versionIdentifier}`;
+        return this.active.has(key) || unfinished.has(key);
+      })
+      .catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
   }
 
   private lost(why: string): RunResult {
@@ -241,12 +180,12 @@ export class TrainingCoordinator {
   private async execute(
     arn: string,
     versionId: string,
-    base: Omit<TrainingJobSpec, 'artifactsDir'>,
+    base: RunSpec,
     signal: AbortSignal,
     mode: ExecuteMode,
   ): Promise<void> {
     const log = this.deps.logger.child({ trainedModelArn: arn, versionId: versionId || undefined });
-    const artifactsDir = this.artifactsDir(arn, versionId);
+    const artifactsDir = this.records.artifactsDir(arn, versionId);
     if (mode.kind === 'run') rmSync(artifactsDir, { recursive: true, force: true });
     mkdirSync(artifactsDir, { recursive: true });
     const spec: TrainingJobSpec = { ...base, artifactsDir };
@@ -268,15 +207,19 @@ export class TrainingCoordinator {
       }
     };
     const timer = setInterval(flush, FLUSH_INTERVAL_MS);
-    signal.addEventListener('abort', () => this.transition(arn, versionId, 'CANCEL_IN_PROGRESS'), { once: true });
+    signal.addEventListener('abort', () => this.records.transition(arn, versionId, 'CANCEL_IN_PROGRESS'), { once: true });
 
     let result: RunResult;
     try {
       const runner = await this.deps.runner();
       const events = {
           onStarted: ({ imageDigest }: { imageDigest: string }) => {
-            this.patch(arn, versionId, (cur) => ({ run: { ...cur.run!, startedAt: this.deps.clock().toISOString() } }));
-            this.transition(arn, versionId, 'CREATE_IN_PROGRESS', { trainingContainerImageDigest: imageDigest });
+            // When it started counts even if a cancel came first: a process taking over measures the deadline from it.
+            const startedAt = this.deps.clock().toISOString();
+            this.records.transition(arn, versionId, 'CREATE_IN_PROGRESS', {
+              patch: { trainingContainerImageDigest: imageDigest },
+              always: (cur) => ({ run: { ...cur.run!, startedAt } }),
+            });
           },
           onLogLine: (l: LogLine) => {
             lines.push(l);
@@ -330,7 +273,8 @@ export class TrainingCoordinator {
       metricsStatusDetails: extra.metricsFailed,
       trainingContainerImageDigest: result.imageDigest,
     };
-    this.patch(arn, versionId, (cur) => ({
+    // What the run did is stored with its status, in the same write, whoever decided the status.
+    const run = (cur: TrainedModelRecord): Partial<TrainedModelRecord> => ({
       run: {
         ...cur.run,
         // What the container actually got (scaled down to this host, or not).
@@ -341,59 +285,43 @@ export class TrainingCoordinator {
         exitCode: result.exitCode,
         endedAt: result.endedAt.toISOString(),
       },
-    }));
+    });
     if (!result.imageDigest) delete common.trainingContainerImageDigest;
-    rmSync(this.inputsDir(arn, versionId), { recursive: true, force: true });
+    rmSync(this.records.inputsDir(arn, versionId), { recursive: true, force: true });
     if (result.cancelled || result.statusCode === 'CANCELLED') {
-      this.transition(arn, versionId, 'CANCEL_IN_PROGRESS');
-      this.transition(arn, versionId, 'INACTIVE', {
-        ...common,
-        statusDetails: { statusCode: 'CANCELLED', message: result.message ?? 'The trained model was cancelled.' },
+      this.records.transition(arn, versionId, 'INACTIVE', {
+        via: 'CANCEL_IN_PROGRESS',
+        patch: { ...common, statusDetails: { statusCode: 'CANCELLED', message: result.message ?? 'The trained model was cancelled.' } },
+        always: run,
       });
       return;
     }
-    const tooLarge = result.succeeded ? this.artifactSizeProblem(arn, versionId, result) : undefined;
-    if (result.succeeded && !tooLarge) {
+    if (result.succeeded) {
       // A run that was never marked in progress (onStarted not called) still passes through it.
-      this.transition(arn, versionId, 'CREATE_IN_PROGRESS');
-      this.transition(arn, versionId, 'ACTIVE', common);
+      this.records.transition(arn, versionId, 'ACTIVE', { via: 'CREATE_IN_PROGRESS', patch: common, always: run });
       return;
     }
-    if (tooLarge) {
-      this.transition(arn, versionId, 'CREATE_FAILED', { ...common, statusDetails: { statusCode: 'ALGORITHM_ERROR', message: tooLarge } });
-      return;
-    }
-    this.transition(arn, versionId, 'CREATE_FAILED', {
-      ...common,
-      statusDetails: { statusCode: result.statusCode ?? 'INTERNAL_ERROR', message: result.message },
+    this.records.transition(arn, versionId, 'CREATE_FAILED', {
+      patch: { ...common, statusDetails: { statusCode: result.statusCode ?? 'INTERNAL_ERROR', message: result.message } },
+      always: run,
     });
-  }
-
-  /** The association's maxArtifactSize, checked on what the run packaged. */
-  private artifactSizeProblem(arn: string, versionId: string, result: RunResult): string | undefined {
-    const policy = this.deps.store.get<TrainedModelRecord>(KIND, arn, versionId)?.body.run?.maxArtifactSize;
-    if (!policy) return undefined;
-    const bytes = [result.modelArtifactPath, result.outputArtifactPath]
-      .filter((p): p is string => Boolean(p))
-      .reduce((sum, p) => sum + (existsSync(p) ? statSync(p).size : 0), 0);
-    return checkArtifactSize(bytes, policy);
   }
 
   /** DeleteTrainedModelOutput: DELETE_PENDING → DELETE_IN_PROGRESS → INACTIVE, artifacts removed. */
   deleteOutput(arn: string, versionId: string): void {
-    if (!this.transition(arn, versionId, 'DELETE_PENDING')) return;
+    if (!this.records.transition(arn, versionId, 'DELETE_PENDING')) return;
     this.removeOutput(arn, versionId);
   }
 
   private removeOutput(arn: string, versionId: string): void {
-    this.transition(arn, versionId, 'DELETE_IN_PROGRESS');
+    this.records.transition(arn, versionId, 'DELETE_IN_PROGRESS');
     try {
-      rmSync(this.artifactsDir(arn, versionId), { recursive: true, force: true });
-      this.transition(arn, versionId, 'INACTIVE');
-      this.patch(arn, versionId, (cur) => ({ run: cur.run && { artifactsDir: cur.run.artifactsDir } }));
+      rmSync(this.records.artifactsDir(arn, versionId), { recursive: true, force: true });
+      // The run's paths name files that are gone: only the folder is kept.
+      this.records.transition(arn, versionId, 'INACTIVE', { always: (cur) => ({ run: cur.run && { artifactsDir: cur.run.artifactsDir } }) });
     } catch (e) {
-      this.transition(arn, versionId, 'DELETE_FAILED', {
-        statusDetails: { statusCode: 'INTERNAL_ERROR', message: `Artifacts could not be removed: ${(e as Error).message}` },
+      this.records.transition(arn, versionId, 'DELETE_FAILED', {
+        patch: { statusDetails: { statusCode: 'INTERNAL_ERROR', message: `Artifacts could not be removed: ${(e as Error).message}` } },
       });
     }
   }

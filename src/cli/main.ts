@@ -47,21 +47,20 @@ function getService(program: Command): CleanRoomsMLLocal {
 }
 
 /** The run lives in this process: keep it until it ends, and let Ctrl-C cancel it rather than orphan it. */
-async function followRun(arn: string): Promise<void> {
+async function followRun(run: { trainedModelArn: string; versionIdentifier?: string }): Promise<void> {
   const svc = service!;
-  printErr(`Training ${arn} in this process; Ctrl-C cancels it.`);
-  const membershipIdentifier = svc.settings.defaultMembershipId;
+  // An incremental training run makes a new version of the trained model: that version is the one to follow.
+  const { trainedModelArn: arn, versionIdentifier } = run;
+  printErr(`Training ${arn}${versionIdentifier ? ` version ${versionIdentifier}` : ''} in this process; Ctrl-C cancels it.`);
   const onInt = () => {
     printErr('Cancelling…');
-    const record = svc.store.get<{ membershipIdentifier: string }>('trained-model', arn);
-    void svc
-      .cancelTrainedModel({ membershipIdentifier: record?.body.membershipIdentifier ?? membershipIdentifier, trainedModelArn: arn })
-      .catch(() => undefined);
+    const membershipIdentifier = svc.trainedModels.get(arn, versionIdentifier)?.body.membershipIdentifier ?? svc.settings.defaultMembershipId;
+    void svc.cancelTrainedModel({ membershipIdentifier, trainedModelArn: arn, versionIdentifier }).catch(() => undefined);
   };
   process.on('SIGINT', onInt);
-  await svc.waitForRuns(arn);
+  await svc.waitForRuns(arn, versionIdentifier);
   process.off('SIGINT', onInt);
-  const r = svc.store.get<{ status: string; statusDetails?: { statusCode?: string; message?: string } }>('trained-model', arn);
+  const r = svc.trainedModels.get(arn, versionIdentifier);
   printErr(`Trained model ${r?.body.status ?? 'unknown'}${r?.body.statusDetails ? `: ${r.body.statusDetails.statusCode} ${r.body.statusDetails.message ?? ''}` : ''}`);
 }
 

@@ -16,8 +16,8 @@ export interface OperationCommandDeps {
   service: () => CleanRoomsMLLocal;
   /** Resolves when the stream can take more (backpressure). */
   print: (text: string) => void | Promise<void>;
-  /** Runs after an operation that started a training run (the CLI keeps the run alive). */
-  afterCreateTrainedModel?: (arn: string) => Promise<void>;
+  /** Runs after an operation that started a training run (the CLI keeps the run alive): the version it makes. */
+  afterCreateTrainedModel?: (run: { trainedModelArn: string; versionIdentifier?: string }) => Promise<void>;
 }
 
 export function addOperationCommands(program: Command, deps: OperationCommandDeps): void {
@@ -43,7 +43,7 @@ export function addOperationCommands(program: Command, deps: OperationCommandDep
       const out = await fn.call(service, request);
       if (out && Object.keys(out).length > 0) await deps.print(formatAwsJson(out));
       if (name === 'CreateTrainedModel' && deps.afterCreateTrainedModel) {
-        await deps.afterCreateTrainedModel((out as { trainedModelArn: string }).trainedModelArn);
+        await deps.afterCreateTrainedModel(out as { trainedModelArn: string; versionIdentifier?: string });
       }
     });
   }

@@ -20,7 +20,8 @@ import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
-import type { ChannelSpec, ReattachOptions, RunEvents, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
+import { removeStrayRuns } from './stray-runs.js';
+import type { ChannelSpec, ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
   engine: ContainerEngine;
@@ -265,19 +266,8 @@ export class DockerTrainingRunner implements TrainingRunner {
     }
   }
 
-  async removeContainers(label: string, stray: (labels: Record<string, string>) => boolean): Promise<number> {
-    let removed = 0;
-    const networks = new Set<string>();
-    for (const c of await this.opts.engine.listContainers(label)) {
-      if (!stray(c.labels)) continue;
-      await this.remove(c.id, this.opts.logger);
-      removed += 1;
-      const arn = c.labels[LABEL_TRAINED_MODEL];
-      if (arn && c.labels[LABEL_HOST] && c.labels[LABEL_HOST] !== 'algo-1') networks.add(clusterNetworkName(arn, c.labels[LABEL_VERSION]));
-    }
-    // A stray cluster's network goes with its containers.
-    for (const name of networks) await this.removeNetwork(name, this.opts.logger);
-    return removed;
+  async removeStrayRuns(storeId: string, keep: (run: RunKey) => boolean): Promise<number> {
+    return removeStrayRuns(this.opts.engine, storeId, keep, this.opts.logger);
   }
 
   /** From started containers to the run's result: logs, deadline, cancel, volume cap, exits, artifacts. */

@@ -5,6 +5,7 @@ export { DockerEngine, encodeRegistryAuth } from './docker-engine.js';
 export { createEngine, discoverEngine, engineStrategies, EngineNotFoundError, type EngineStrategy, type EngineEnvironment } from './engine-discovery.js';
 export { DockerTrainingRunner, type DockerTrainingRunnerOptions } from './docker-training-runner.js';
 export { LABEL_HOST, LABEL_MANAGED, LABEL_TRAINED_MODEL, LABEL_VERSION } from './container-config.js';
+export { storeLabels } from './stray-runs.js';
 export { ImageResolver, ImagePullError, type ImageResolverOptions, type RegistryAuthProvider, type PullPolicy, type ResolvedImage } from './image-resolver.js';
 export { parseImageReference, ImageReferenceError, type ImageReference } from './image-reference.js';
 export { INSTANCE_TYPES, instanceTypeSpec, type InstanceTypeSpec } from './instance-types.js';

@@ -42,8 +42,19 @@ export interface TrainingJobSpec {
   channels: ChannelSpec[];
   /** Folder that receives model.tar.gz, output.tar.gz and manifest.json. Created by the caller. */
   artifactsDir: string;
+  /**
+   * The association's maxArtifactSize in bytes, when it sets one: a run whose model.tar.gz and output.tar.gz
+   * together are larger fails ALGORITHM_ERROR, decided before its manifest is written.
+   */
+  maxArtifactBytes?: number;
   /** Extra container labels (the store a run belongs to), so a later process can find its containers. */
   labels?: Record<string, string>;
+}
+
+/** A run, as its containers are labelled: the trained model and the version ('' for the base one). */
+export interface RunKey {
+  trainedModelArn: string;
+  versionIdentifier: string;
 }
 
 /** Where a run that a dead process started stands, for a new process to pick it up. */
@@ -117,6 +128,6 @@ export interface TrainingRunner {
    * finishes it if it ended. Undefined when no container of that run exists.
    */
   reattach?(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ReattachOptions): Promise<RunResult | undefined>;
-  /** Removes the containers carrying `label` for which `stray(labels)` says so (reconciliation). */
-  removeContainers?(label: string, stray: (labels: Record<string, string>) => boolean): Promise<number>;
+  /** Removes the containers (and cluster networks) of store `storeId` whose run `keep` does not keep (reconciliation). */
+  removeStrayRuns?(storeId: string, keep: (run: RunKey) => boolean): Promise<number>;
 }

@@ -3,6 +3,7 @@ import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import { assertCollaboration, notFound, type ServiceContext } from '../service-context.js';
 import type { ResourceKind, StoredResource } from '../store.js';
+import { TRAINED_MODEL_KIND } from '../trained-model-records.js';
 
 /**
  * The collaboration views: what every member of the collaboration may see. Rendering through the
@@ -16,11 +17,9 @@ function getInCollaboration<B extends { collaborationIdentifier: string }>(
   what: string,
   collaborationId: string,
   arn: string,
-  versionId?: string,
 ): B {
   assertCollaboration(ctx, collaborationId);
-  // Without a version: the latest (the only record of every kind but trained models).
-  const r = ctx.store.getVersion<B>(kind, arn, versionId);
+  const r = ctx.store.get<B>(kind, arn);
   if (!r || r.body.collaborationIdentifier !== collaborationId) throw notFound(what, arn);
   return r.body;
 }
@@ -42,22 +41,18 @@ export function getCollaborationTrainedModel(
   ctx: ServiceContext,
   input: T.GetCollaborationTrainedModelRequest,
 ): T.GetCollaborationTrainedModelResponse {
-  const body = getInCollaboration(
-    ctx,
-    'trained-model',
-    'Trained model',
-    input.collaborationIdentifier,
-    input.trainedModelArn,
-    input.versionIdentifier,
-  );
-  return toOutput('GetCollaborationTrainedModelResponse', body);
+  assertCollaboration(ctx, input.collaborationIdentifier);
+  // Without a version: the latest, as GetTrainedModel answers.
+  const r = ctx.trainedModels.version(input.trainedModelArn, input.versionIdentifier);
+  if (!r || r.body.collaborationIdentifier !== input.collaborationIdentifier) throw notFound('Trained model', input.trainedModelArn);
+  return toOutput('GetCollaborationTrainedModelResponse', r.body);
 }
 
 export function listCollaborationTrainedModels(
   ctx: ServiceContext,
   input: T.ListCollaborationTrainedModelsRequest,
 ): T.ListCollaborationTrainedModelsResponse {
-  const { items, nextToken } = listInCollaboration(ctx, 'trained-model', 'ListCollaborationTrainedModels', input);
+  const { items, nextToken } = listInCollaboration(ctx, TRAINED_MODEL_KIND, 'ListCollaborationTrainedModels', input);
   return toOutput('ListCollaborationTrainedModelsResponse', {
     collaborationTrainedModels: items.map((i) => i.body),
     nextToken,

@@ -41,10 +41,7 @@ export function createConfiguredModelAlgorithmAssociation(
     privacyConfiguration: input.privacyConfiguration,
     creatorAccountId: ctx.settings.accountId,
   };
-  ctx.store.transaction(() => {
-    ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, body });
-    if (input.tags) ctx.store.setTags(arn, input.tags);
-  });
+  ctx.store.insertWithTags({ kind: KIND, arn, membershipId: input.membershipIdentifier, body }, input.tags);
   return { configuredModelAlgorithmAssociationArn: arn };
 }
 
@@ -88,7 +85,7 @@ export function deleteConfiguredModelAlgorithmAssociation(
       `Configured model algorithm association ${arn} is used by ML input channel ${channel.arn}; delete that channel's data first.`,
     );
   }
-  const model = ctx.store.findReferencing('trained-model', 'configuredModelAlgorithmAssociationArn', arn, inUse);
+  const model = ctx.trainedModels.findReferencing('configuredModelAlgorithmAssociationArn', arn, inUse);
   if (model) {
     throw new ConflictException(
       `Configured model algorithm association ${arn} is used by trained model ${model.arn}${model.versionId ? ` version ${model.versionId}` : ''}; delete its output first.`,

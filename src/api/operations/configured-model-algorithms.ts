@@ -33,10 +33,7 @@ export function createConfiguredModelAlgorithm(
     inferenceContainerConfig: input.inferenceContainerConfig,
     kmsKeyArn: input.kmsKeyArn,
   };
-  ctx.store.transaction(() => {
-    ctx.store.insert({ kind: KIND, arn, body });
-    if (input.tags) ctx.store.setTags(arn, input.tags);
-  });
+  ctx.store.insertWithTags({ kind: KIND, arn, body }, input.tags);
   return { configuredModelAlgorithmArn: arn };
 }
 

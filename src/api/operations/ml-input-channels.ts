@@ -19,7 +19,7 @@ import {
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
 import { describeLocalData, LocalDataError, resolveLocalDataFolder } from '../../channels/local-data.js';
 import { loadDataDirWorkspace, WORKSPACE_FILE_NAME } from '../../channels/workspace.js';
-import { thisProcess, type QueryOwner } from '../ml-input-channel-owner.js';
+import { thisProcess, type ProcessOwner } from '../run-owner.js';
 import { materializeQuery, removeMaterializedData, QueryFailedError } from '../../channels/sql/index.js';
 
 const KIND = 'ml-input-channel';
@@ -53,7 +53,7 @@ export type MLInputChannelRecord = Stored<T.GetMLInputChannelResponse> & {
   /** Where the channel's data is on this machine (absent once deleted, or when it failed). */
   data?: ChannelData;
   /** A SQL channel's query while it runs: which process runs it, and how many processes have started it. */
-  query?: { owner: QueryOwner; attempts: number };
+  query?: { owner: ProcessOwner; attempts: number };
 };
 
 /** Who is asking: a caller over HTTP may use only folders inside `localDataRoots` (none: no local data at all). */
@@ -115,10 +115,7 @@ export async function createMLInputChannel(
     data,
     ...(!data && sql ? { query: { owner: thisProcess(), attempts: 1 } } : {}),
   };
-  ctx.store.transaction(() => {
-    ctx.store.insert({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body });
-    if (input.tags) ctx.store.setTags(arn, input.tags);
-  });
+  ctx.store.insertWithTags({ kind: KIND, arn, membershipId: input.membershipIdentifier, status: body.status, body }, input.tags);
   if (!data && sql) ctx.background(runChannelQuery(ctx, arn, sql));
   return { mlInputChannelArn: arn };
 }
@@ -203,7 +200,7 @@ export async function deleteMLInputChannelData(ctx: ServiceContext, input: T.Del
   const arn = input.mlInputChannelArn;
   const body = getMLInputChannelRecord(ctx, input.membershipIdentifier, arn);
   if (body.status === 'INACTIVE') throw new ConflictException(`The data of ML input channel ${arn} was already deleted.`);
-  const user = ctx.store.findReferencing('trained-model', 'mlInputChannelArn', arn, { statuses: RUNNING_STATUSES });
+  const user = ctx.trainedModels.findReferencing('mlInputChannelArn', arn, { statuses: RUNNING_STATUSES });
   if (user) throw new ConflictException(`ML input channel ${arn} is being read by trained model ${user.arn}.`);
   // A local folder belongs to the user: forgetting it is the deletion. What a query wrote is ours to remove.
   if (body.data?.materialized) await removeMaterializedData(body.data.path);

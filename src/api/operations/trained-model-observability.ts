@@ -1,4 +1,3 @@
-import type * as T from '../generated/types.js';
 import { AccessDeniedException } from '../generated/errors.js';
 import { assertMembership, type ServiceContext } from '../service-context.js';
 import { logViewFor, metricViewFor } from '../../privacy/index.js';
@@ -65,7 +64,7 @@ export async function* trainedModelLogs(ctx: ServiceContext, input: TrainedModel
       if (text !== undefined) yield { time: new Date(l.time), stream: l.stream, host: l.host, text };
     }
     if (page.length > 0) continue;
-    const status = ctx.store.get<{ status: T.TrainedModelStatus; statusDetails?: T.StatusDetails }>('trained-model', input.trainedModelArn, versionId)?.body;
+    const status = ctx.trainedModels.get(input.trainedModelArn, versionId)?.body;
     if (!input.follow || !status || isTerminal(status.status)) {
       // The failure message is part of what another account's error summary shows.
       const failure = view && status?.statusDetails?.message ? view.applyFailureMessage(status.statusDetails.message) : undefined;

@@ -21,41 +21,17 @@ import {
   pageOfMembership,
   nowIso,
   type ServiceContext,
-  type Stored,
 } from '../service-context.js';
 import { CANCELLABLE_STATUSES, FINISHED_STATUSES, RUNNING_STATUSES } from '../trained-model-status.js';
+import { TRAINED_MODEL_KIND, type RunSpec, type TrainedModelRecord } from '../trained-model-records.js';
+import { maxArtifactBytes } from '../../privacy/index.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
 import { getConfiguredModelAlgorithmRecord } from './configured-model-algorithms.js';
 import { getMLInputChannelRecord } from './ml-input-channels.js';
-import type { ChannelSpec, TrainingJobSpec } from '../../runner/types.js';
-import type { AppliedLimits } from '../../runner/resource-limits.js';
-import type { RunOwner } from '../training-coordinator.js';
-import type { NewResource } from '../store.js';
+import type { ChannelSpec } from '../../runner/types.js';
 
-const KIND = 'trained-model';
 /** ModelTrainingDataChannels' maximum, which applies to data and incremental channels together. */
 const MAX_CHANNELS = 20;
-
-export interface RunRecord {
-  /** The request as the runner got it: what a process taking over needs. */
-  spec?: Omit<TrainingJobSpec, 'artifactsDir'>;
-  owner?: RunOwner;
-  /** The association's privacy limit on what the run may package. */
-  maxArtifactSize?: T.TrainedModelArtifactMaxSize;
-  /** The limits the container got: the instance type's, or less when this host is smaller (then `scaledDown` says so). */
-  limits?: AppliedLimits;
-  artifactsDir: string;
-  modelArtifactPath?: string;
-  outputArtifactPath?: string;
-  exitCode?: number;
-  startedAt?: string;
-  endedAt?: string;
-}
-
-export type TrainedModelRecord = Stored<T.GetTrainedModelResponse> & {
-  creatorAccountId: string;
-  run?: RunRecord;
-};
 
 export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedModelRequest): T.CreateTrainedModelResponse {
   const membershipId = input.membershipIdentifier;
@@ -136,21 +112,11 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     kmsKeyArn: input.kmsKeyArn,
     dataChannels: input.dataChannels,
     creatorAccountId: ctx.settings.accountId,
-    run: {
-      artifactsDir: ctx.training.artifactsDir(arn, versionId),
-      maxArtifactSize: association.privacyConfiguration?.policies?.trainedModels?.maxArtifactSize,
-    },
   };
 
   if (base && incremental) channels.push(linkBaseModel(ctx, arn, versionId, incremental.channelName, base.modelArtifactPath));
-  try {
-    insertWithinQuota(ctx, membershipId, { kind: KIND, arn, versionId, membershipId, status: body.status, body }, input.tags);
-  } catch (e) {
-    if (base) rmSync(ctx.training.inputsDir(arn, versionId), { recursive: true, force: true });
-    throw e;
-  }
-
-  const spec: Omit<TrainingJobSpec, 'artifactsDir'> = {
+  const maxArtifactSize = association.privacyConfiguration?.policies?.trainedModels?.maxArtifactSize;
+  const spec: RunSpec = {
     trainedModelArn: arn,
     ...(versionId ? { versionIdentifier: versionId } : {}),
     name: input.name,
@@ -167,34 +133,32 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     maxRuntimeInSeconds: body.stoppingCondition!.maxRuntimeInSeconds!,
     trainingInputMode: body.trainingInputMode!,
     channels,
+    // The association's privacy limit: the runner fails a run that packages more, before writing its manifest.
+    ...(maxArtifactSize ? { maxArtifactBytes: maxArtifactBytes(maxArtifactSize) } : {}),
   };
-  ctx.training.start(arn, versionId, spec);
+  try {
+    ctx.training.start(body, spec, { tags: input.tags, check: () => checkQuotas(ctx, membershipId) });
+  } catch (e) {
+    if (base) rmSync(ctx.trainedModels.inputsDir(arn, versionId), { recursive: true, force: true });
+    throw e;
+  }
   return toOutput('CreateTrainedModelResponse', { trainedModelArn: arn, versionIdentifier: versionId || undefined });
 }
 
-/** The quotas (contract §6) and the insert, in one transaction so that two processes cannot both take the last slot. */
-function insertWithinQuota(
-  ctx: ServiceContext,
-  membershipId: string,
-  record: NewResource<TrainedModelRecord>,
-  tags: Record<string, string> | undefined,
-): void {
-  ctx.store.transaction(() => {
-    const running = ctx.store.listByStatus<TrainedModelRecord>(KIND, RUNNING_STATUSES);
-    const inMembership = running.filter((r) => r.membershipId === membershipId).length;
-    if (inMembership >= ctx.settings.quotaPerMembership) {
-      throw new ServiceQuotaExceededException(
-        `Membership ${membershipId} already has ${inMembership} trained models pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
-      );
-    }
-    if (running.length >= ctx.settings.quotaPerAccount) {
-      throw new ServiceQuotaExceededException(
-        `Account ${ctx.settings.accountId} already has ${running.length} trained models pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`,
-      );
-    }
-    ctx.store.insert(record);
-    if (tags) ctx.store.setTags(record.arn, tags);
-  });
+/** The quotas (contract §6): checked in the insert's transaction, so that two processes cannot both take the last slot. */
+function checkQuotas(ctx: ServiceContext, membershipId: string): void {
+  const running = ctx.trainedModels.listByStatus(RUNNING_STATUSES);
+  const inMembership = running.filter((r) => r.membershipId === membershipId).length;
+  if (inMembership >= ctx.settings.quotaPerMembership) {
+    throw new ServiceQuotaExceededException(
+      `Membership ${membershipId} already has ${inMembership} trained models pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
+    );
+  }
+  if (running.length >= ctx.settings.quotaPerAccount) {
+    throw new ServiceQuotaExceededException(
+      `Account ${ctx.settings.accountId} already has ${running.length} trained models pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`,
+    );
+  }
 }
 
 /**
@@ -226,7 +190,7 @@ function incrementalBase(
  * of the base while this run reads it.
  */
 function linkBaseModel(ctx: ServiceContext, arn: string, versionId: string, channelName: string, modelArtifactPath: string): ChannelSpec {
-  const folder = join(ctx.training.inputsDir(arn, versionId), channelName);
+  const folder = join(ctx.trainedModels.inputsDir(arn, versionId), channelName);
   mkdirSync(folder, { recursive: true });
   const target = join(folder, basename(modelArtifactPath));
   try {
@@ -248,9 +212,9 @@ export function getTrainedModelRecord(
   versionId?: string,
   otherwise: 'latest' | 'base' = 'latest',
 ): TrainedModelRecord {
-  const r = ctx.store.getVersion<TrainedModelRecord>(KIND, arn, versionId ?? (otherwise === 'base' ? '' : undefined));
+  const r = ctx.trainedModels.version(arn, versionId ?? (otherwise === 'base' ? '' : undefined));
   if (!r || r.membershipId !== membershipId) {
-    if (versionId && ctx.store.get(KIND, arn)) {
+    if (versionId && ctx.trainedModels.get(arn)) {
       throw new ResourceNotFoundException(`Trained model ${arn} has no version ${versionId}.`);
     }
     throw notFound('Trained model', arn);
@@ -265,7 +229,7 @@ export function getTrainedModel(ctx: ServiceContext, input: T.GetTrainedModelReq
 }
 
 export function listTrainedModels(ctx: ServiceContext, input: T.ListTrainedModelsRequest): T.ListTrainedModelsResponse {
-  const { items, nextToken } = pageOfMembership<TrainedModelRecord>(ctx, KIND, 'ListTrainedModels', input);
+  const { items, nextToken } = pageOfMembership<TrainedModelRecord>(ctx, TRAINED_MODEL_KIND, 'ListTrainedModels', input);
   return toOutput('ListTrainedModelsResponse', { trainedModels: items, nextToken });
 }
 
@@ -278,7 +242,7 @@ export function listTrainedModelVersions(
   // Every version, the base one (no versionIdentifier) included, newest first (decided).
   const scope = `ListTrainedModelVersions/${input.trainedModelArn}/${input.status ?? ''}`;
   const { items, nextToken } = page(scope, input.maxResults, input.nextToken, (beforeSeq, limit) =>
-    ctx.store.list<TrainedModelRecord>({ kind: KIND, arn: input.trainedModelArn, beforeSeq, limit, status: input.status }),
+    ctx.trainedModels.list({ arn: input.trainedModelArn, beforeSeq, limit, status: input.status }),
   );
   return toOutput('ListTrainedModelVersionsResponse', { trainedModels: items.map((i) => i.body), nextToken });
 }
@@ -287,13 +251,13 @@ export function cancelTrainedModel(ctx: ServiceContext, input: T.CancelTrainedMo
   assertMembership(ctx, input.membershipIdentifier);
   const versionId = input.versionIdentifier ?? '';
   const body = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier, 'base');
-  if (!CANCELLABLE_STATUSES.includes(body.status)) {
-    throw new ConflictException(`Trained model ${input.trainedModelArn} is ${body.status}; only a run that is pending or in progress can be cancelled.`);
+  const refused = (status: string) =>
+    new ConflictException(`Trained model ${input.trainedModelArn} is ${status}; only a run that is pending or in progress can be cancelled.`);
+  if (!CANCELLABLE_STATUSES.includes(body.status)) throw refused(body.status);
+  // Through the transition table: the run may have ended since the read above.
+  if (!ctx.trainedModels.transition(input.trainedModelArn, versionId, 'CANCEL_PENDING')) {
+    throw refused(ctx.trainedModels.get(input.trainedModelArn, versionId)?.body.status ?? 'gone');
   }
-  ctx.store.update<TrainedModelRecord>(KIND, input.trainedModelArn, versionId, (c) => ({
-    body: { ...c.body, status: 'CANCEL_PENDING', updateTime: nowIso(ctx) },
-    status: 'CANCEL_PENDING',
-  }));
   // The run may live in this process or in another one, which sees CANCEL_PENDING in the store.
   ctx.training.cancel(input.trainedModelArn, versionId);
 }

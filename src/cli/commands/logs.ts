@@ -16,7 +16,7 @@ function readRequest(service: CleanRoomsMLLocal, trainedModel: string, opts: Rea
   const trainedModelArn = resolveTrainedModelArn(service, trainedModel);
   const membershipIdentifier =
     opts.membershipIdentifier ??
-    service.store.get<{ membershipIdentifier: string }>('trained-model', trainedModelArn)?.body.membershipIdentifier ??
+    service.trainedModels.get(trainedModelArn)?.body.membershipIdentifier ??
     service.settings.defaultMembershipId;
   return { membershipIdentifier, trainedModelArn, versionIdentifier: opts.versionIdentifier, asAccountId: opts.asAccount };
 }

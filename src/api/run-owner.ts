@@ -2,23 +2,24 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
 /**
- * The process running a SQL channel's query: if it is gone, the next process to reconcile takes the channel over.
- * A small copy of the trained models' owner check (to be pointed at src/api/run-owner.ts): pid, host and the
- * process's start time, so that a pid reused after a restart is not taken for the owner.
+ * The process that owns a run or a SQL channel's query: if it is gone, the next process to reconcile takes the work
+ * over. Pid, host and the process's start time, so that a pid reused after a restart is not taken for the owner.
  */
-export interface QueryOwner {
+export interface ProcessOwner {
   pid: number;
   hostname: string;
   /** /proc/<pid>/stat's start time (clock ticks since boot); absent where there is no /proc. */
   startTime?: string;
 }
 
-export function thisProcess(): QueryOwner {
+/** This process, as the owner of the work it starts or takes over. */
+export function thisProcess(): ProcessOwner {
   const startTime = processStartTime(process.pid);
   return { pid: process.pid, hostname: hostname(), ...(startTime ? { startTime } : {}) };
 }
 
-export function ownerAlive(owner: QueryOwner | undefined): boolean {
+/** Whether the owner still lives: a zombie, or another process with a reused pid, does not. */
+export function ownerAlive(owner: ProcessOwner | undefined): boolean {
   if (!owner || owner.hostname !== hostname()) return false;
   if (owner.pid === process.pid) return true;
   try {
