@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ChannelSpec } from '../runner/types.js';
+import type { ChannelSpec } from './channel-spec.js';
 
 /**
  * One sha256 per channel over its files' relative paths and contents, in path order: equal hashes mean

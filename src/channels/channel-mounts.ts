@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import type { ChannelSpec } from '../runner/types.js';
+import type { ChannelSpec } from './channel-spec.js';
 
 /** Where every channel appears inside a training container (contract §3). */
 export const CHANNELS_ROOT = '/opt/ml/input/data';

@@ -1,3 +1,4 @@
+import type { ChannelSpec } from '../channels/channel-spec.js';
 import type { AppliedLimits } from './resource-limits.js';
 
 /**
@@ -5,16 +6,8 @@ import type { AppliedLimits } from './resource-limits.js';
  * The runner never touches the store: it reads a TrainingJobSpec and reports through RunEvents.
  */
 
-/** application/x-sagemaker-model: an incremental training channel holding a base model's model.tar.gz. */
-export type ChannelContentType = 'text/csv' | 'application/x-parquet' | 'application/octet-stream' | 'application/x-sagemaker-model';
-
-export interface ChannelSpec {
-  channelName: string;
-  /** Host folder holding the channel's files (read-only to the container). */
-  hostPath: string;
-  contentType: ChannelContentType;
-  s3DataDistributionType: 'FullyReplicated' | 'ShardedByS3Key';
-}
+// The channel shape belongs to src/channels; re-exported because it is part of the runner's public contract.
+export type { ChannelContentType, ChannelSpec } from '../channels/channel-spec.js';
 
 export interface MetricDefinitionSpec {
   name: string;
