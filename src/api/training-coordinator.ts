@@ -11,6 +11,7 @@ import type { LogLine, MetricPoint, ReattachOptions, RunResult, TrainingJobSpec,
 import { canTransition } from './trained-model-status.js';
 import { resourceIdOfArn } from './arns.js';
 import { LABEL_TRAINED_MODEL, LABEL_VERSION } from '../runner/container-config.js';
+import { runFailed, runLost } from '../runner/run-outcome.js';
 import type { TrainedModelRecord } from './operations/trained-models.js';
 
 const KIND = 'trained-model';
@@ -224,18 +225,8 @@ export class TrainingCoordinator {
     }).catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
   }
 
-  private lost(why: string): RunResult {
-    const now = this.deps.clock();
-    return {
-      succeeded: false,
-      statusCode: 'INTERNAL_ERROR',
-      message: `The process running this trained model ended unexpectedly and ${why}.`,
-      timedOut: false,
-      cancelled: false,
-      startedAt: now,
-      endedAt: now,
-      durationMs: 0,
-    };
+  private lost(why: string, cancelled = false): RunResult {
+    return runLost(why, this.deps.clock(), cancelled ? 'cancel' : undefined);
   }
 
   private async execute(
@@ -293,22 +284,16 @@ export class TrainingCoordinator {
       } else {
         result =
           (await runner.reattach?.(spec, events, signal, mode)) ??
-          (signal.aborted ? { ...this.lost('its container is gone'), statusCode: 'CANCELLED', cancelled: true } : this.lost('its container is gone'));
+          this.lost('its container is gone', signal.aborted);
       }
     } catch (e) {
       log.error({ err: e }, 'the runner failed');
       const now = this.deps.clock();
-      result = {
-        succeeded: false,
-        statusCode: 'INTERNAL_ERROR',
-        message: `cleanrooms-ml-local could not run the training job: ${(e as Error).message}`,
-        timedOut: false,
-        cancelled: signal.aborted,
-        startedAt: now,
+      result = runFailed(now, 'INTERNAL_ERROR', `cleanrooms-ml-local could not run the training job: ${(e as Error).message}`, {
         endedAt: now,
-        durationMs: 0,
         cause: e,
-      };
+        stopReason: signal.aborted ? 'cancel' : undefined,
+      });
     } finally {
       clearInterval(timer);
       flush();
@@ -344,11 +329,11 @@ export class TrainingCoordinator {
     }));
     if (!result.imageDigest) delete common.trainingContainerImageDigest;
     rmSync(this.inputsDir(arn, versionId), { recursive: true, force: true });
-    if (result.cancelled || result.statusCode === 'CANCELLED') {
+    if (result.stopReason === 'cancel') {
       this.transition(arn, versionId, 'CANCEL_IN_PROGRESS');
       this.transition(arn, versionId, 'INACTIVE', {
         ...common,
-        statusDetails: { statusCode: 'CANCELLED', message: result.message ?? 'The trained model was cancelled.' },
+        statusDetails: { statusCode: 'CANCELLED', message: result.succeeded ? 'The trained model was cancelled.' : result.message },
       });
       return;
     }

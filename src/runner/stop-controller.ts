@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { StopSignal } from './container-engine.js';
 import { settledBy, stopGracefully } from './graceful-stop.js';
+import type { StopReason } from './types.js';
 
-export type StopReason = 'deadline' | 'cancel' | 'volume';
+export type { StopReason } from './types.js';
 
 export interface StopControllerOptions {
   /** Sends a signal to every container of the run, or to every one but the host `except`. */
@@ -44,7 +45,7 @@ export class StopController {
    * recorded: the failed instance's exit is the run's outcome.
    */
   stopOthers(except: string): void {
-    this.opts.logger.info({ except, gracePeriodMs: this.opts.gracePeriodMs }, 'an instance failed: stopping the others');
+    this.opts.logger.info({ except, gracePeriodMs: this.opts.gracePeriodMs }, 'stopping the other instances');
     this.escalate(except);
   }
 

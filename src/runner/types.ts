@@ -35,6 +35,11 @@ export interface TrainingJobSpec {
   channels: ChannelSpec[];
   /** Folder that receives model.tar.gz, output.tar.gz and manifest.json. Created by the caller. */
   artifactsDir: string;
+  /**
+   * The association's maxArtifactSize in bytes, when it sets one: a run whose model.tar.gz and output.tar.gz
+   * together are larger fails ALGORITHM_ERROR, decided before its manifest is written.
+   */
+  maxArtifactBytes?: number;
   /** Extra container labels (the store a run belongs to), so a later process can find its containers. */
   labels?: Record<string, string>;
 }
@@ -81,16 +86,22 @@ export type RunStatusCode =
   | 'INTERNAL_ERROR'
   | 'CANCELLED';
 
-/** One result shape for every finished run, success or failure. */
-export interface RunResult {
-  succeeded: boolean;
-  /** Set when !succeeded. */
-  statusCode?: RunStatusCode;
-  message?: string;
+/** Why the runner stopped a run before its algorithm ended by itself; the first reason wins. */
+export type StopReason = 'deadline' | 'cancel' | 'volume';
+
+/** What every finished run reports, success or failure. Built only by the constructors in run-outcome.ts. */
+interface RunFacts {
   exitCode?: number;
   imageDigest?: string;
-  timedOut: boolean;
-  cancelled: boolean;
+  /**
+   * Why the run was stopped: its deadline, a cancel (before or after its containers started) or the volume cap;
+   * absent when it ended by itself. The one field a caller checks; `timedOut` and `cancelled` are derived from it.
+   */
+  stopReason?: StopReason;
+  /** stopReason === 'deadline'. */
+  readonly timedOut: boolean;
+  /** stopReason === 'cancel'. */
+  readonly cancelled: boolean;
   /** Absolute paths of what was packaged (present even for a failed run when something was written). */
   modelArtifactPath?: string;
   outputArtifactPath?: string;
@@ -101,6 +112,22 @@ export interface RunResult {
   limits?: AppliedLimits;
   cause?: unknown;
 }
+
+export interface RunSucceeded extends RunFacts {
+  succeeded: true;
+  statusCode?: undefined;
+  message?: undefined;
+}
+
+export interface RunFailed extends RunFacts {
+  succeeded: false;
+  statusCode: RunStatusCode;
+  /** statusDetails.message: what went wrong, in words a user can act on. */
+  message: string;
+}
+
+/** One result shape for every finished run: a success, or a failure with its status code and message. */
+export type RunResult = RunSucceeded | RunFailed;
 
 export interface TrainingRunner {
   /** Runs one trained model to the end. Aborting the signal cancels it (containers stopped within the grace period). */
