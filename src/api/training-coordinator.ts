@@ -9,6 +9,7 @@ import { storeLabels } from '../runner/stray-runs.js';
 import { isTerminal, UNFINISHED_STATUSES } from './trained-model-status.js';
 import type { RunRecord, RunSpec, TrainedModelRecord, TrainedModelRecords } from './trained-model-records.js';
 import { ownerAlive, thisProcess } from './run-owner.js';
+import { runFailed, runLost } from '../runner/run-outcome.js';
 
 const FLUSH_INTERVAL_MS = 200;
 const FLUSH_LINES = 1000;
@@ -163,18 +164,8 @@ export class TrainingCoordinator {
       .catch((e) => log.error({ err: e }, 'could not list containers to reconcile'));
   }
 
-  private lost(why: string): RunResult {
-    const now = this.deps.clock();
-    return {
-      succeeded: false,
-      statusCode: 'INTERNAL_ERROR',
-      message: `The process running this trained model ended unexpectedly and ${why}.`,
-      timedOut: false,
-      cancelled: false,
-      startedAt: now,
-      endedAt: now,
-      durationMs: 0,
-    };
+  private lost(why: string, cancelled = false): RunResult {
+    return runLost(why, this.deps.clock(), cancelled ? 'cancel' : undefined);
   }
 
   private async execute(
@@ -236,22 +227,16 @@ export class TrainingCoordinator {
       } else {
         result =
           (await runner.reattach?.(spec, events, signal, mode)) ??
-          (signal.aborted ? { ...this.lost('its container is gone'), statusCode: 'CANCELLED', cancelled: true } : this.lost('its container is gone'));
+          this.lost('its container is gone', signal.aborted);
       }
     } catch (e) {
       log.error({ err: e }, 'the runner failed');
       const now = this.deps.clock();
-      result = {
-        succeeded: false,
-        statusCode: 'INTERNAL_ERROR',
-        message: `cleanrooms-ml-local could not run the training job: ${(e as Error).message}`,
-        timedOut: false,
-        cancelled: signal.aborted,
-        startedAt: now,
+      result = runFailed(now, 'INTERNAL_ERROR', `cleanrooms-ml-local could not run the training job: ${(e as Error).message}`, {
         endedAt: now,
-        durationMs: 0,
         cause: e,
-      };
+        stopReason: signal.aborted ? 'cancel' : undefined,
+      });
     } finally {
       clearInterval(timer);
       flush();
@@ -288,10 +273,10 @@ export class TrainingCoordinator {
     });
     if (!result.imageDigest) delete common.trainingContainerImageDigest;
     rmSync(this.records.inputsDir(arn, versionId), { recursive: true, force: true });
-    if (result.cancelled || result.statusCode === 'CANCELLED') {
+    if (result.stopReason === 'cancel') {
       this.records.transition(arn, versionId, 'INACTIVE', {
         via: 'CANCEL_IN_PROGRESS',
-        patch: { ...common, statusDetails: { statusCode: 'CANCELLED', message: result.message ?? 'The trained model was cancelled.' } },
+        patch: { ...common, statusDetails: { statusCode: 'CANCELLED', message: result.succeeded ? 'The trained model was cancelled.' : result.message } },
         always: run,
       });
       return;

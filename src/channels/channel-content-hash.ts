@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ChannelSpec } from '../runner/types.js';
+import type { ChannelSpec } from './channel-spec.js';
 import { walkChannelFolder } from './local-data.js';
 
 /**

@@ -1,6 +1,6 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import type { ChannelSpec } from '../runner/types.js';
+import type { ChannelSpec } from './channel-spec.js';
 import { assertMountableFolder, engineSocketOf, LocalDataError } from './local-data.js';
 
 /** Where every channel appears inside a training container (contract §3). */

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { channelContainerPath } from '../channels/channel-mounts.js';
 
@@ -51,18 +52,8 @@ export function channelShardTar(channelName: string, files: readonly ChannelFile
     for (const f of files) {
       const parts = f.relativePath.split('/');
       for (let i = 1; i < parts.length; i++) dir(posix.join(root, ...parts.slice(0, i)));
-      await new Promise<void>((resolve, reject) => {
-        const entry = pack.entry({ name: posix.join(root, f.relativePath), size: f.size, mode: 0o444, mtime }, (err) => (err ? reject(err) : resolve()));
-        const source = createReadStream(f.hostPath);
-        source.on('error', reject);
-        source.on('data', (chunk) => {
-          if (!entry.write(chunk)) {
-            source.pause();
-            entry.once('drain', () => source.resume());
-          }
-        });
-        source.on('end', () => entry.end(undefined));
-      });
+      // pipeline carries the backpressure and ends the entry; a read error rejects and destroys the pack below.
+      await pipeline(createReadStream(f.hostPath), pack.entry({ name: posix.join(root, f.relativePath), size: f.size, mode: 0o444, mtime }));
     }
     pack.finalize();
   })().catch((e: unknown) => pack.destroy(e as Error));

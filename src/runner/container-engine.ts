@@ -115,8 +115,6 @@ export interface ContainerEngine {
   writtenBytes(containerId: string): Promise<number>;
   /** Sends a signal; a container that is no longer running is not an error. */
   killContainer(containerId: string, signal: StopSignal): Promise<void>;
-  /** The engine's own stop: SIGTERM, then SIGKILL after `timeoutSeconds`. */
-  stopContainer(containerId: string, timeoutSeconds: number): Promise<void>;
   /** A tar stream of `path` inside the container (entries named after the path's last part); undefined when absent. */
   getArchive(containerId: string, path: string): Promise<Readable | undefined>;
   /** Removes the container and its anonymous volumes, running or not; an absent container is not an error. */

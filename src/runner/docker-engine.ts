@@ -291,14 +291,6 @@ export class DockerEngine implements ContainerEngine {
     }
   }
 
-  async stopContainer(containerId: string, timeoutSeconds: number): Promise<void> {
-    try {
-      await this.docker.getContainer(containerId).stop({ t: timeoutSeconds });
-    } catch (e) {
-      if (statusOf(e) !== 304 && statusOf(e) !== 409) throw engineError(e, 'stop container');
-    }
-  }
-
   async getArchive(containerId: string, path: string): Promise<Readable | undefined> {
     try {
       return (await this.docker.getContainer(containerId).getArchive({ path })) as unknown as Readable;

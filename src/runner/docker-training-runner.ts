@@ -1,12 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMount, type ChannelDelivery } from '../channels/channel-mounts.js';
+import type { ChannelSpec } from '../channels/channel-spec.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import type { ContainerEngine, ContainerLogs, StopSignal } from './container-engine.js';
+import type { ContainerEngine, StopSignal } from './container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
@@ -14,14 +15,17 @@ import { optMlSkeleton } from './opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
 import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
-import { classifyExit, FAILURE_MESSAGE_CHARS, type Outcome } from './run-outcome.js';
+import { classifyExit, FAILURE_MESSAGE_CHARS, runCancelled, runEnded, runFailed, type Outcome } from './run-outcome.js';
 import { packageArtifacts, readFailureFile } from './artifact-packager.js';
+import { artifactSizeFailure } from './artifact-size.js';
 import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
 import { removeStrayRuns } from './stray-runs.js';
-import type { ChannelSpec, ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
+import { ProvisionedRun, type Member } from './provisioned-run.js';
+import { channelLines, clusterLine, peerFailedLine, runnerLine } from './run-narration.js';
+import type { ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
   engine: ContainerEngine;
@@ -39,32 +43,52 @@ const GiB = 1024 ** 3;
 /** How long the log stream may lag behind the container's exit before the run goes on without it. */
 const LOG_DRAIN_MS = 10_000;
 
-/** One instance of a run: its container and its host name. */
-interface Member {
-  containerId: string;
-  host: string;
-  /** Output attached before start (a fresh run); a re-attached run follows the engine's log instead. */
-  output?: ContainerLogs;
-}
-
 type LineCounts = { stdout: number; stderr: number };
 
-/** What one run knows once its containers exist: shared by a fresh run and a re-attached one. */
-interface Supervision {
+/** One run as it goes, and what is decided so far (for the manifest of a run that ends early). */
+interface RunContext {
   spec: TrainingJobSpec;
   events: RunEvents;
   signal: AbortSignal;
   log: Logger;
+  startedAt: Date;
+  limits?: AppliedLimits;
+  image?: ResolvedImage;
+}
+
+/** What prepare() settled before anything exists on the engine: limits, room on the host, delivery, image. */
+interface PreparedRun extends RunContext {
+  hosts: string[];
+  limits: AppliedLimits;
+  delivery: ChannelDelivery;
+  image: ResolvedImage;
+  /** Gives the host's room back. */
+  release: () => void;
+}
+
+/** What one run knows once its containers exist: shared by a fresh run and a re-attached one. */
+interface Supervision extends RunContext {
   /** Every instance, algo-1 first: its artifacts are the run's. */
   members: Member[];
-  image?: ResolvedImage;
-  limits?: AppliedLimits;
-  startedAt: Date;
   /** Milliseconds left before the deadline. */
   remainingMs: number;
   /** Lines already delivered, per host. */
   skipLines?: Record<string, LineCounts>;
 }
+
+/** A run that ends before its containers ran, with its status code: control flow inside run() only. */
+class EndedEarly extends Error {
+  override readonly name = 'EndedEarly';
+  constructor(
+    readonly statusCode: RunStatusCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+const CANCELLED_BEFORE_START = 'The trained model was cancelled before it started.';
 
 /** ReattachOptions, plus per-host line counts for a cluster (the store's totals cannot be split per host). */
 export type ClusterReattachOptions = ReattachOptions & { skipLinesByHost?: Record<string, LineCounts> };
@@ -91,26 +115,91 @@ export class DockerTrainingRunner implements TrainingRunner {
       new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
   }
 
+  /** prepare → provision → start → supervise; what was provisioned is removed on every path. */
   async run(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal): Promise<RunResult> {
-    const { engine, settings } = this.opts;
-    const log = this.opts.logger.child({ trainedModelArn: spec.trainedModelArn });
-    const startedAt = new Date();
-    const hosts = clusterHosts(spec.instanceCount);
-    const host = hosts[0]!;
-    const cluster = hosts.length > 1;
+    const ctx: RunContext = { spec, events, signal, log: this.opts.logger.child({ trainedModelArn: spec.trainedModelArn }), startedAt: new Date() };
+    try {
+      const prepared = await this.prepare(ctx);
+      try {
+        await using provisioned = await this.provision(prepared);
+        await this.start(prepared, provisioned);
+        return await this.supervise({ ...prepared, members: provisioned.members, remainingMs: spec.maxRuntimeInSeconds * 1000 });
+      } finally {
+        prepared.release();
+      }
+    } catch (e) {
+      return await this.endEarly(ctx, e);
+    }
+  }
+
+  async reattach(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ClusterReattachOptions): Promise<RunResult | undefined> {
+    const { engine } = this.opts;
+    const log = this.opts.logger.child({ trainedModelArn: spec.trainedModelArn, reattached: true });
+    // Another version of the same trained model may be running too: only this version's containers are ours.
+    const found = (await engine.listContainers(`${LABEL_TRAINED_MODEL}=${spec.trainedModelArn}`)).filter(
+      (c) => (c.labels[LABEL_VERSION] ?? '') === (spec.versionIdentifier ?? ''),
+    );
+    if (found.length === 0) return undefined;
+    // What that process provisioned, to end through the same clean-up as a fresh run: its containers, its
+    // FIFOs' folder, and a cluster's network.
+    await using run = new ProvisionedRun(engine, log);
+    run.members.push(
+      ...found.map((c) => ({ containerId: c.id, host: c.labels[LABEL_HOST] ?? 'algo-1' })).sort((a, b) => hostNumber(a.host) - hostNumber(b.host)),
+    );
+    run.pipesFolder = pipesFolder(spec);
+    if (spec.instanceCount > 1 || found.length > 1) run.network = clusterNetworkName(spec.trainedModelArn, spec.versionIdentifier);
+
     let limits: AppliedLimits | undefined;
-    let image: ResolvedImage | undefined;
-    const early = async (statusCode: RunStatusCode, message: string, cause?: unknown) => {
-      const result = finish(startedAt, { succeeded: false, statusCode, message, cancelled: statusCode === 'CANCELLED', imageDigest: image?.digest, limits, cause });
-      log.info({ statusCode, message }, 'run ended before its container ran');
-      await this.manifest(spec, result, { limits, imageId: image?.imageId }, log);
+    try {
+      limits = limitsFor(spec.instanceType, this.host, false);
+    } catch {
+      limits = undefined;
+    }
+    log.info({ containers: found.map((c) => ({ id: c.id, running: c.running })) }, 're-attaching to a run a previous process started');
+    const cannotTakeOver = async (message: string) => {
+      const result = runFailed(options.startedAt, 'INTERNAL_ERROR', message);
+      await this.manifest(spec, result, { limits, containerIds: run.containerIds }, log);
       return result;
     };
+    if (existsSync(pipesFolder(spec))) {
+      // The FIFOs' writer died with that process: the algorithm saw its stream end early, and no one can
+      // resume it where it stopped. Better a clear failure than a model trained on part of the data.
+      return await cannotTakeOver(
+        'cleanrooms-ml-local stopped while it streamed the Pipe-mode channels; a FIFO cannot be resumed, so the run cannot be taken over.',
+      );
+    }
+    if (run.members.length < spec.instanceCount) {
+      // The previous process died while it created the cluster: some instances never existed.
+      return await cannotTakeOver(
+        `cleanrooms-ml-local stopped while it created the run's ${spec.instanceCount} containers; only ${run.members.length} exist.`,
+      );
+    }
+    // One instance: the store's per-stream totals are its own. A cluster needs per-host counts; without them
+    // every host's log is replayed whole (duplicates rather than lost lines).
+    const skipLines = options.skipLinesByHost ?? (run.members.length === 1 ? { [run.members[0]!.host]: options.skipLines } : undefined);
+    if (!skipLines) log.warn('re-attached cluster without per-host line counts: its logs are replayed from the start');
+    return await this.supervise({
+      spec, events, signal, log, limits,
+      members: run.members,
+      startedAt: options.startedAt,
+      remainingMs: options.startedAt.getTime() + spec.maxRuntimeInSeconds * 1000 - Date.now(),
+      skipLines,
+    });
+  }
 
+  async removeStrayRuns(storeId: string, keep: (run: RunKey) => boolean): Promise<number> {
+    return removeStrayRuns(this.opts.engine, storeId, keep, this.opts.logger);
+  }
+
+  /** Limits, room on the host, how the channels reach the containers, the image: nothing on the engine yet. */
+  private async prepare(ctx: RunContext): Promise<PreparedRun> {
+    const { spec, events, signal, log } = ctx;
+    const hosts = clusterHosts(spec.instanceCount);
+    let limits: AppliedLimits;
     try {
-      limits = limitsFor(spec.instanceType, this.host, settings.strictResources);
+      limits = ctx.limits = limitsFor(spec.instanceType, this.host, this.opts.settings.strictResources);
     } catch (e) {
-      if (e instanceof InsufficientCapacityError) return await early('INTERNAL_ERROR', e.message, e);
+      if (e instanceof InsufficientCapacityError) throw new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
       throw e;
     }
     let release: () => void;
@@ -118,29 +207,47 @@ export class DockerTrainingRunner implements TrainingRunner {
       // The whole cluster at once: N times the instance type's limits (an idle host still takes any run).
       release = await this.capacity.acquire({ cpus: limits.vcpus * hosts.length, memoryBytes: limits.memoryBytes * hosts.length }, signal);
     } catch {
-      return await early('CANCELLED', 'The trained model was cancelled before it started.');
+      throw new EndedEarly('CANCELLED', CANCELLED_BEFORE_START);
     }
-    const members: Member[] = [];
-    const feeders: PipeFeeder[] = [];
-    let network: string | undefined;
     try {
       log.info({ limits, instanceCount: hosts.length }, 'limits applied');
       if (limits.scaledDown) {
         log.warn({ limits }, limits.scaledDown);
-        runnerLine(events, host, limits.scaledDown);
+        runnerLine(events, hosts[0]!, limits.scaledDown);
       }
-      const delivery = channelDelivery(spec.channels, engine, hosts.length, spec.trainingInputMode);
-      try {
-        image = await this.resolver.resolve(spec.imageUri, (p) => {
-          log.info({ pull: p }, 'pull progress');
-          events.onPullProgress?.(p);
-        });
-      } catch (e) {
-        if (e instanceof ImagePullError) return await early('IMAGE_PULL_FAILED', e.message, e);
-        throw e;
-      }
-      if (signal.aborted) return await early('CANCELLED', 'The trained model was cancelled before it started.');
+      const delivery = channelDelivery(spec.channels, this.opts.engine, hosts.length, spec.trainingInputMode);
+      const image = (ctx.image = await this.resolveImage(ctx));
+      if (signal.aborted) throw new EndedEarly('CANCELLED', CANCELLED_BEFORE_START);
+      return { ...ctx, hosts, limits, delivery, image, release };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
 
+  private async resolveImage({ spec, events, log }: RunContext): Promise<ResolvedImage> {
+    try {
+      return await this.resolver.resolve(spec.imageUri, (p) => {
+        log.info({ pull: p }, 'pull progress');
+        events.onPullProgress?.(p);
+      });
+    } catch (e) {
+      if (e instanceof ImagePullError) throw new EndedEarly('IMAGE_PULL_FAILED', e.message, { cause: e });
+      throw e;
+    }
+  }
+
+  /**
+   * The cluster network, the FIFOs, the containers and their /opt/ml (created, not started). On a failure
+   * half-way, what exists so far is removed before the error goes on.
+   */
+  private async provision(p: PreparedRun): Promise<ProvisionedRun> {
+    const { engine, settings } = this.opts;
+    const { spec, events, log, hosts, delivery, limits, image } = p;
+    const host = hosts[0]!;
+    const cluster = hosts.length > 1;
+    const run = new ProvisionedRun(engine, log);
+    try {
       const shares = new Map<string, ChannelFile[]>();
       for (const c of [...delivery.streamed, ...delivery.piped]) shares.set(c.channelName, await listChannelFiles(c.hostPath));
       const shareOf = (c: ChannelSpec, i: number) => {
@@ -148,9 +255,9 @@ export class DockerTrainingRunner implements TrainingRunner {
         return c.s3DataDistributionType === 'ShardedByS3Key' ? shardFor(all, i, hosts.length) : all;
       };
       if (cluster) {
-        network = await createClusterNetwork(engine, spec);
-        log.info({ network, hosts }, 'cluster network created');
-        runnerLine(events, host, `instanceCount ${hosts.length}: hosts ${hosts.join(', ')} on an internal network of their own (${network}).`);
+        run.network = await createClusterNetwork(engine, spec);
+        log.info({ network: run.network, hosts }, 'cluster network created');
+        runnerLine(events, host, clusterLine(hosts, run.network));
       }
       // Say how the data reaches the containers whenever it is not the plain single-instance bind mount.
       if (cluster || delivery.streamed.length > 0 || delivery.piped.length > 0) {
@@ -162,14 +269,15 @@ export class DockerTrainingRunner implements TrainingRunner {
         let pipeMount: ChannelBindMount[] = [];
         if (delivery.piped.length > 0) {
           // Pipe mode: this host's FIFOs live in a folder of their own, mounted as /opt/ml/input/data.
-          const dir = join(pipesFolder(spec), h);
+          run.pipesFolder = pipesFolder(spec);
+          const dir = join(run.pipesFolder, h);
           const feeder = new PipeFeeder({
             dir,
             channels: delivery.piped.map((c) => ({ channelName: c.channelName, files: shareOf(c, i) })),
             mountPoints: delivery.mounts.map((m) => m.channelName),
             log: log.child({ host: h }),
           });
-          feeders.push(feeder);
+          run.feeders.push(feeder);
           await feeder.prepare();
           pipeMount = [{ channelName: '', hostPath: dir, containerPath: CHANNELS_ROOT, readOnly: true }];
         }
@@ -181,93 +289,31 @@ export class DockerTrainingRunner implements TrainingRunner {
             hardening: settings.hardening,
             configFiles: files,
             // A single instance trains with no network at all (contract §5), unless a setting says otherwise.
-            networkMode: network ?? settings.hardening.singleInstanceNetwork,
+            networkMode: run.network ?? settings.hardening.singleInstanceNetwork,
           }),
         );
-        members.push({ containerId, host: h });
+        run.members.push({ containerId, host: h });
         log.debug({ containerId, host: h }, 'container created');
         // The writable /opt/ml areas live in the container, never in host folders; config files are read-only.
         await engine.putArchive(containerId, '/', optMlSkeleton(files, { dataFolderMounted: pipeMount.length > 0 }));
         for (const c of delivery.streamed) await engine.putArchive(containerId, '/', channelShardTar(c.channelName, shareOf(c, i)));
       }
-      // Attached before start, so nothing is missed: the raw stream, as `docker run` reads it, is much faster
-      // than following the engine's log file (which stays there for a process that has to re-attach).
-      for (const m of members) m.output = await engine.attachOutput(m.containerId);
-      for (const m of members) await engine.startContainer(m.containerId);
-      for (const f of feeders) f.start();
-      await events.onStarted({ imageDigest: image.digest, containerIds: members.map((m) => m.containerId) });
-      return await this.supervise({
-        spec, events, signal, log, members, image, limits, startedAt,
-        remainingMs: spec.maxRuntimeInSeconds * 1000,
-      });
+      return run;
     } catch (e) {
-      if (e instanceof ChannelMountError) return await early('INTERNAL_ERROR', e.message, e);
-      log.error({ err: e }, 'run failed on the runner side');
-      return await early('INTERNAL_ERROR', `cleanrooms-ml-local failed to run the container: ${(e as Error).message}`, e);
-    } finally {
-      release();
-      for (const m of members) await this.remove(m.containerId, log);
-      for (const f of feeders) await f.close();
-      if (feeders.length > 0) await rm(pipesFolder(spec), { recursive: true, force: true });
-      if (network) await this.removeNetwork(network, log);
+      await run[Symbol.asyncDispose]();
+      throw e;
     }
   }
 
-  async reattach(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ClusterReattachOptions): Promise<RunResult | undefined> {
-    const log = this.opts.logger.child({ trainedModelArn: spec.trainedModelArn, reattached: true });
-    // Another version of the same trained model may be running too: only this version's containers are ours.
-    const found = (await this.opts.engine.listContainers(`${LABEL_TRAINED_MODEL}=${spec.trainedModelArn}`)).filter(
-      (c) => (c.labels[LABEL_VERSION] ?? '') === (spec.versionIdentifier ?? ''),
-    );
-    if (found.length === 0) return undefined;
-    const members = found
-      .map((c) => ({ containerId: c.id, host: c.labels[LABEL_HOST] ?? 'algo-1' }))
-      .sort((a, b) => hostNumber(a.host) - hostNumber(b.host));
-    try {
-      let limits: AppliedLimits | undefined;
-      try {
-        limits = limitsFor(spec.instanceType, this.host, false);
-      } catch {
-        limits = undefined;
-      }
-      log.info({ containers: found.map((c) => ({ id: c.id, running: c.running })) }, 're-attaching to a run a previous process started');
-      const cannotTakeOver = async (message: string) => {
-        const result = finish(options.startedAt, { succeeded: false, statusCode: 'INTERNAL_ERROR', message });
-        await this.manifest(spec, result, { limits, containerIds: members.map((m) => m.containerId) }, log);
-        return result;
-      };
-      if (existsSync(pipesFolder(spec))) {
-        // The FIFOs' writer died with that process: the algorithm saw its stream end early, and no one can
-        // resume it where it stopped. Better a clear failure than a model trained on part of the data.
-        return await cannotTakeOver(
-          'cleanrooms-ml-local stopped while it streamed the Pipe-mode channels; a FIFO cannot be resumed, so the run cannot be taken over.',
-        );
-      }
-      if (members.length < spec.instanceCount) {
-        // The previous process died while it created the cluster: some instances never existed.
-        return await cannotTakeOver(
-          `cleanrooms-ml-local stopped while it created the run's ${spec.instanceCount} containers; only ${members.length} exist.`,
-        );
-      }
-      // One instance: the store's per-stream totals are its own. A cluster needs per-host counts; without them
-      // every host's log is replayed whole (duplicates rather than lost lines).
-      const skipLines = options.skipLinesByHost ?? (members.length === 1 ? { [members[0]!.host]: options.skipLines } : undefined);
-      if (!skipLines) log.warn('re-attached cluster without per-host line counts: its logs are replayed from the start');
-      return await this.supervise({
-        spec, events, signal, log, limits, members,
-        startedAt: options.startedAt,
-        remainingMs: options.startedAt.getTime() + spec.maxRuntimeInSeconds * 1000 - Date.now(),
-        skipLines,
-      });
-    } finally {
-      for (const c of found) await this.remove(c.id, log);
-      await rm(pipesFolder(spec), { recursive: true, force: true });
-      if (spec.instanceCount > 1 || found.length > 1) await this.removeNetwork(clusterNetworkName(spec.trainedModelArn, spec.versionIdentifier), log);
-    }
-  }
-
-  async removeStrayRuns(storeId: string, keep: (run: RunKey) => boolean): Promise<number> {
-    return removeStrayRuns(this.opts.engine, storeId, keep, this.opts.logger);
+  /** Attaches, starts every container and feeder, and tells the caller the run is in progress. */
+  private async start(p: PreparedRun, run: ProvisionedRun): Promise<void> {
+    const { engine } = this.opts;
+    // Attached before start, so nothing is missed: the raw stream, as `docker run` reads it, is much faster
+    // than following the engine's log file (which stays there for a process that has to re-attach).
+    for (const m of run.members) m.output = await engine.attachOutput(m.containerId);
+    for (const m of run.members) await engine.startContainer(m.containerId);
+    for (const f of run.feeders) f.start();
+    await p.events.onStarted({ imageDigest: p.image.digest, containerIds: run.containerIds });
   }
 
   /** From started containers to the run's result: logs, deadline, cancel, volume cap, exits, artifacts. */
@@ -286,10 +332,10 @@ export class DockerTrainingRunner implements TrainingRunner {
       members.map((m, i) => (m.output ? Promise.resolve(m.output) : engine.followLogs(m.containerId)).then((logs) => followers[i]!.follow(logs))),
     );
 
-    const killAll = async (signal: StopSignal, except?: Member) => {
-      await Promise.all(members.filter((m) => m !== except).map((m) => engine.killContainer(m.containerId, signal)));
+    const killAll = async (signal: StopSignal, except?: string) => {
+      await Promise.all(members.filter((m) => m.host !== except).map((m) => engine.killContainer(m.containerId, signal)));
     };
-    const stopper = new StopController({ kill: (signal) => killAll(signal), gracePeriodMs: settings.stopGracePeriodMs, logger: log });
+    const stopper = new StopController({ kill: killAll, gracePeriodMs: settings.stopGracePeriodMs, logger: log });
     stopper.armDeadline(s.remainingMs);
     stopper.watchSignal(s.signal);
     const volumeLimit = spec.volumeSizeInGB * GiB;
@@ -306,14 +352,6 @@ export class DockerTrainingRunner implements TrainingRunner {
 
     // The first instance to fail fails the run: the others get SIGTERM, then SIGKILL after the grace period.
     let failed: Member | undefined;
-    const peerTimers: NodeJS.Timeout[] = [];
-    const stopPeers = (m: Member, code: number) => {
-      log.info({ host: m.host, exitCode: code }, 'an instance failed: stopping the others');
-      runnerLine(s.events, m.host, `${m.host} exited with code ${code}: stopping the other instances.`);
-      const warn = (e: unknown) => log.warn({ err: e }, 'stopping the other instances failed');
-      void killAll('SIGTERM', m).catch(warn);
-      peerTimers.push(setTimeout(() => void killAll('SIGKILL', m).catch(warn), settings.stopGracePeriodMs));
-    };
     const exitCodes = new Map<Member, number>();
     try {
       await Promise.all(
@@ -322,18 +360,22 @@ export class DockerTrainingRunner implements TrainingRunner {
             exitCodes.set(m, code);
             if (code !== 0 && !failed && !stopper.reason) {
               failed = m;
-              if (cluster) stopPeers(m, code);
+              if (cluster) {
+                log.info({ host: m.host, exitCode: code }, 'an instance failed: stopping the others');
+                runnerLine(s.events, m.host, peerFailedLine(m.host, code));
+                stopper.stopOthers(m.host);
+              }
             }
           }),
         ),
       );
     } finally {
       stopper.dispose();
-      peerTimers.forEach(clearTimeout);
     }
     const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
     if (!drained) log.warn('the log stream did not end with the containers; going on without their last lines');
 
+    // Every container has exited: from here on, what they left is read and packaged.
     // The instance that decides the outcome: the first to fail, else algo-1.
     const decisive = failed ?? members[0]!;
     const exitCode = exitCodes.get(decisive) ?? 0;
@@ -343,7 +385,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);
-    const outcome: Outcome = classifyExit({
+    let outcome: Outcome = classifyExit({
       instanceType: spec.instanceType,
       maxRuntimeInSeconds: spec.maxRuntimeInSeconds,
       stopReason: stopper.reason,
@@ -355,17 +397,14 @@ export class DockerTrainingRunner implements TrainingRunner {
       limits: s.limits,
     });
     if (cluster && failed && !outcome.succeeded && !stopper.reason) {
-      outcome.message = [...`Instance ${failed.host} failed: ${outcome.message ?? ''}`].slice(0, FAILURE_MESSAGE_CHARS).join('');
+      outcome = { ...outcome, message: [...`Instance ${failed.host} failed: ${outcome.message}`].slice(0, FAILURE_MESSAGE_CHARS).join('') };
     }
-    const result = finish(s.startedAt, {
-      ...outcome,
-      ...artifacts,
-      exitCode,
-      imageDigest: s.image?.digest,
-      limits: s.limits,
-      timedOut: stopper.reason === 'deadline',
-      cancelled: stopper.reason === 'cancel',
-    });
+    if (outcome.succeeded) {
+      // The association's maxArtifactSize, decided before the manifest: it never calls a too-large model a success.
+      const tooLarge = await artifactSizeFailure([artifacts.modelArtifactPath, artifacts.outputArtifactPath], spec.maxArtifactBytes);
+      if (tooLarge) outcome = { succeeded: false, statusCode: 'ALGORITHM_ERROR', message: tooLarge };
+    }
+    const result = runEnded(s.startedAt, outcome, { ...artifacts, exitCode, imageDigest: s.image?.digest, limits: s.limits, stopReason: stopper.reason });
     log.info(
       { exitCodes: Object.fromEntries(members.map((m) => [m.host, exitCodes.get(m)])), failedHost: failed?.host, oomKilled: state.oomKilled, stopReason: stopper.reason, statusCode: result.statusCode },
       'run ended',
@@ -379,6 +418,26 @@ export class DockerTrainingRunner implements TrainingRunner {
     return result;
   }
 
+  /** The result of a run that ended before its containers ran, or failed on the runner's side; with its manifest. */
+  private async endEarly(ctx: RunContext, e: unknown): Promise<RunResult> {
+    const { spec, log, limits, image } = ctx;
+    // Before the limits are decided, an unexpected error is the caller's (the request itself is wrong).
+    if (!(e instanceof EndedEarly) && !limits) throw e;
+    let failure: EndedEarly;
+    if (e instanceof EndedEarly) failure = e;
+    else if (e instanceof ChannelMountError) failure = new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
+    else {
+      log.error({ err: e }, 'run failed on the runner side');
+      failure = new EndedEarly('INTERNAL_ERROR', `cleanrooms-ml-local failed to run the container: ${(e as Error).message}`, { cause: e });
+    }
+    const { statusCode, message, cause } = failure;
+    const details = { imageDigest: image?.digest, limits, cause };
+    const result = statusCode === 'CANCELLED' ? runCancelled(ctx.startedAt, message, details) : runFailed(ctx.startedAt, statusCode, message, details);
+    log.info({ statusCode, message }, 'run ended before its container ran');
+    await this.manifest(spec, result, { limits, imageId: image?.imageId }, log);
+    return result;
+  }
+
   private async manifest(spec: TrainingJobSpec, result: RunResult, extra: Parameters<typeof writeRunManifest>[2], log: Logger): Promise<void> {
     try {
       await mkdir(spec.artifactsDir, { recursive: true });
@@ -387,24 +446,6 @@ export class DockerTrainingRunner implements TrainingRunner {
       log.warn({ err: e }, 'could not write the run manifest');
     }
   }
-
-  private async remove(containerId: string, log: Logger): Promise<void> {
-    await this.opts.engine.removeContainer(containerId).catch((e: unknown) => log.error({ err: e, containerId }, 'could not remove container'));
-  }
-
-  private async removeNetwork(network: string, log: Logger): Promise<void> {
-    await this.opts.engine.removeNetwork(network).catch((e: unknown) => log.error({ err: e, network }, 'could not remove the cluster network'));
-  }
-}
-
-function finish(startedAt: Date, r: Partial<RunResult> & { succeeded: boolean }): RunResult {
-  const endedAt = new Date();
-  return { timedOut: false, cancelled: false, ...r, startedAt, endedAt, durationMs: endedAt.getTime() - startedAt.getTime() };
-}
-
-/** A line of the runner's own in the run's log, so a user reading the logs sees what was decided for the run. */
-function runnerLine(events: RunEvents, host: string, text: string): void {
-  events.onLogLine({ time: new Date(), stream: 'stderr', host, text: `[cleanrooms-ml-local] ${text}` });
 }
 
 /** algo-3 → 3, for ordering a cluster's containers. */
@@ -412,37 +453,9 @@ function hostNumber(host: string): number {
   return Number(/(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
 }
 
-/** What the run's log says about each channel of a cluster: streamed (with each host's share) or mounted. */
-/** "algo-1 4, algo-2 3, …": how many of a sharded channel's files each host gets. */
-function sharesPerHost(all: readonly ChannelFile[], hosts: string[]): string {
-  return hosts.map((h, i) => `${h} ${shardFor(all, i, hosts.length).length}`).join(', ');
-}
-
 /** Where a run's FIFOs live on this machine, a folder per host; removed when the run ends. */
 function pipesFolder(spec: TrainingJobSpec): string {
   return join(spec.artifactsDir, '.pipes');
-}
-
-function channelLines(delivery: ChannelDelivery, shares: Map<string, ChannelFile[]>, hosts: string[]): string[] {
-  const lines = delivery.streamed.map((c) => {
-    const all = shares.get(c.channelName) ?? [];
-    if (c.s3DataDistributionType !== 'ShardedByS3Key' || hosts.length === 1) {
-      return `Channel '${c.channelName}' (${c.s3DataDistributionType}): streamed into the container${hosts.length > 1 ? 's' : ''}, all ${all.length} files (the engine cannot see this machine's folders).`;
-    }
-    return `Channel '${c.channelName}' (ShardedByS3Key): streamed, a share of its ${all.length} files per host (${sharesPerHost(all, hosts)}).`;
-  });
-
-  for (const c of delivery.piped) {
-    const all = shares.get(c.channelName) ?? [];
-    const bytes = all.reduce((sum, f) => sum + f.size, 0);
-    const share =
-      c.s3DataDistributionType === 'ShardedByS3Key' && hosts.length > 1
-        ? `a share of its ${all.length} files per host (${sharesPerHost(all, hosts)})`
-        : `its ${all.length} files (${bytes} bytes)`;
-    lines.push(`Channel '${c.channelName}' (Pipe mode): the FIFO ${CHANNELS_ROOT}/${c.channelName}_0 streams ${share}, again as ${c.channelName}_1, _2 … for each further epoch.`);
-  }
-  for (const m of delivery.mounts) lines.push(`Channel '${m.channelName}' (FullyReplicated): mounted read-only, every file on every host.`);
-  return lines;
 }
 
 function delay(ms: number): Promise<void> {

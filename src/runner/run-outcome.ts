@@ -1,6 +1,5 @@
 import type { AppliedLimits } from './resource-limits.js';
-import type { StopReason } from './stop-controller.js';
-import type { RunStatusCode } from './types.js';
+import type { RunFailed, RunResult, RunStatusCode, RunSucceeded, StopReason } from './types.js';
 
 /** statusDetails.message is at most this long (contract §6). */
 export const FAILURE_MESSAGE_CHARS = 1024;
@@ -20,11 +19,8 @@ export interface ExitFacts {
   limits?: AppliedLimits;
 }
 
-export interface Outcome {
-  succeeded: boolean;
-  statusCode?: RunStatusCode;
-  message?: string;
-}
+/** How a run ended, before the facts around it (times, artifacts) are added. */
+export type Outcome = { succeeded: true; statusCode?: undefined; message?: undefined } | { succeeded: false; statusCode: RunStatusCode; message: string };
 
 const firstChars = (text: string) => [...text].slice(0, FAILURE_MESSAGE_CHARS).join('');
 
@@ -53,4 +49,57 @@ export function classifyExit(f: ExitFacts): Outcome {
   if (failure.length > 0) return failed('ALGORITHM_ERROR', failure);
   const tail = f.stderrTail.length > 0 ? ['Last lines of stderr:', ...f.stderrTail] : [];
   return failed('ALGORITHM_ERROR', [`Algorithm exited with code ${f.exitCode}.`, ...tail].join('\n'));
+}
+
+/** The facts a result carries besides its outcome; `endedAt` defaults to now. */
+export type RunDetails = Pick<RunFacts, 'exitCode' | 'imageDigest' | 'modelArtifactPath' | 'outputArtifactPath' | 'limits' | 'cause'> & {
+  endedAt?: Date;
+};
+type RunFacts = Omit<RunFailed, 'succeeded' | 'statusCode' | 'message'>;
+
+function facts(startedAt: Date, details: RunDetails, stopReason: StopReason | undefined): RunFacts {
+  const { endedAt = new Date(), ...rest } = details;
+  return {
+    ...rest,
+    ...(stopReason ? { stopReason } : {}),
+    timedOut: stopReason === 'deadline',
+    cancelled: stopReason === 'cancel',
+    startedAt,
+    endedAt,
+    durationMs: endedAt.getTime() - startedAt.getTime(),
+  };
+}
+
+export function runSucceeded(startedAt: Date, details: RunDetails = {}): RunSucceeded {
+  return { succeeded: true, ...facts(startedAt, details, undefined) };
+}
+
+/** A failed run; a CANCELLED one is always stopped for 'cancel', whatever `stopReason` says. */
+export function runFailed(
+  startedAt: Date,
+  statusCode: RunStatusCode,
+  message: string,
+  details: RunDetails & { stopReason?: StopReason } = {},
+): RunFailed {
+  const { stopReason, ...rest } = details;
+  return { succeeded: false, statusCode, message, ...facts(startedAt, rest, statusCode === 'CANCELLED' ? 'cancel' : stopReason) };
+}
+
+export function runCancelled(startedAt: Date, message: string, details: RunDetails = {}): RunFailed {
+  return runFailed(startedAt, 'CANCELLED', message, details);
+}
+
+/** The result of containers that ended: their classified outcome, and why the runner stopped them (if it did). */
+export function runEnded(startedAt: Date, outcome: Outcome, details: RunDetails & { stopReason?: StopReason }): RunResult {
+  if (outcome.succeeded) return runSucceeded(startedAt, details);
+  return runFailed(startedAt, outcome.statusCode, outcome.message, details);
+}
+
+/**
+ * A run whose process died and left nothing to take over (`why`: what is missing). A run that was being
+ * cancelled ends CANCELLED, with the same message.
+ */
+export function runLost(why: string, at: Date, stopReason?: StopReason): RunFailed {
+  const message = `The process running this trained model ended unexpectedly and ${why}.`;
+  return runFailed(at, stopReason === 'cancel' ? 'CANCELLED' : 'INTERNAL_ERROR', message, { endedAt: at, stopReason });
 }

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { StopSignal } from './container-engine.js';
+import { settledBy, stopGracefully } from './graceful-stop.js';
+import type { StopReason } from './types.js';
 
-export type StopReason = 'deadline' | 'cancel' | 'volume';
+export type { StopReason } from './types.js';
 
 export interface StopControllerOptions {
-  /** Sends a signal to every container of the run. */
-  kill: (signal: StopSignal) => Promise<void>;
+  /** Sends a signal to every container of the run, or to every one but the host `except`. */
+  kill: (signal: StopSignal, except?: string) => Promise<void>;
   gracePeriodMs: number;
   logger: Logger;
 }
@@ -18,6 +20,8 @@ export class StopController {
   private first?: { reason: StopReason; detail?: string };
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly cleanups: (() => void)[] = [];
+  /** Settled by dispose(), when the containers have exited: no SIGKILL after that. */
+  private readonly ended = settledBy();
 
   constructor(private readonly opts: StopControllerOptions) {}
 
@@ -32,10 +36,28 @@ export class StopController {
   stop(reason: StopReason, detail?: string): void {
     if (this.first) return;
     this.first = { reason, detail };
+    this.opts.logger.info({ reason, gracePeriodMs: this.opts.gracePeriodMs }, 'stopping the training containers');
+    this.escalate();
+  }
+
+  /**
+   * Stops every container but the host `except` (a cluster's failed instance), the same way. No reason is
+   * recorded: the failed instance's exit is the run's outcome.
+   */
+  stopOthers(except: string): void {
+    this.opts.logger.info({ except, gracePeriodMs: this.opts.gracePeriodMs }, 'stopping the other instances');
+    this.escalate(except);
+  }
+
+  private escalate(except?: string): void {
     const { kill, gracePeriodMs, logger } = this.opts;
-    logger.info({ reason, gracePeriodMs }, 'stopping the training containers');
-    void kill('SIGTERM').catch((e: unknown) => logger.warn({ err: e }, 'SIGTERM failed'));
-    this.timers.push(setTimeout(() => void kill('SIGKILL').catch((e: unknown) => logger.warn({ err: e }, 'SIGKILL failed')), gracePeriodMs));
+    void stopGracefully({
+      term: () => kill('SIGTERM', except),
+      kill: () => kill('SIGKILL', except),
+      ended: this.ended.promise,
+      gracePeriodMs,
+      onError: (signal, e) => logger.warn({ err: e, except }, `${signal} failed`),
+    });
   }
 
   /** Stops with 'deadline' once `ms` have passed (at once when none are left). */
@@ -64,6 +86,7 @@ export class StopController {
 
   /** Ends every timer and listener; the recorded reason stays. */
   dispose(): void {
+    this.ended.settle();
     this.timers.forEach(clearTimeout);
     this.cleanups.forEach((c) => c());
   }

@@ -1,3 +1,4 @@
+import type { ChannelSpec } from '../channels/channel-spec.js';
 import type { AppliedLimits } from './resource-limits.js';
 
 /**
@@ -5,16 +6,8 @@ import type { AppliedLimits } from './resource-limits.js';
  * The runner never touches the store: it reads a TrainingJobSpec and reports through RunEvents.
  */
 
-/** application/x-sagemaker-model: an incremental training channel holding a base model's model.tar.gz. */
-export type ChannelContentType = 'text/csv' | 'application/x-parquet' | 'application/octet-stream' | 'application/x-sagemaker-model';
-
-export interface ChannelSpec {
-  channelName: string;
-  /** Host folder holding the channel's files (read-only to the container). */
-  hostPath: string;
-  contentType: ChannelContentType;
-  s3DataDistributionType: 'FullyReplicated' | 'ShardedByS3Key';
-}
+// The channel shape belongs to src/channels; re-exported because it is part of the runner's public contract.
+export type { ChannelContentType, ChannelSpec } from '../channels/channel-spec.js';
 
 export interface MetricDefinitionSpec {
   name: string;
@@ -99,16 +92,22 @@ export type RunStatusCode =
   | 'INTERNAL_ERROR'
   | 'CANCELLED';
 
-/** One result shape for every finished run, success or failure. */
-export interface RunResult {
-  succeeded: boolean;
-  /** Set when !succeeded. */
-  statusCode?: RunStatusCode;
-  message?: string;
+/** Why the runner stopped a run before its algorithm ended by itself; the first reason wins. */
+export type StopReason = 'deadline' | 'cancel' | 'volume';
+
+/** What every finished run reports, success or failure. Built only by the constructors in run-outcome.ts. */
+interface RunFacts {
   exitCode?: number;
   imageDigest?: string;
-  timedOut: boolean;
-  cancelled: boolean;
+  /**
+   * Why the run was stopped: its deadline, a cancel (before or after its containers started) or the volume cap;
+   * absent when it ended by itself. The one field a caller checks; `timedOut` and `cancelled` are derived from it.
+   */
+  stopReason?: StopReason;
+  /** stopReason === 'deadline'. */
+  readonly timedOut: boolean;
+  /** stopReason === 'cancel'. */
+  readonly cancelled: boolean;
   /** Absolute paths of what was packaged (present even for a failed run when something was written). */
   modelArtifactPath?: string;
   outputArtifactPath?: string;
@@ -119,6 +118,22 @@ export interface RunResult {
   limits?: AppliedLimits;
   cause?: unknown;
 }
+
+export interface RunSucceeded extends RunFacts {
+  succeeded: true;
+  statusCode?: undefined;
+  message?: undefined;
+}
+
+export interface RunFailed extends RunFacts {
+  succeeded: false;
+  statusCode: RunStatusCode;
+  /** statusDetails.message: what went wrong, in words a user can act on. */
+  message: string;
+}
+
+/** One result shape for every finished run: a success, or a failure with its status code and message. */
+export type RunResult = RunSucceeded | RunFailed;
 
 export interface TrainingRunner {
   /** Runs one trained model to the end. Aborting the signal cancels it (containers stopped within the grace period). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { channelDelivery, channelMounts, ChannelMountError } from '../../src/channels/channel-mounts.js';
 import { channelContentHash } from '../../src/channels/channel-content-hash.js';
-import type { ChannelSpec } from '../../src/runner/types.js';
+import type { ChannelSpec } from '../../src/channels/channel-spec.js';
 
 const local = { sharesHostFilesystem: true, endpoint: 'unix:///var/run/docker.sock' };
 const channel = (channelName: string, hostPath: string): ChannelSpec => ({ channelName, hostPath, contentType: 'text/csv', s3DataDistributionType: 'FullyReplicated' });

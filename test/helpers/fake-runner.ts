@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCancelled, runFailed, runSucceeded } from '../../src/runner/run-outcome.js';
 import type { RunEvents, RunResult, TrainingJobSpec, TrainingRunner } from '../../src/runner/types.js';
 
 /**
@@ -17,21 +18,21 @@ export class ScriptedRunner implements TrainingRunner {
     this.specs.push(spec);
     const startedAt = new Date();
     await events.onStarted({ imageDigest: 'sha256:' + 'a'.repeat(64), containerIds: [] });
-    const partial = await this.script(spec, events, signal);
+    const scripted = await this.script(spec, events, signal);
     mkdirSync(spec.artifactsDir, { recursive: true });
     writeFileSync(join(spec.artifactsDir, 'model.tar.gz'), '');
-    const endedAt = new Date();
-    return {
-      succeeded: true,
-      timedOut: false,
-      cancelled: signal.aborted,
-      startedAt,
-      endedAt,
-      durationMs: endedAt.getTime() - startedAt.getTime(),
-      imageDigest: 'sha256:' + 'a'.repeat(64),
-      modelArtifactPath: join(spec.artifactsDir, 'model.tar.gz'),
-      ...partial,
+    const { succeeded, statusCode, message, stopReason, exitCode, imageDigest, modelArtifactPath, outputArtifactPath, limits, cause } = scripted;
+    const details = {
+      imageDigest: imageDigest ?? 'sha256:' + 'a'.repeat(64),
+      modelArtifactPath: modelArtifactPath ?? join(spec.artifactsDir, 'model.tar.gz'),
+      outputArtifactPath, exitCode, limits, cause,
     };
+    // Built as the Docker runner builds them: a run whose signal aborted ends cancelled.
+    if (statusCode === 'CANCELLED' || stopReason === 'cancel' || (succeeded !== false && signal.aborted)) {
+      return runCancelled(startedAt, message ?? 'The trained model was cancelled; its containers were stopped.', details);
+    }
+    if (succeeded === false) return runFailed(startedAt, statusCode ?? 'ALGORITHM_ERROR', message ?? 'The scripted run failed.', { ...details, stopReason });
+    return runSucceeded(startedAt, details);
   }
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,6 +12,7 @@ import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js
 import type { HostCapacity } from '../../src/runner/resource-limits.js';
 import type { LogLine, MetricPoint, RunResult, TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings, type SettingsOverrides } from '../../src/settings.js';
+import { checkArtifactSize, maxArtifactBytes } from '../../src/privacy/artifact-policy.js';
 
 const PROBE = 'crml-examples/probe:latest';
 const TEST_LABEL = 'crml.test=1';
@@ -313,6 +314,20 @@ describe('DockerTrainingRunner with the probe image', () => {
     expect(files[0]).toMatch(/^-/);
     expect(links[0]).toMatch(/^h/);
     expect(execFileSync('tar', ['-xzOf', run.model, 'passwd'], { encoding: 'utf8' })).toBe('');
+  });
+
+  it('fails a run whose artifacts exceed maxArtifactBytes before its manifest is written, in the policy\'s words', async () => {
+    // 0.01 GB is 10737418 bytes; 11 MiB of random bytes do not compress below it.
+    const policy = { value: 0.01, unit: 'GB' as const };
+    using run = await runProbe({ write_mb: '11' }, { maxArtifactBytes: maxArtifactBytes(policy) });
+    const bytes = statSync(run.model).size + statSync(run.output).size;
+    expect(run.result).toMatchObject({ succeeded: false, statusCode: 'ALGORITHM_ERROR', exitCode: 0, message: checkArtifactSize(bytes, policy) });
+    expect(run.result.message).toContain('maxArtifactSize of 0.01 GB (10737418 bytes)');
+    const manifest = JSON.parse(readFileSync(join(run.artifactsDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ succeeded: false, statusCode: 'ALGORITHM_ERROR', message: run.result.message });
+    // Within the limit (or with none), the same run succeeds.
+    using within = await runProbe({ write_mb: '1' }, { maxArtifactBytes: maxArtifactBytes(policy) });
+    expect(within.result).toMatchObject({ succeeded: true });
   });
 
   it('fails a channel whose folder is missing, before any container exists', async () => {

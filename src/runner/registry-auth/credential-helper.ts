@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { settledBy, stopGracefully } from '../graceful-stop.js';
 import { CredentialHelperError } from './registry-auth-errors.js';
 
 export interface CredentialHelperOptions {
@@ -47,11 +48,10 @@ export async function getFromCredentialHelper(
     let out = '';
     let err = '';
     let timedOut = false;
-    let killTimer: NodeJS.Timeout | undefined;
+    const ended = settledBy();
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_DELAY_MS);
+      void stopGracefully({ term: () => void child.kill('SIGTERM'), kill: () => void child.kill('SIGKILL'), ended: ended.promise, gracePeriodMs: KILL_DELAY_MS });
     }, timeoutMs);
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       if (out.length < MAX_OUTPUT) out += d;
@@ -64,12 +64,12 @@ export async function getFromCredentialHelper(
     child.stdin.end(serverUrl);
     child.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      clearTimeout(killTimer);
+      ended.settle();
       resolve({ code: null, stdout: out, stderr: err, timedOut, spawnError: e });
     });
     child.on('close', (c) => {
       clearTimeout(timer);
-      clearTimeout(killTimer);
+      ended.settle();
       resolve({ code: c, stdout: out, stderr: err, timedOut });
     });
   });
