@@ -15,7 +15,9 @@ import { defaultSettings, type SettingsOverrides } from '../../src/settings.js';
 import { checkArtifactSize, maxArtifactBytes } from '../../src/privacy/artifact-policy.js';
 
 const PROBE = 'crml-examples/probe:latest';
-const TEST_LABEL = 'crml.test=1';
+// Its own label value: another test process on the same engine must never see this file's containers as its own.
+const TEST_RUN = `runner-${process.pid}`;
+const TEST_LABEL = `crml.test.run=${TEST_RUN}`;
 const engine = createEngine('unix:///var/run/docker.sock');
 
 function tarList(file: string): string[] {
@@ -72,7 +74,7 @@ async function runProbe(
     trainingInputMode: 'File',
     channels: [{ channelName: 'train', hostPath: data, contentType: 'text/csv', s3DataDistributionType: 'FullyReplicated' }],
     artifactsDir,
-    labels: { 'crml.test': '1' },
+    labels: { 'crml.test': '1', 'crml.test.run': TEST_RUN },
     ...over,
   };
   const result = await runner.run(
