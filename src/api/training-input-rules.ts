@@ -23,8 +23,7 @@ import { channelVariable, hyperparameterVariable } from '../runner/training-envi
 /** Linux's limit on one environment string, its terminating NUL included (MAX_ARG_STRLEN, 32 pages). */
 export const MAX_ENVIRONMENT_STRING_BYTES = 131_072;
 
-// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
-const UNCARRIABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const UNCARRIABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The first character an environment string cannot carry, spelled so a message can show it. */
 function uncarriable(text: string): string | undefined {

@@ -419,7 +419,7 @@ function runnerLine(events: RunEvents, host: string, text: string): void {
 
 /** algo-3 → 3, for ordering a cluster's containers. */
 function hostNumber(host: string): number {
-  return Number(/(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
+  return Number(/(?<!\d)(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** What the run's log says about each channel of a cluster: streamed (with each host's share) or mounted. */

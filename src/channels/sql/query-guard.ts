@@ -26,6 +26,7 @@ export async function singleSelectStatement(connection: DuckDBConnection, queryS
   if (count > 1) throw new QueryRefusedError(`The query must be a single statement; it has ${count}.`);
 
   // A trailing `;` (and comments after it) would close COPY's parenthesis early.
+  // eslint-disable-next-line regexp/no-super-linear-backtracking -- the sql branch replaces this regex (issue 14)
   return queryString.replace(/;(?:\s|--[^\n]*|\/\*[\s\S]*?\*\/)*$/, '').trimEnd();
 }
 
