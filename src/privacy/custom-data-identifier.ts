@@ -1,16 +1,16 @@
 import { validationException, type ValidationIssue } from '../api/validation.js';
+import { compileUserRegex, UserRegexError, type UserRegex } from '../user-regex.js';
 
 /**
  * `customEntityConfig.customDataIdentifiers` are regular expressions (Java-flavoured, as the model's
- * character set and AWS's Java backends suggest). Each is compiled once into a global, case-sensitive
- * JavaScript RegExp (flag `u`) that finds the spans to redact. Java lets any punctuation be escaped
- * (`\_`, `\#`, `\ `); those needless backslashes are dropped so `u` mode accepts them.
+ * character set and AWS's Java backends suggest). Each is compiled once with RE2 (src/user-regex.ts) into a
+ * global, case-sensitive pattern that finds the spans to redact, in time linear in the line whatever the
+ * pattern (`(a+)+b` or `(a|a)*b` cannot hang the log reader). RE2 takes Java's needless escapes (`\_`, `\#`,
+ * `\ `) as they are.
  *
- * Refused, because they would either redact nothing or hang the log reader on a long line:
- * - patterns that do not compile;
- * - patterns that match the empty string (`a*`, `x?`);
- * - a repeated group that itself holds a repetition (`(a+)+`, `(\d*)*`, `(ab+){2,}`): the classic
- *   catastrophic-backtracking shape.
+ * Refused:
+ * - patterns that do not compile, or use what only a backtracking engine runs (backreferences, lookahead);
+ * - patterns that match the empty string (`a*`, `x?`): they would redact nothing.
  */
 
 export class InvalidCustomDataIdentifierError extends Error {
@@ -23,75 +23,17 @@ export class InvalidCustomDataIdentifierError extends Error {
   }
 }
 
-const JS_SYNTAX = new Set([...'^$\\.*+?()[]{}|/']);
-
-/** Drops backslashes JavaScript's `u` mode refuses (identity escapes of non-syntax characters). */
-function toJavaScriptSource(pattern: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) {
-      const next = pattern[++i]!;
-      const keep = /[A-Za-z0-9]/.test(next) || JS_SYNTAX.has(next) || (inClass && next === '-');
-      out += keep ? `\\${next}` : next;
-      continue;
-    }
-    if (c === '[' && !inClass) inClass = true;
-    else if (c === ']' && inClass) inClass = false;
-    out += c;
-  }
-  return out;
-}
-
-/** Whether a repeated group holds an unbounded repetition (see the module comment). */
-function hasNestedRepetition(source: string): boolean {
-  const stack: boolean[] = [false];
-  const repeatAt = (i: number): boolean => source[i] === '*' || source[i] === '+' || (source[i] === '{' && /^\{\d+,\d*\}/.test(source.slice(i)));
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === '(') stack.push(false);
-    else if (c === ')' && stack.length > 1) {
-      const inner = stack.pop()!;
-      const repeated = repeatAt(i + 1);
-      if (inner && repeated) return true;
-      stack[stack.length - 1] ||= inner || repeated;
-    } else if (repeatAt(i)) stack[stack.length - 1] = true;
-  }
-  return false;
-}
-
-/** The RegExp (flags `gu`) for one custom data identifier; throws InvalidCustomDataIdentifierError. */
-export function compileCustomDataIdentifier(identifier: string): RegExp {
-  const source = toJavaScriptSource(identifier);
-  let re: RegExp;
+/** The RE2 pattern (flags `gu`) for one custom data identifier; throws InvalidCustomDataIdentifierError. */
+export function compileCustomDataIdentifier(identifier: string): UserRegex {
+  let re: UserRegex;
   try {
-    re = new RegExp(source, 'gu');
+    re = compileUserRegex(identifier, 'g');
   } catch (e) {
-    // V8 says "Invalid regular expression: /<source>/gu: <reason>"; the reason is what the user needs.
-    const message = (e as Error).message;
-    const prefix = `Invalid regular expression: /${source}/gu: `;
-    const detail = message.startsWith(prefix) ? message.slice(prefix.length) : message;
-    throw new InvalidCustomDataIdentifierError(identifier, `Member must be a valid regular expression (${detail})`);
+    if (e instanceof UserRegexError) throw new InvalidCustomDataIdentifierError(identifier, e.constraint);
+    throw e;
   }
-  if (new RegExp(source, 'u').test('')) {
+  if (compileUserRegex(identifier).test('')) {
     throw new InvalidCustomDataIdentifierError(identifier, 'Member must be a regular expression that does not match the empty string');
-  }
-  if (hasNestedRepetition(source)) {
-    throw new InvalidCustomDataIdentifierError(
-      identifier,
-      'Member must not repeat a group that itself repeats (catastrophic backtracking)',
-    );
   }
   return re;
 }

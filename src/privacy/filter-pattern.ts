@@ -1,3 +1,5 @@
+import { compileUserRegex, UserRegexError, type UserRegex } from '../user-regex.js';
+
 /**
  * A logs policy's `filterPattern`, read with CloudWatch Logs filter-pattern semantics for unstructured
  * log events (the pattern language the console's "Filter pattern" box takes):
@@ -9,7 +11,8 @@
  * - terms are case-sensitive and match whole words: `ERROR` matches `[ERROR 400]` but not `ERRORS` or
  *   `UNERROR` (a term's edge that is a letter or digit may not touch another letter or digit);
  * - `%regex%` as the whole pattern: the line matches when the regex is found anywhere. As in CloudWatch,
- *   `(` and `)` are refused and the regex is case-sensitive.
+ *   `(` and `)` are refused and the regex is case-sensitive; it runs with RE2 (src/user-regex.ts), in time
+ *   linear in the line (`%a*a*a*a*b%` cannot stall the log reader).
  * JSON patterns (`{ $.x = 1 }`) and space-delimited patterns (`[a, b]`) are not supported locally: they
  * are refused with UnsupportedFilterPatternError.
  */
@@ -63,11 +66,12 @@ function regexMatcher(body: string, pattern: string): LineMatcher {
   if (/(?<!\\)[()]/.test(body)) {
     throw new InvalidFilterPatternError(pattern, 'parentheses are not supported in filter-pattern regular expressions');
   }
-  let re: RegExp;
+  let re: UserRegex;
   try {
-    re = new RegExp(body, 'u');
+    re = compileUserRegex(body);
   } catch (e) {
-    throw new InvalidFilterPatternError(pattern, `the regular expression does not compile: ${(e as Error).message}`);
+    if (!(e instanceof UserRegexError)) throw e;
+    throw new InvalidFilterPatternError(pattern, `the regular expression does not compile: ${e.detail}`);
   }
   return (text) => re.test(text);
 }

@@ -31,7 +31,7 @@ function engineMessage(e: unknown): string {
   const json = (e as { json?: { message?: string } | string } | undefined)?.json;
   if (typeof json === 'object' && json?.message) return json.message;
   const msg = e instanceof Error ? e.message : String(e);
-  return msg.replace(/^\(HTTP code \d+\)\s*[a-z ]*-\s*/i, '').trim();
+  return msg.replace(/^\(HTTP code \d+\)[a-z\s]*-\s*/i, '').trim();
 }
 
 function engineError(e: unknown, what: string): EngineError {

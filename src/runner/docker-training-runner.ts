@@ -450,7 +450,7 @@ export class DockerTrainingRunner implements TrainingRunner {
 
 /** algo-3 → 3, for ordering a cluster's containers. */
 function hostNumber(host: string): number {
-  return Number(/(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
+  return Number(/(?<!\d)(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
 }
 
 /** Where a run's FIFOs live on this machine, a folder per host; removed when the run ends. */

@@ -1,3 +1,4 @@
+import { compileUserRegex, UserRegexError, type UserRegex } from '../user-regex.js';
 import type { MetricDefinitionSpec } from './types.js';
 
 /** A metric definition whose regex cannot run here; the message fits "failed to satisfy constraint: …". */
@@ -7,7 +8,8 @@ export class MetricDefinitionError extends Error {
 
 export interface CompiledMetricDefinition {
   name: string;
-  regex: RegExp;
+  /** RE2: linear in the line, whatever the pattern (a user's `(a+)+$` cannot stall log capture). */
+  regex: UserRegex;
   /** Text every match must contain: a line without it is skipped without running the regex (most lines). */
   literal?: string;
 }
@@ -28,32 +30,33 @@ export function requiredLiteral(source: string, flags: string): string | undefin
   return literal.length >= 2 ? literal : undefined;
 }
 
-const NAME = '[A-Za-z_][A-Za-z0-9_]*';
-
 /**
- * Metric definitions are SageMaker regexes (Python `re` syntax). JavaScript reads most of it as is; what
- * differs is translated: named groups `(?P<name>…)`, back-references `(?P=name)`, `\A` and `\Z`, and global
- * inline flags at the start (`(?i)`, `(?m)`, `(?s)`); flags with no JavaScript equivalent are refused.
+ * Metric definitions are SageMaker regexes (Python `re` syntax), run with RE2 (see src/user-regex.ts), which reads
+ * most of it as is: named groups `(?P<name>…)`, `\A`, `\Z`, scoped flags `(?i:…)`. What differs is translated
+ * here: global inline flags at the start (`(?i)`, `(?m)`, `(?s)`, and `(?a)`, `(?u)`, which change nothing here)
+ * become flags, so that the literal prefilter knows about them, and comments `(?#…)` go; the flags RE2 has no
+ * equivalent for, and global flags anywhere but at the start (which Python refuses too), are refused.
  */
 export function translatePythonRegex(regex: string): { source: string; flags: string } {
-  let source = regex
-    .replace(new RegExp(`\\(\\?P<(${NAME})>`, 'g'), '(?<$1>')
-    .replace(new RegExp(`\\(\\?P=(${NAME})\\)`, 'g'), '\\k<$1>')
-    // Python's absolute anchors; with no `m` flag JavaScript's ^ and $ mean the same on one line.
-    .replace(/(^|[^\\])\\A/g, '$1^')
-    .replace(/(^|[^\\])\\Z/g, '$1$');
+  let source = regex.replace(/\(\?#[^)]*\)/g, '');
   let flags = '';
   const inline = /^\(\?([aiLmsux]+)\)/.exec(source);
   if (inline) {
     for (const f of inline[1]!) {
       if (f === 'i' || f === 'm' || f === 's') flags += flags.includes(f) ? '' : f;
-      else if (f !== 'a' && f !== 'u') throw new MetricDefinitionError(`Member must be a valid regular expression (the inline flag (?${f}) has no JavaScript equivalent)`);
+      else if (f !== 'a' && f !== 'u') throw new MetricDefinitionError(`Member must be a valid regular expression (the inline flag (?${f}) has no RE2 equivalent)`);
     }
     source = source.slice(inline[0].length);
   }
-  if (/\(\?[aiLmsux-]+[:)]/.test(source)) {
-    throw new MetricDefinitionError('Member must be a valid regular expression (inline flags are only supported at the start)');
+  if (/\(\?[aiLmsux-]+\)/.test(source)) {
+    throw new MetricDefinitionError('Member must be a valid regular expression (global inline flags are only supported at the start)');
   }
+  // Scoped flags `(?i:…)` are RE2's too; `a` and `u` change nothing here, `L` and `x` have no equivalent.
+  source = source.replace(/\(\?([aiLmsux-]+):/g, (group, f: string) => {
+    const bad = /[Lx]/.exec(f);
+    if (bad) throw new MetricDefinitionError(`Member must be a valid regular expression (the inline flag ${bad[0]} in ${group}…) has no RE2 equivalent)`);
+    return `(?${f.replace(/[au]/g, '')}:`;
+  });
   return { source, flags };
 }
 
@@ -61,9 +64,10 @@ export function translatePythonRegex(regex: string): { source: string; flags: st
 export function compileMetricDefinition(definition: MetricDefinitionSpec): CompiledMetricDefinition {
   const { source, flags } = translatePythonRegex(definition.regex);
   try {
-    return { name: definition.name, regex: new RegExp(source, flags), literal: requiredLiteral(source, flags) };
+    return { name: definition.name, regex: compileUserRegex(source, flags), literal: requiredLiteral(source, flags) };
   } catch (e) {
-    throw new MetricDefinitionError(`Member must be a valid regular expression (${(e as Error).message})`, { cause: e });
+    if (e instanceof UserRegexError) throw new MetricDefinitionError(e.constraint, { cause: e });
+    throw e;
   }
 }
 

@@ -35,6 +35,11 @@ export function channelVariable(channelName: string): string {
   return `SM_CHANNEL_${channelName.toUpperCase().replace(/[-.]/g, '_')}`;
 }
 
+/** SM_HP_<NAME>: upper-cased, `-` and `.` turned into `_`. */
+export function hyperparameterVariable(key: string): string {
+  return `SM_HP_${key.toUpperCase().replace(/[-.]/g, '_')}`;
+}
+
 /** The environment of contract §4, then the request's own on top. */
 export function trainingEnvironment(
   spec: TrainingJobSpec,
@@ -63,7 +68,7 @@ export function trainingEnvironment(
     FILE_FORMAT: parquet ? 'parquet' : 'csv',
   };
   for (const c of spec.channels) env[channelVariable(c.channelName)] = `/opt/ml/input/data/${c.channelName}`;
-  for (const [k, v] of Object.entries(spec.hyperparameters)) env[`SM_HP_${k.toUpperCase().replace(/[-.]/g, '_')}`] = v;
+  for (const [k, v] of Object.entries(spec.hyperparameters)) env[hyperparameterVariable(k)] = v;
   return { ...env, ...spec.environment };
 }
 

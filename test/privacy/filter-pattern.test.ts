@@ -76,5 +76,14 @@ describe('compileFilterPattern (CloudWatch Logs semantics for unstructured lines
     expect(() => compileFilterPattern('"unclosed')).toThrow(/not closed/);
     expect(() => compileFilterPattern('{ $.level = "ERROR" }')).toThrow(UnsupportedFilterPatternError);
     expect(() => compileFilterPattern('[ip, user, status=4*]')).toThrow(UnsupportedFilterPatternError);
+    expect(() => compileFilterPattern(String.raw`%(?=x)%`)).toThrow(InvalidFilterPatternError);
+  });
+
+  it('matches a %regex% in time linear in the line (a backtracking engine takes minutes on this one)', () => {
+    const t0 = performance.now();
+    const m = compileFilterPattern('%a*a*a*a*a*b%');
+    expect(m('a'.repeat(3000))).toBe(false);
+    expect(m(`${'a'.repeat(100_000)}b`)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 });

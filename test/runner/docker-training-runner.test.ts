@@ -209,7 +209,7 @@ describe('DockerTrainingRunner with the probe image', () => {
           { name: 'loss', regex: 'loss=([0-9.]+)' },
           { name: 'acc', regex: 'acc=(?P<value>[0-9.]+)' },
           { name: 'epoch', regex: 'epoch=\\d+' },
-          { name: 'line', regex: '(?<=line )\\d+' },
+          { name: 'line', regex: 'line (\\d+)' },
         ],
       },
     );

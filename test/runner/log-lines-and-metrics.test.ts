@@ -62,7 +62,45 @@ describe('metric definitions', () => {
   it('refuse what cannot compile, with a message for the API', () => {
     expect(() => compileMetricDefinition({ name: 'bad', regex: 'loss=(' })).toThrow(MetricDefinitionError);
     expect(() => compileMetricDefinition({ name: 'bad', regex: 'loss=(' })).toThrow(/^Member must be a valid regular expression/);
-    expect(() => compileMetricDefinition({ name: 'bad', regex: '(?x)a b' })).toThrow(/\(\?x\) has no JavaScript equivalent/);
+    expect(() => compileMetricDefinition({ name: 'bad', regex: '(?x)a b' })).toThrow(/\(\?x\) has no RE2 equivalent/);
+    expect(() => compileMetricDefinition({ name: 'bad', regex: 'a(?i)b' })).toThrow(/only supported at the start/);
+  });
+
+  it('refuse, by name, what only a backtracking engine can run', () => {
+    const refused = (regex: string) => () => compileMetricDefinition({ name: 'm', regex });
+    expect(refused(String.raw`(\d)\1`)).toThrow(
+      String.raw`Member must be a regular expression without backreferences or lookaround (the backreference \1 is not supported`,
+    );
+    expect(refused(String.raw`(?P<v>\d)(?P=v)`)).toThrow(/the backreference \(\?P= is not supported/);
+    expect(refused(String.raw`loss=(?=\d)(\d+)`)).toThrow(/the lookahead \(\?= is not supported/);
+    expect(refused(String.raw`(?<!val_)loss=(\d+)`)).toThrow(/the lookbehind \(\?<! is not supported/);
+    expect(refused('(?>a+)')).toThrow(/atomic group/);
+    expect(refused(String.raw`loss=\d++`)).toThrow(/the possessive quantifier \+\+ is not supported/);
+    // Escaped, in a class or quoted, the same characters are literals.
+    for (const regex of [String.raw`loss\(?=(\d+)`, '[(?=]x', String.raw`\\1`, String.raw`\Q(?=\E`, String.raw`c\++`]) {
+      expect(refused(regex)).not.toThrow();
+    }
+  });
+
+  it('run in time linear in the line: a regex that backtracks exponentially in Python or JavaScript does not stall', () => {
+    const defs = [compileMetricDefinition({ name: 'nested', regex: '(a+)+$' }), compileMetricDefinition({ name: 'alt', regex: '(a|a)*b' })];
+    const t0 = performance.now();
+    // 28 characters took a backtracking engine 10-23 s; a long line as little as a short one here.
+    expect(extractMetrics(defs, `${'a'.repeat(28)}!`)).toEqual([]);
+    expect(extractMetrics(defs, `${'a'.repeat(100_000)}!`)).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('keep Python semantics: scoped flags, comments, \\Z, and . matching a carriage return', () => {
+    const defs = [
+      compileMetricDefinition({ name: 'acc', regex: '(?i:acc)=(?#the value)([0-9.]+)\\Z' }),
+      compileMetricDefinition({ name: 'cr', regex: 'cr=(.)' }),
+      compileMetricDefinition({ name: 'ascii', regex: '(?a)n=(\\d+)' }),
+    ];
+    expect(extractMetrics(defs, 'ACC=0.75')).toEqual([{ name: 'acc', value: 0.75 }]);
+    expect(extractMetrics(defs, 'ACC=0.75 more')).toEqual([]);
+    expect(extractMetrics(defs, 'n=12')).toEqual([{ name: 'ascii', value: 12 }]);
+    expect(compileMetricDefinition({ name: 'cr', regex: 'cr=(.)' }).regex.exec('cr=\r')?.[1]).toBe('\r');
   });
 
   it('parse values as decimal numbers only', () => {

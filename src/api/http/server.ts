@@ -223,12 +223,19 @@ const WILDCARDS = new Set(['0.0.0.0', '::', '']);
  * DNS name rebound to 127.0.0.1 gets nothing (decided). boto3 and the AWS CLI send no Origin and Host
  * 127.0.0.1:PORT. An allowed origin also gets CORS headers, so its page can read the answers.
  */
+/** An origin compared without case or trailing slashes (no regex: the header is the caller's). */
+function normalOrigin(origin: string): string {
+  let end = origin.length;
+  while (end > 0 && origin[end - 1] === '/') end -= 1;
+  return origin.slice(0, end).toLowerCase();
+}
+
 class BrowserGuard {
   private readonly origins: Set<string>;
   private readonly hosts: Set<string>;
 
   constructor(boundHost: string, origins: readonly string[], hosts: readonly string[]) {
-    this.origins = new Set(origins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
+    this.origins = new Set(origins.map((o) => normalOrigin(o)));
     this.hosts = new Set(hosts.map((h) => h.toLowerCase().replace(/\.$/, '')));
     const bound = boundHost.toLowerCase().replace(/^\[|\]$/g, '');
     if (!WILDCARDS.has(bound)) this.hosts.add(bound);
@@ -241,7 +248,7 @@ class BrowserGuard {
     }
     const origin = headers.origin;
     if (origin === undefined) return { headers: {}, preflight: () => ({}) };
-    if (!this.origins.has('*') && !this.origins.has(origin.toLowerCase().replace(/\/+$/, ''))) {
+    if (!this.origins.has('*') && !this.origins.has(normalOrigin(origin))) {
       throw wireErrors.accessDenied(`Requests from Origin '${origin}' are refused: only the origins given with crml serve --allow-origin are answered.`);
     }
     const cors = {

@@ -6,6 +6,7 @@ import { toOutput } from '../shape-output.js';
 import { arnContext, assertUserTags, nonEmpty, notFound, nowIso, type ServiceContext, type Stored } from '../service-context.js';
 import { assertMetricDefinitions } from '../metric-definitions.js';
 import { assertImageUri } from '../image-uri.js';
+import { assertContainerCommand } from '../training-input-rules.js';
 
 const KIND = 'configured-model-algorithm';
 export type ConfiguredModelAlgorithmRecord = Stored<T.GetConfiguredModelAlgorithmResponse>;
@@ -18,6 +19,7 @@ export function createConfiguredModelAlgorithm(
   if (input.trainingContainerConfig) {
     assertImageUri(input.trainingContainerConfig.imageUri, 'trainingContainerConfig.imageUri');
     assertMetricDefinitions(input.trainingContainerConfig.metricDefinitions ?? []);
+    assertContainerCommand(input.trainingContainerConfig, 'trainingContainerConfig');
   }
   if (input.inferenceContainerConfig) assertImageUri(input.inferenceContainerConfig.imageUri, 'inferenceContainerConfig.imageUri');
   const arn = arns.configuredModelAlgorithm(arnContext(ctx), newResourceId());

@@ -12,6 +12,7 @@ import { arns, newResourceId } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
+import { assertTrainingInput } from '../training-input-rules.js';
 import {
   arnContext,
   assertMembership,
@@ -37,6 +38,7 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
   const membershipId = input.membershipIdentifier;
   assertMembership(ctx, membershipId);
   assertUserTags(input.tags);
+  assertTrainingInput(input);
   const association = getAssociationRecord(ctx, membershipId, input.configuredModelAlgorithmAssociationArn);
   const algorithm = getConfiguredModelAlgorithmRecord(ctx, association.configuredModelAlgorithmArn);
   const container = algorithm.trainingContainerConfig;

@@ -141,7 +141,7 @@ async function bindQuery(engine: QueryEngine, select: string, explain: (e: unkno
 
 /** "Table … does not exist" for a workspace table means its files could not be read: say why, and which files. */
 function explainBindError(engine: QueryEngine, message: string): string {
-  const missing = /Table with name (\S+?) does not exist/i.exec(message)?.[1];
+  const missing = /Table with name (\S+) does not exist/i.exec(message)?.[1];
   const unreadable = missing ? engine.unreadableTables.get(missing.toLowerCase()) : undefined;
   if (unreadable) return `Table ${unreadable.table.name} (${unreadable.table.path}) cannot be read: ${unreadable.reason}`;
   return message;
