@@ -82,6 +82,8 @@ export interface NetworkCreateSpec {
   /** No route outside the network (multi-instance training reaches nothing else). */
   internal: boolean;
   labels: Record<string, string>;
+  /** The driver's own options (Docker's bridge: com.docker.network.bridge.*); an engine may refuse unknown ones. */
+  driverOptions?: Record<string, string>;
 }
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL' | 'SIGINT';

@@ -228,7 +228,7 @@ export class DockerEngine implements ContainerEngine {
 
   async createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const n = await this.call('create network', () =>
-      this.docker.createNetwork({ Name: spec.name, Internal: spec.internal, Labels: spec.labels, CheckDuplicate: true }),
+      this.docker.createNetwork({ Name: spec.name, Internal: spec.internal, Labels: spec.labels, Options: spec.driverOptions, CheckDuplicate: true }),
     );
     return n.id;
   }

@@ -147,8 +147,10 @@ export class DockerTrainingRunner implements TrainingRunner {
         return c.s3DataDistributionType === 'ShardedByS3Key' ? shardFor(all, i, hosts.length) : all;
       };
       if (cluster) {
-        network = await createClusterNetwork(engine, spec);
+        const created = await createClusterNetwork(engine, spec);
+        network = created.name;
         log.info({ network, hosts }, 'cluster network created');
+        if (created.warning) runnerLine(events, host, created.warning);
         runnerLine(events, host, `instanceCount ${hosts.length}: hosts ${hosts.join(', ')} on an internal network of their own (${network}).`);
       }
       // Say how the data reaches the containers whenever it is not the plain single-instance bind mount.
