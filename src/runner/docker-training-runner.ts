@@ -14,6 +14,7 @@ import { optMlSkeleton } from './opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
 import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
+import { volumeOverage } from './volume-check.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, type Outcome } from './run-outcome.js';
 import { packageArtifacts, readFailureFile } from './artifact-packager.js';
 import { writeRunManifest } from './run-manifest.js';
@@ -304,17 +305,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     const stopper = new StopController({ kill: (signal) => killAll(signal), gracePeriodMs: settings.stopGracePeriodMs, logger: log });
     stopper.armDeadline(s.remainingMs);
     stopper.watchSignal(s.signal);
-    const volumeLimit = spec.volumeSizeInGB * GiB;
-    stopper.watchVolume(async () => {
-      // volumeSizeInGB is per instance, as each real instance has its own volume.
-      for (const m of members) {
-        const bytes = await engine.writtenBytes(m.containerId);
-        if (bytes > volumeLimit) {
-          return `The job wrote ${(bytes / GiB).toFixed(2)} GB to its volume${cluster ? ` on ${m.host}` : ''}, more than resourceConfig.volumeSizeInGB (${spec.volumeSizeInGB} GB).`;
-        }
-      }
-      return undefined;
-    }, settings.volumeCheckIntervalMs);
+    stopper.watchVolume(() => volumeOverage(engine, members, spec.volumeSizeInGB), settings.volumeCheckIntervalMs);
 
     // The first instance to fail fails the run: the others get SIGTERM, then SIGKILL after the grace period.
     let failed: Member | undefined;
@@ -343,6 +334,8 @@ export class DockerTrainingRunner implements TrainingRunner {
       stopper.dispose();
       peerTimers.forEach(clearTimeout);
     }
+    // What the job wrote after the last live check counts too, before anything is packaged.
+    if (!stopper.reason) stopper.record('volume', await volumeOverage(engine, members, spec.volumeSizeInGB));
     const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
     if (!drained) log.warn('the log stream did not end with the containers; going on without their last lines');
 
@@ -352,7 +345,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     // Independent reads of the ended containers, at once.
     const [state, artifacts, failureText] = await Promise.all([
       engine.inspectContainer(decisive.containerId),
-      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir),
+      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note)),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);
     const outcome: Outcome = classifyExit({
