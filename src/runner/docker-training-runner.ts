@@ -35,7 +35,6 @@ export interface DockerTrainingRunnerOptions {
   host?: HostCapacity;
 }
 
-const GiB = 1024 ** 3;
 /** How long the log stream may lag behind the container's exit before the run goes on without it. */
 const LOG_DRAIN_MS = 10_000;
 
