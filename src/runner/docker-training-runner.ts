@@ -19,6 +19,7 @@ import { classifyExit, FAILURE_MESSAGE_CHARS, type Outcome } from './run-outcome
 import { packageArtifacts, readFailureFile } from './artifact-packager.js';
 import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
+import type { CapacityLedger } from './capacity-ledger.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
 import type { ChannelSpec, ReattachOptions, RunEvents, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
@@ -33,6 +34,8 @@ export interface DockerTrainingRunnerOptions {
   registryAuth?: RegistryAuthProvider;
   /** What this machine can give containers; measured by default (tests inject a small one). */
   host?: HostCapacity;
+  /** The host's budget shared with the other processes on the same data folder (none: this process alone). */
+  capacityLedger?: CapacityLedger;
 }
 
 /** How long the log stream may lag behind the container's exit before the run goes on without it. */
@@ -84,7 +87,7 @@ export class DockerTrainingRunner implements TrainingRunner {
 
   constructor(private readonly opts: DockerTrainingRunnerOptions) {
     this.host = opts.host ?? hostCapacity();
-    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes });
+    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes }, opts.capacityLedger);
     this.resolver =
       opts.imageResolver ??
       new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
