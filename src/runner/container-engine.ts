@@ -137,8 +137,12 @@ export class EngineError extends Error {
   constructor(
     message: string,
     readonly statusCode?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; operation?: string },
   ) {
     super(message, options);
+    this.operation = options?.operation;
   }
+
+  /** What the runner asked of the engine ('wait container', 'logs'…), for a message that says what failed. */
+  readonly operation?: string;
 }

@@ -36,7 +36,7 @@ function engineError(e: unknown, what: string): EngineError {
   if (e instanceof EngineError) return e;
   const status = statusOf(e);
   const message = engineMessage(e) || `${what} failed`;
-  return new EngineError(message, status, { cause: e });
+  return new EngineError(message, status, { cause: e, operation: what });
 }
 
 interface ProgressEvent {

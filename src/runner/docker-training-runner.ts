@@ -6,7 +6,7 @@ import type { Settings } from '../settings.js';
 import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMount, type ChannelDelivery } from '../channels/channel-mounts.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import type { ContainerEngine, ContainerLogs, StopSignal } from './container-engine.js';
+import { EngineError, type ContainerEngine, type ContainerLogs, type StopSignal } from './container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
@@ -16,7 +16,9 @@ import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
 import { volumeOverage } from './volume-check.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, type Outcome } from './run-outcome.js';
-import { packageArtifacts, readFailureFile } from './artifact-packager.js';
+import { ArtifactPackagingError, packageArtifacts, readFailureFile } from './artifact-packager.js';
+import { runnerFailure } from './runner-failure.js';
+import { waitForExit } from './container-wait.js';
 import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { CapacityLedger } from './capacity-ledger.js';
@@ -206,6 +208,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       });
     } catch (e) {
       if (e instanceof ChannelMountError) return await early('INTERNAL_ERROR', e.message, e);
+      if (e instanceof ArtifactPackagingError || e instanceof EngineError) return await early('INTERNAL_ERROR', runnerFailure(engine, e), e);
       log.error({ err: e }, 'run failed on the runner side');
       return await early('INTERNAL_ERROR', `cleanrooms-ml-local failed to run the container: ${(e as Error).message}`, e);
     } finally {
@@ -323,7 +326,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     try {
       await Promise.all(
         members.map((m) =>
-          engine.waitContainer(m.containerId).then((code) => {
+          waitForExit(engine, m.containerId, log).then((code) => {
             exitCodes.set(m, code);
             if (code !== 0 && !failed && !stopper.reason) {
               failed = m;
