@@ -23,7 +23,7 @@ const containersOf = (arn: string) => execFileSync('docker', ['ps', '-aq', '--fi
 async function run(n: string, over: Partial<TrainingJobSpec>, e: ContainerEngine = engine): Promise<{ result: RunResult; lines: LogLine[]; artifactsDir: string }> {
   const artifactsDir = over.artifactsDir ?? join(work, n);
   mkdirSync(artifactsDir, { recursive: true });
-  const runner = new DockerTrainingRunner({ engine: e, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work, pullPolicy: 'if-not-present' }) });
+  const runner = new DockerTrainingRunner({ engine: e, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
   const lines: LogLine[] = [];
   const spec: TrainingJobSpec = {
     trainedModelArn: arnOf(n), name: `faults-${n}`, membershipIdentifier: '00000000-0000-4000-8000-000000000001',
