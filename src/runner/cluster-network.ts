@@ -26,7 +26,7 @@ export const NO_HOST_ADDRESS = { 'com.docker.network.bridge.inhibit_ipv4': 'true
 
 /** What the run's log says when the engine cannot take the host's address off the network (Podman's netavark). */
 export const HOST_REACHABLE_WARNING =
-  "this engine refused to create the cluster network without an address on the host (Docker's com.docker.network.bridge.inhibit_ipv4); the containers can reach services of this machine at the network's gateway address.";
+  "this engine refused to create the cluster network without an address on the host (Docker's com.docker.network.bridge.inhibit_ipv4); the containers may reach services of this machine at the network's gateway address.";
 
 /**
  * Creates the run's own internal network (no route to anything else, no address on the host), labelled like its
