@@ -12,6 +12,8 @@ import { processStartTime, SqliteCapacityLedger } from '../../src/runner/capacit
 import type { TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 
+/** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
+const TEST_LABELS = { 'crml.test.runner-safety': '1' };
 const engine = createEngine('unix:///var/run/docker.sock');
 const GiB = 1024 ** 3;
 const work = mkdtempSync(join(tmpdir(), 'crml-capacity-test-'));
@@ -71,7 +73,7 @@ describe('the host budget shared through the data folder', () => {
         name, membershipIdentifier: '00000000-0000-4000-8000-000000000001',
         imageUri: 'crml-examples/probe:latest', metricDefinitions: [], hyperparameters: { sleep_seconds: '3' }, environment: {},
         instanceType: 'ml.m5.large', instanceCount: 1, volumeSizeInGB: 1, maxRuntimeInSeconds: 300, trainingInputMode: 'File',
-        channels: [], artifactsDir, labels: { 'crml.test': '1' },
+        channels: [], artifactsDir, labels: TEST_LABELS,
       };
       return r.run(spec, { onStarted: () => void (started[name] = Date.now()), onLogLine: () => undefined, onMetric: () => undefined }, new AbortController().signal);
     };

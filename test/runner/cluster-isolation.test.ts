@@ -12,6 +12,8 @@ import { EngineError, type ContainerEngine, type NetworkCreateSpec } from '../..
 import type { LogLine, TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 
+/** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
+const TEST_LABELS = { 'crml.test.runner-safety': '1' };
 const engine = createEngine('unix:///var/run/docker.sock');
 const ARN = 'arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/00000000-0000-4000-8000-000000000001/trained-model/0123456789abcd51';
 
@@ -75,7 +77,7 @@ describe('a cluster network reaches its own hosts and nothing else (real 2-insta
       trainingInputMode: 'File',
       channels: [],
       artifactsDir: work,
-      labels: { 'crml.test': '1' },
+      labels: TEST_LABELS,
     };
     const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);
     const said = lines.filter((l) => l.text.startsWith('reach ')).map((l) => `${l.host} ${l.text}`);

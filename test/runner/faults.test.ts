@@ -12,6 +12,8 @@ import type { LogLine, RunResult, TrainingJobSpec } from '../../src/runner/types
 import { defaultSettings } from '../../src/settings.js';
 import { pushImage, startRegistry } from '../helpers/registry.js';
 
+/** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
+const TEST_LABELS = { 'crml.test.runner-safety': '1' };
 const engine = createEngine('unix:///var/run/docker.sock');
 const work = mkdtempSync(join(tmpdir(), 'crml-faults-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -29,7 +31,7 @@ async function run(n: string, over: Partial<TrainingJobSpec>, e: ContainerEngine
     trainedModelArn: arnOf(n), name: `faults-${n}`, membershipIdentifier: '00000000-0000-4000-8000-000000000001',
     imageUri: 'crml-examples/probe:latest', metricDefinitions: [], hyperparameters: {}, environment: {},
     instanceType: 'ml.m5.large', instanceCount: 1, volumeSizeInGB: 1, maxRuntimeInSeconds: 300, trainingInputMode: 'File',
-    channels: [], artifactsDir, labels: { 'crml.test': '1' },
+    channels: [], artifactsDir, labels: TEST_LABELS,
     ...over,
   };
   const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);

@@ -9,6 +9,8 @@ import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js
 import type { LogLine, TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 
+/** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
+const TEST_LABELS = { 'crml.test.runner-safety': '1' };
 const engine = createEngine('unix:///var/run/docker.sock');
 const ARN = 'arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/00000000-0000-4000-8000-000000000001/trained-model/0123456789abcd53';
 const work = mkdtempSync(join(tmpdir(), 'crml-archive-test-'));
@@ -58,7 +60,7 @@ describe('model.tar.gz: every header written afresh (real container, extracted w
       trainingInputMode: 'File',
       channels: [],
       artifactsDir,
-      labels: { 'crml.test': '1' },
+      labels: TEST_LABELS,
     };
     const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);
     expect(result.statusCode, lines.map((l) => l.text).join('\n')).toBeUndefined();

@@ -8,6 +8,8 @@ import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js
 import type { TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 
+/** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
+const TEST_LABELS = { 'crml.test.runner-safety': '1' };
 const engine = createEngine('unix:///var/run/docker.sock');
 const ARN = 'arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/00000000-0000-4000-8000-000000000001/trained-model/0123456789abcd52';
 const work = mkdtempSync(join(tmpdir(), 'crml-volume-exit-test-'));
@@ -36,7 +38,7 @@ describe('volumeSizeInGB is checked once the containers exit, not only while the
       trainingInputMode: 'File',
       channels: [],
       artifactsDir: work,
-      labels: { 'crml.test': '1' },
+      labels: TEST_LABELS,
     };
     const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: () => undefined, onMetric: () => undefined }, new AbortController().signal);
     expect(result.statusCode).toBe('ALGORITHM_ERROR');
