@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { createGzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -10,41 +11,99 @@ export interface PackagedArchive {
   path: string;
   entries: number;
   bytes: number;
+  /** Entries left out, each with why (devices, FIFOs, names that leave the folder, links to nothing packaged). */
+  dropped: string[];
+}
+
+/** A folder could not be packaged (disk full, a broken engine stream): names the file and the system's words. */
+export class ArtifactPackagingError extends Error {
+  override readonly name = 'ArtifactPackagingError';
+}
+
+const KEPT_TYPES = new Set(['file', 'directory', 'symlink', 'link']);
+
+/** `model/a//b/` → `a/b`; undefined for the folder itself or a name that would leave it (`..`, absolute). */
+export function entryName(engineName: string): string | undefined {
+  const parts = engineName.split('/').filter((p) => p !== '' && p !== '.');
+  // The engine names every entry after the archived folder (`model/…`): that first part goes.
+  const rest = parts.slice(1);
+  if (rest.length === 0 || rest.includes('..')) return undefined;
+  return rest.join('/');
 }
 
 /**
- * Repacks the engine's tar of a folder (entries named `model/…`) into a .tar.gz whose entries are
- * relative to that folder (`model.txt`), the way SageMaker packs model.tar.gz. Links stay links:
- * nothing is followed, so nothing outside /opt/ml can leak in. Streams with backpressure throughout.
+ * Repacks the engine's tar of a folder (entries named `model/…`) into a .tar.gz whose entries are relative to
+ * that folder (`model.txt`), the way SageMaker packs model.tar.gz. Every header is written afresh from the few
+ * fields that matter: the container made these files, so nothing of the engine's headers (PAX path/linkpath,
+ * owners, set-id bits) is carried over, names never leave the folder, nothing is stored under a symlink (an
+ * extractor would write through it), and only files, folders, symlinks and hard links are kept. Links stay
+ * links: nothing is followed. Written to a temporary name and renamed at the end, so a failed packaging never
+ * leaves a partial archive where the result goes. Streams with backpressure throughout.
  */
 export async function packageFolder(engineTar: Readable, destination: string): Promise<PackagedArchive> {
   const extract = tar.extract();
   const pack = tar.pack();
-  let entries = 0;
-  let bytes = 0;
-  const strip = (name: string) => name.replace(/^\.?\/?[^/]+\/?/, '');
+  const partial = `${destination}.partial`;
+  const result: PackagedArchive = { path: destination, entries: 0, bytes: 0, dropped: [] };
+  const symlinks = new Set<string>();
+  const files = new Set<string>();
+  const underSymlink = (name: string) => name.split('/').some((_, i, parts) => i > 0 && symlinks.has(parts.slice(0, i).join('/')));
 
-  extract.on('entry', (header, stream, next) => {
-    // Podman names folders without the trailing `/` Docker gives them: the archive is the same on both.
-    const stripped = strip(header.name);
-    const name = header.type === 'directory' && stripped !== '' && !stripped.endsWith('/') ? `${stripped}/` : stripped;
-    if (name === '') {
-      stream.resume();
-      stream.on('end', next);
-      return;
+  const repack = async () => {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const name = entryName(h.name);
+      const drop = (why: string) => void result.dropped.push(`${name ?? h.name}: ${why}`);
+      let out: (Partial<tar.Header> & { name: string }) | undefined;
+      if (name === undefined) {
+        // The folder's own entry goes silently; anything else without a name inside it is reported.
+        if (h.name.split('/').filter((p) => p !== '' && p !== '.').length > 1) drop('its name leaves the folder');
+      } else if (!KEPT_TYPES.has(h.type)) {
+        drop(`a ${h.type}, not a file, folder or link`);
+      } else if (underSymlink(name)) {
+        drop('inside a symlinked folder');
+      } else {
+        out = { name, type: h.type, mode: h.mode & 0o777, mtime: h.mtime, uid: 0, gid: 0 };
+        if (h.type === 'file') out.size = h.size;
+        if (h.type === 'symlink') out.linkname = h.linkname;
+        if (h.type === 'link') {
+          const target = entryName(h.linkname ?? '');
+          if (target === undefined || !files.has(target)) {
+            drop('a hard link to nothing packaged');
+            out = undefined;
+          } else out.linkname = target;
+        }
+      }
+      if (!out) {
+        entry.resume();
+        continue;
+      }
+      if (h.type === 'symlink') symlinks.add(name!);
+      if (h.type === 'file') files.add(name!);
+      result.entries += 1;
+      result.bytes += out.size ?? 0;
+      await pipeline(entry, pack.entry(out));
     }
-    const out: tar.Header = { ...header, name };
-    if (header.type === 'link' && header.linkname) out.linkname = strip(header.linkname);
-    entries += 1;
-    bytes += header.size ?? 0;
-    const entry = pack.entry(out, (err) => next(err ?? undefined));
-    stream.pipe(entry);
-  });
-  extract.on('finish', () => pack.finalize());
-  extract.on('error', (e) => pack.destroy(e));
+    pack.finalize();
+  };
 
-  await Promise.all([pipeline(engineTar, extract), pipeline(pack, createGzip(), createWriteStream(destination))]);
-  return { path: destination, entries, bytes };
+  const streams = [engineTar, extract, pack];
+  try {
+    await Promise.all([
+      pipeline(engineTar, extract),
+      pipeline(pack, createGzip(), createWriteStream(partial)),
+      repack(),
+    ].map((p) => p.catch((e: unknown) => {
+      // The first failure ends every stream, so nothing waits forever on a stream that will never move.
+      for (const s of streams) s.destroy(e as Error);
+      throw e;
+    })));
+    await rename(partial, destination);
+  } catch (e) {
+    await rm(partial, { force: true });
+    throw new ArtifactPackagingError(`cleanrooms-ml-local could not write ${destination}: ${(e as Error).message}`, { cause: e });
+  }
+  return result;
 }
 
 /** The first `maxChars` characters of the only file in an engine tar (e.g. /opt/ml/output/failure). */
@@ -87,11 +146,19 @@ export async function packageArtifacts(
   engine: ContainerEngine,
   containerId: string,
   dir: string,
+  onDropped: (note: string) => void = () => undefined,
 ): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
   // Both at once: each is a stream from the engine into its own file.
   const pack = async (path: string, name: string) => {
     const tar = await engine.getArchive(containerId, path);
-    return tar ? (await packageFolder(tar, join(dir, name))).path : undefined;
+    if (!tar) return undefined;
+    const packaged = await packageFolder(tar, join(dir, name));
+    if (packaged.dropped.length > 0) {
+      const shown = packaged.dropped.slice(0, 20).join('; ');
+      const more = packaged.dropped.length > 20 ? ` and ${packaged.dropped.length - 20} more` : '';
+      onDropped(`${name}: left out ${packaged.dropped.length} entr${packaged.dropped.length === 1 ? 'y' : 'ies'} of ${path}: ${shown}${more}.`);
+    }
+    return packaged.path;
   };
   const [modelArtifactPath, outputArtifactPath] = await Promise.all([pack('/opt/ml/model', MODEL_ARTIFACT), pack('/opt/ml/output/data', OUTPUT_ARTIFACT)]);
   return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };

@@ -1,6 +1,10 @@
+import type { CapacityLedger } from './capacity-ledger.js';
+
 /**
  * Runs wait (in CREATE_PENDING) while the host has no room for their limits, and start in the order they
- * came when it frees. One gate per runner: the runs of one process share one host.
+ * came when it frees. One gate per runner: the runs of one process share one host; with a ledger, the
+ * processes on one data folder share it too (another process frees room without telling us, so a waiting
+ * gate asks the ledger again every `pollMs`).
  */
 export interface CapacityRequest {
   cpus: number;
@@ -8,30 +12,38 @@ export interface CapacityRequest {
 }
 
 interface Waiter extends CapacityRequest {
-  grant: () => void;
+  grant: (leaseId?: string) => void;
 }
 
 export class CapacityGate {
   private usedCpus = 0;
   private usedMemory = 0;
   private readonly queue: Waiter[] = [];
+  private poll?: NodeJS.Timeout;
 
-  constructor(private readonly capacity: CapacityRequest) {}
+  constructor(
+    private readonly capacity: CapacityRequest,
+    private readonly ledger?: CapacityLedger,
+    private readonly pollMs = 500,
+  ) {}
 
   /** Resolves with a release function once the request fits; rejects if the signal aborts first. */
   acquire(request: CapacityRequest, signal: AbortSignal): Promise<() => void> {
     return new Promise((resolve, reject) => {
       let released = false;
+      let lease: string | undefined;
       const release = () => {
         if (released) return;
         released = true;
         this.usedCpus -= request.cpus;
         this.usedMemory -= request.memoryBytes;
+        if (lease) this.ledger?.release(lease);
         this.drain();
       };
       const waiter: Waiter = {
         ...request,
-        grant: () => {
+        grant: (leaseId) => {
+          lease = leaseId;
           signal.removeEventListener('abort', onAbort);
           resolve(release);
         },
@@ -62,10 +74,23 @@ export class CapacityGate {
   /** Strictly in order: a big run at the head is not overtaken by small ones behind it. */
   private drain(): void {
     while (this.queue.length > 0 && this.fits(this.queue[0]!)) {
-      const w = this.queue.shift()!;
+      const w = this.queue[0]!;
+      let leaseId: string | undefined;
+      if (this.ledger) {
+        leaseId = this.ledger.tryAcquire(w, this.capacity);
+        if (leaseId === undefined) break;
+      }
+      this.queue.shift();
       this.usedCpus += w.cpus;
       this.usedMemory += w.memoryBytes;
-      w.grant();
+      w.grant(leaseId);
+    }
+    if (this.ledger && this.queue.length > 0) {
+      this.poll ??= setInterval(() => this.drain(), this.pollMs);
+      this.poll.unref();
+    } else if (this.poll) {
+      clearInterval(this.poll);
+      this.poll = undefined;
     }
   }
 }

@@ -82,6 +82,8 @@ export interface NetworkCreateSpec {
   /** No route outside the network (multi-instance training reaches nothing else). */
   internal: boolean;
   labels: Record<string, string>;
+  /** The driver's own options (Docker's bridge: com.docker.network.bridge.*); an engine may refuse unknown ones. */
+  driverOptions?: Record<string, string>;
 }
 
 export type StopSignal = 'SIGTERM' | 'SIGKILL' | 'SIGINT';
@@ -133,8 +135,12 @@ export class EngineError extends Error {
   constructor(
     message: string,
     readonly statusCode?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; operation?: string },
   ) {
     super(message, options);
+    this.operation = options?.operation;
   }
+
+  /** What the runner asked of the engine ('wait container', 'logs'…), for a message that says what failed. */
+  readonly operation?: string;
 }

@@ -3,6 +3,8 @@ import type { Settings } from '../settings.js';
 import type { TrainingRunner } from './types.js';
 import { discoverEngine } from './engine-discovery.js';
 import { DockerTrainingRunner } from './docker-training-runner.js';
+import { SqliteCapacityLedger } from './capacity-ledger.js';
+import { join } from 'node:path';
 import { createRegistryAuthProvider } from './registry-auth/index.js';
 
 /**
@@ -19,5 +21,7 @@ export async function createDefaultRunner(opts: { settings: Settings; logger: Lo
     dockerConfigPath: opts.settings.dockerConfigPath,
     ecr: { endpoint: opts.settings.ecr.endpoint, registries: opts.settings.ecr.registries },
   });
-  return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth });
+  // One budget for every process on this data folder, so two of them never oversubscribe the host.
+  const capacityLedger = SqliteCapacityLedger.open(join(opts.settings.dataDir, 'capacity.sqlite'));
+  return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth, capacityLedger });
 }

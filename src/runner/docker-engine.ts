@@ -38,7 +38,7 @@ function engineError(e: unknown, what: string): EngineError {
   if (e instanceof EngineError) return e;
   const status = statusOf(e);
   const message = engineMessage(e) || `${what} failed`;
-  return new EngineError(message, status, { cause: e });
+  return new EngineError(message, status, { cause: e, operation: what });
 }
 
 /**
@@ -316,7 +316,7 @@ export class DockerEngine implements ContainerEngine {
 
   async createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const n = await this.call('create network', () =>
-      this.docker.createNetwork({ Name: spec.name, Internal: spec.internal, Labels: spec.labels, CheckDuplicate: true }),
+      this.docker.createNetwork({ Name: spec.name, Internal: spec.internal, Labels: spec.labels, Options: spec.driverOptions, CheckDuplicate: true }),
     );
     return n.id;
   }

@@ -7,7 +7,7 @@ import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMoun
 import type { ChannelSpec } from '../channels/channel-spec.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import type { ContainerEngine, StopSignal } from './container-engine.js';
+import { EngineError, type ContainerEngine, type StopSignal } from './container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
@@ -15,11 +15,15 @@ import { optMlSkeleton } from './opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
 import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
+import { volumeOverage } from './volume-check.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, runCancelled, runEnded, runFailed, type Outcome } from './run-outcome.js';
-import { packageArtifacts, readFailureFile } from './artifact-packager.js';
+import { ArtifactPackagingError, packageArtifacts, readFailureFile } from './artifact-packager.js';
 import { artifactSizeFailure } from './artifact-size.js';
+import { runnerFailure } from './runner-failure.js';
+import { waitForExit } from './container-wait.js';
 import { writeRunManifest } from './run-manifest.js';
 import { CapacityGate } from './capacity-gate.js';
+import type { CapacityLedger } from './capacity-ledger.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
 import { removeStrayRuns } from './stray-runs.js';
@@ -37,9 +41,10 @@ export interface DockerTrainingRunnerOptions {
   registryAuth?: RegistryAuthProvider;
   /** What this machine can give containers; measured by default (tests inject a small one). */
   host?: HostCapacity;
+  /** The host's budget shared with the other processes on the same data folder (none: this process alone). */
+  capacityLedger?: CapacityLedger;
 }
 
-const GiB = 1024 ** 3;
 /** How long the log stream may lag behind the container's exit before the run goes on without it. */
 const LOG_DRAIN_MS = 10_000;
 
@@ -109,7 +114,7 @@ export class DockerTrainingRunner implements TrainingRunner {
 
   constructor(private readonly opts: DockerTrainingRunnerOptions) {
     this.host = opts.host ?? hostCapacity();
-    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes });
+    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes }, opts.capacityLedger);
     this.resolver =
       opts.imageResolver ??
       new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
@@ -255,8 +260,10 @@ export class DockerTrainingRunner implements TrainingRunner {
         return c.s3DataDistributionType === 'ShardedByS3Key' ? shardFor(all, i, hosts.length) : all;
       };
       if (cluster) {
-        run.network = await createClusterNetwork(engine, spec);
+        const created = await createClusterNetwork(engine, spec);
+        run.network = created.name;
         log.info({ network: run.network, hosts }, 'cluster network created');
+        if (created.warning) runnerLine(events, host, created.warning);
         runnerLine(events, host, clusterLine(hosts, run.network));
       }
       // Say how the data reaches the containers whenever it is not the plain single-instance bind mount.
@@ -338,17 +345,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     const stopper = new StopController({ kill: killAll, gracePeriodMs: settings.stopGracePeriodMs, logger: log });
     stopper.armDeadline(s.remainingMs);
     stopper.watchSignal(s.signal);
-    const volumeLimit = spec.volumeSizeInGB * GiB;
-    stopper.watchVolume(async () => {
-      // volumeSizeInGB is per instance, as each real instance has its own volume.
-      for (const m of members) {
-        const bytes = await engine.writtenBytes(m.containerId);
-        if (bytes > volumeLimit) {
-          return `The job wrote ${(bytes / GiB).toFixed(2)} GB to its volume${cluster ? ` on ${m.host}` : ''}, more than resourceConfig.volumeSizeInGB (${spec.volumeSizeInGB} GB).`;
-        }
-      }
-      return undefined;
-    }, settings.volumeCheckIntervalMs);
+    stopper.watchVolume(() => volumeOverage(engine, members, spec.volumeSizeInGB), settings.volumeCheckIntervalMs);
 
     // The first instance to fail fails the run: the others get SIGTERM, then SIGKILL after the grace period.
     let failed: Member | undefined;
@@ -356,7 +353,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     try {
       await Promise.all(
         members.map((m) =>
-          engine.waitContainer(m.containerId).then((code) => {
+          waitForExit(engine, m.containerId, log).then((code) => {
             exitCodes.set(m, code);
             if (code !== 0 && !failed && !stopper.reason) {
               failed = m;
@@ -372,6 +369,8 @@ export class DockerTrainingRunner implements TrainingRunner {
     } finally {
       stopper.dispose();
     }
+    // What the job wrote after the last live check counts too, before anything is packaged.
+    if (!stopper.reason) stopper.record('volume', await volumeOverage(engine, members, spec.volumeSizeInGB));
     const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
     if (!drained) log.warn('the log stream did not end with the containers; going on without their last lines');
 
@@ -382,7 +381,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     // Independent reads of the ended containers, at once.
     const [state, artifacts, failureText] = await Promise.all([
       engine.inspectContainer(decisive.containerId),
-      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir),
+      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note)),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);
     let outcome: Outcome = classifyExit({
@@ -426,7 +425,10 @@ export class DockerTrainingRunner implements TrainingRunner {
     let failure: EndedEarly;
     if (e instanceof EndedEarly) failure = e;
     else if (e instanceof ChannelMountError) failure = new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
-    else {
+    else if (e instanceof ArtifactPackagingError || e instanceof EngineError) {
+      log.error({ err: e }, 'run failed on the runner side');
+      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.engine, e), { cause: e });
+    } else {
       log.error({ err: e }, 'run failed on the runner side');
       failure = new EndedEarly('INTERNAL_ERROR', `cleanrooms-ml-local failed to run the container: ${(e as Error).message}`, { cause: e });
     }

@@ -60,6 +60,12 @@ export class StopController {
     });
   }
 
+  /** Records a reason found once the containers have already ended (nothing left to signal); none when `detail` is undefined. */
+  record(reason: StopReason, detail: string | undefined): void {
+    if (this.first || detail === undefined) return;
+    this.first = { reason, detail };
+  }
+
   /** Stops with 'deadline' once `ms` have passed (at once when none are left). */
   armDeadline(ms: number): void {
     this.timers.push(setTimeout(() => this.stop('deadline'), Math.max(0, ms)));
