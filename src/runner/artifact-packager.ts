@@ -63,7 +63,8 @@ export async function packageFolder(engineTar: Readable, destination: string): P
       } else if (underSymlink(name)) {
         drop('inside a symlinked folder');
       } else {
-        out = { name, type: h.type, mode: h.mode & 0o777, mtime: h.mtime, uid: 0, gid: 0 };
+        // Folders end in `/` as tar writes them (Podman's engine names them without).
+        out = { name: h.type === 'directory' ? `${name}/` : name, type: h.type, mode: h.mode & 0o777, mtime: h.mtime, uid: 0, gid: 0 };
         if (h.type === 'file') out.size = h.size;
         if (h.type === 'symlink') out.linkname = h.linkname;
         if (h.type === 'link') {
