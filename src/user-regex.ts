@@ -1,4 +1,5 @@
 import RE2 from 're2';
+import { scanPattern } from './regex-scan.js';
 
 /**
  * Regular expressions that users supply (metric definitions, custom data identifiers, filter patterns) run on RE2,
@@ -47,44 +48,26 @@ const GROUP_CONSTRUCTS: [prefix: string, what: string][] = [
  */
 function toRE2Source(pattern: string): string {
   let out = '';
-  let inClass = false;
-  let quoted = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (quoted) {
-      // \Q…\E: everything up to \E is literal.
-      if (c === '\\' && pattern[i + 1] === 'E') quoted = false;
+  for (const piece of scanPattern(pattern, { quoting: true })) {
+    const i = piece.at;
+    if (piece.kind === 'quoted') out += piece.text;
+    else if (piece.kind === 'class-open') out += `[${piece.negated ? '^' : ''}${piece.literalBracket ? ']' : ''}`;
+    else if (piece.kind === 'class-close') out += ']';
+    else if (piece.kind === 'escape') {
+      const next = piece.char;
+      if (!piece.inClass && next >= '1' && next <= '9') throw unsupported(`\\${/^\d+/.exec(pattern.slice(i + 1))![0]}`, 'backreference');
+      if (!piece.inClass && next === 'k' && '<{\''.includes(pattern[i + 2] ?? '')) throw unsupported(pattern.slice(i, i + 3), 'backreference');
+      out += !piece.inClass && next === 'Z' ? '\\z' : `\\${next}`;
+    } else if (piece.inClass) out += piece.char;
+    else {
+      const c = piece.char;
+      if (c === '(') {
+        const construct = GROUP_CONSTRUCTS.find(([prefix]) => pattern.startsWith(prefix, i));
+        if (construct) throw unsupported(construct[0], construct[1]);
+      }
+      if (c === '+' && i > 0 && isQuantifierEnd(pattern, i - 1)) throw unsupported(pattern.slice(i - 1, i + 1), 'possessive quantifier');
       out += c;
-      continue;
     }
-    if (c === '\\') {
-      const next = pattern[i + 1] ?? '';
-      if (!inClass && next >= '1' && next <= '9') throw unsupported(`\\${/^\d+/.exec(pattern.slice(i + 1))![0]}`, 'backreference');
-      if (!inClass && next === 'k' && '<{\''.includes(pattern[i + 2] ?? '')) throw unsupported(pattern.slice(i, i + 3), 'backreference');
-      if (next === 'Q') quoted = true;
-      out += !inClass && next === 'Z' ? '\\z' : c + next;
-      i += 1;
-      continue;
-    }
-    if (inClass) {
-      if (c === ']') inClass = false;
-      out += c;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      out += c;
-      // A `]` right after `[` or `[^` is a literal.
-      if (pattern[i + 1] === '^') out += pattern[++i];
-      if (pattern[i + 1] === ']') out += pattern[++i];
-      continue;
-    }
-    if (c === '(') {
-      const construct = GROUP_CONSTRUCTS.find(([prefix]) => pattern.startsWith(prefix, i));
-      if (construct) throw unsupported(construct[0], construct[1]);
-    }
-    if (c === '+' && i > 0 && isQuantifierEnd(pattern, i - 1)) throw unsupported(pattern.slice(i - 1, i + 1), 'possessive quantifier');
-    out += c;
   }
   return out;
 }

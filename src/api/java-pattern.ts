@@ -1,3 +1,5 @@
+import { scanPattern } from '../regex-scan.js';
+
 /**
  * The service model's patterns are Java regular expressions, matched against the whole value. This turns one
  * into the source of an anchored JavaScript RegExp (flag `u`, so it works on code points as Java does) that
@@ -21,37 +23,30 @@ export function translateJavaPattern(pattern: string): string {
   const src = pattern.replace(SUPPLEMENTARY_IDIOM, '\\u{10000}-\\u{10FFFF}');
   let out = '';
   let inClass = false;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (c === '\\') {
-      const next = src[i + 1];
-      if (next === undefined) throw new Error(`pattern ends with a lone backslash: ${pattern}`);
-      i += 1;
-      if (next === 's') out += inClass ? JAVA_SPACE : `[${JAVA_SPACE}]`;
-      else if (next === 'S') out += inClass ? `\\S${JS_ONLY_SPACE}` : `[\\S${JS_ONLY_SPACE}]`;
+  for (const piece of scanPattern(src)) {
+    if (piece.kind === 'escape') {
+      const next = piece.char;
+      if (next === '') throw new Error(`pattern ends with a lone backslash: ${pattern}`);
+      if (next === 's') out += piece.inClass ? JAVA_SPACE : `[${JAVA_SPACE}]`;
+      else if (next === 'S') out += piece.inClass ? `\\S${JS_ONLY_SPACE}` : `[\\S${JS_ONLY_SPACE}]`;
       else if ('pPQEGZzAhHvVRX'.includes(next)) throw new Error(`Java construct \\${next} has no translation yet: ${pattern}`);
       else if (/[A-Za-z0-9]/.test(next) || SYNTAX.has(next)) out += `\\${next}`;
       else out += next;
-      continue;
-    }
-    if (inClass) {
-      if (c === '[') throw new Error(`nested character classes are not supported: ${pattern}`);
-      if (c === ']') inClass = false;
-      out += c;
-      continue;
-    }
-    if (c === '[') {
+    } else if (piece.kind === 'class-open') {
       inClass = true;
-      out += c;
-      // A `]` right after `[` or `[^` is a literal in Java.
-      if (src[i + 1] === '^') out += src[++i];
-      if (src[i + 1] === ']') {
-        out += '\\]';
-        i += 1;
-      }
-    } else if (c === '.') out += `[^${JAVA_LINE_TERMINATOR}]`;
-    else if (c === '$') out += `(?=(?:\\r\\n|[${JAVA_LINE_TERMINATOR}])?$)`;
-    else out += c;
+      out += `[${piece.negated ? '^' : ''}${piece.literalBracket ? '\\]' : ''}`;
+    } else if (piece.kind === 'class-close') {
+      inClass = false;
+      out += ']';
+    } else if (piece.kind === 'char') {
+      const c = piece.char;
+      if (piece.inClass) {
+        if (c === '[') throw new Error(`nested character classes are not supported: ${pattern}`);
+        out += c;
+      } else if (c === '.') out += `[^${JAVA_LINE_TERMINATOR}]`;
+      else if (c === '$') out += `(?=(?:\\r\\n|[${JAVA_LINE_TERMINATOR}])?$)`;
+      else out += c;
+    }
   }
   if (inClass) throw new Error(`unterminated character class: ${pattern}`);
   return `^(?:${out})$`;

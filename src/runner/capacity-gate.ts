@@ -1,4 +1,6 @@
-import type { CapacityLedger } from './capacity-ledger.js';
+import type { CapacityLedger, CapacityRequest } from './capacity-ledger.js';
+
+export type { CapacityRequest };
 
 /**
  * Runs wait (in CREATE_PENDING) while the host has no room for their limits, and start in the order they
@@ -6,11 +8,6 @@ import type { CapacityLedger } from './capacity-ledger.js';
  * processes on one data folder share it too (another process frees room without telling us, so a waiting
  * gate asks the ledger again every `pollMs`).
  */
-export interface CapacityRequest {
-  cpus: number;
-  memoryBytes: number;
-}
-
 interface Waiter extends CapacityRequest {
   grant: (leaseId?: string) => void;
 }

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { CapacityRequest } from './capacity-gate.js';
+
+
+/** What a run needs of the host while it runs. */
+export interface CapacityRequest {
+  cpus: number;
+  memoryBytes: number;
+}
 
 /**
  * The host's budget shared by every process on one data folder: a lease per granted run, so two processes

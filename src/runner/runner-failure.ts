@@ -6,9 +6,12 @@ import { EngineError, type ContainerEngine } from './container-engine.js';
  * could not be written and why ("no space left on device").
  */
 export function runnerFailure(engine: ContainerEngine, e: Error): string {
-  if (e instanceof EngineError) {
+  // An engine that answered (a 4xx/5xx: a missing entrypoint, a refused mount) ran fine: what it refused is the
+  // container's problem. Only an engine that did not answer at all (no status) failed during the run.
+  if (e instanceof EngineError && e.statusCode === undefined) {
     const op = e.operation ? ` (${e.operation})` : '';
     return `The container engine at ${engine.endpoint} failed during the run${op}: ${e.message}`;
   }
+  if (e instanceof EngineError) return `cleanrooms-ml-local failed to run the container: ${e.message}`;
   return e.message;
 }
