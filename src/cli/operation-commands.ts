@@ -185,7 +185,7 @@ function cliInput(opts: Record<string, string | undefined>): Record<string, unkn
     }
   } else if (opts.cliInputYaml !== undefined) {
     try {
-      loaded = YAML.parse(readArg(opts.cliInputYaml), { schema: 'yaml-1.1' }) as unknown;
+      loaded = YAML.parse(readArg(opts.cliInputYaml)) as unknown;
     } catch {
       throw new UsageError('Error parsing parameter \'cli-input-yaml\': Invalid YAML received.');
     }

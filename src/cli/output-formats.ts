@@ -338,7 +338,9 @@ export function formatYaml(value: unknown): string | undefined {
   if (isObject(value) && Object.keys(value).length === 0) return undefined;
   // Scalars are printed as JSON: YAML would end the document with '...'.
   if (isScalar(value)) return JSON.stringify(value ?? null);
-  return YAML.stringify(value, { indentSeq: false, lineWidth: 0, singleQuote: true, schema: 'yaml-1.1' }).replace(/\n$/, '');
+  // ruamel's safe dumper: keys sorted, lists not indented, YAML 1.2 (only true/false are booleans) but strings that
+  // read as timestamps quoted.
+  return YAML.stringify(value, { indentSeq: false, lineWidth: 0, singleQuote: true, customTags: ['timestamp'], sortMapEntries: true }).replace(/\n$/, '');
 }
 
 export function formatOutput(format: OutputFormat, operationName: string, value: unknown, terminalWidth?: number): string | undefined {

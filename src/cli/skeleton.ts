@@ -67,7 +67,7 @@ function scalarYaml(value: unknown): string {
   if (value === EPOCH) return '1970-01-01 00:00:00';
   if (value === '') return "''";
   if (typeof value === 'number' && !Number.isInteger(value)) return String(value);
-  return YAML.stringify(value, { schema: 'yaml-1.1', singleQuote: true }).trim();
+  return YAML.stringify(value, { customTags: ['timestamp'], singleQuote: true }).trim();
 }
 
 /** One member per line; `listItem` starts the first line with '- ' (a list's one element). */
