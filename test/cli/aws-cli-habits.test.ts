@@ -206,6 +206,13 @@ describe('--generate-cli-skeleton and --cli-input-json/yaml', () => {
     }, 120_000);
   }
 
+  it("--generate-cli-skeleton output prints the AWS CLI's sample response", async () => {
+    for (const args of [LIST_ALGOS, ['list-tags-for-resource', '--resource-arn', algorithmArn]]) {
+      const out = await both([...args, '--generate-cli-skeleton', 'output']);
+      expect(out.crml).toBe(out.aws);
+    }
+  }, 120_000);
+
   it('--cli-input-json and --cli-input-yaml give the input, flags win over them', async () => {
     const json = await crml(['get-configured-model-algorithm', '--cli-input-json', JSON.stringify({ configuredModelAlgorithmArn: algorithmArn }), '--query', 'name']);
     expect(json).toMatchObject({ code: 0, stdout: '"algo-a"\n' });
