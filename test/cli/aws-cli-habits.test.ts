@@ -186,6 +186,13 @@ describe('pagination flags as the AWS CLI has them', () => {
     expect(four.crml).toBe(four.aws);
   }, 180_000);
 
+  it('--max-items with --output text (query per page, then the NextToken) and --output table print as the AWS CLI', async () => {
+    for (const extra of [['--output', 'text', '--query', 'configuredModelAlgorithms[].name'], ['--output', 'text'], ['--output', 'table']]) {
+      const out = await both([...LIST_ALGOS, '--max-items', '2', ...extra]);
+      expect(out.crml).toBe(out.aws);
+    }
+  }, 180_000);
+
   it('--no-paginate makes one call and prints the service nextToken; with pagination flags it is a usage error', async () => {
     const one = await both([...LIST_ALGOS, '--no-paginate', '--max-results', '2']);
     expect(JSON.parse(one.crml)).toEqual(JSON.parse(one.aws));
