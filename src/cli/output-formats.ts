@@ -102,12 +102,22 @@ function formatTextDict(item: Record<string, unknown>, out: string[], identifier
 
 // ---- table: awscli/formatter.py TableFormatter and awscli/table.py MultiTable (without colours) ----
 
-/** unicodedata.east_asian_width in 'WFA' counts 2: the wide and fullwidth ranges (ambiguous ones count 1 here). */
+/**
+ * unicodedata.east_asian_width in 'WFA' counts 2: the wide and fullwidth ranges, and of the ambiguous ones those of
+ * Latin-1 (é, ü, °, ×); other ambiguous characters (Greek, Cyrillic, box drawing) count 1 here.
+ */
+const LATIN1_AMBIGUOUS = [
+  [0xa1, 0xa1], [0xa4, 0xa4], [0xa7, 0xa8], [0xaa, 0xaa], [0xad, 0xae], [0xb0, 0xb4], [0xb6, 0xba], [0xbc, 0xbf],
+  [0xc6, 0xc6], [0xd0, 0xd0], [0xd7, 0xd8], [0xde, 0xe1], [0xe6, 0xe6], [0xe8, 0xea], [0xec, 0xed], [0xf0, 0xf0],
+  [0xf2, 0xf3], [0xf7, 0xfa], [0xfc, 0xfc], [0xfe, 0xfe],
+] as const;
+
 function textLength(text: string): number {
   let n = 0;
   for (const ch of text) {
     const c = ch.codePointAt(0)!;
     const wide =
+      (c >= 0xa1 && c <= 0xfe && LATIN1_AMBIGUOUS.some(([a, b]) => c >= a && c <= b)) ||
       (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) ||
       (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
       (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) || (c >= 0x20000 && c <= 0x3fffd);
