@@ -116,7 +116,9 @@ function parseStartingToken(raw: string, inputToken: string): [Token, number] {
   try {
     // Python's b64decode drops characters outside the alphabet but insists on padding.
     const cleaned = raw.replace(/[^A-Za-z0-9+/=]/g, '');
-    if (cleaned.replace(/=+$/, '').length % 4 === 1 || (cleaned.includes('=') && cleaned.length % 4 !== 0)) throw new Error('padding');
+    let unpadded = cleaned.length;
+    while (unpadded > 0 && cleaned[unpadded - 1] === '=') unpadded--;
+    if (unpadded % 4 === 1 || (unpadded < cleaned.length && cleaned.length % 4 !== 0)) throw new Error('padding');
     const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(cleaned, 'base64'));
     const decoded = JSON.parse(text) as unknown;
     if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw new Error('not a map');
