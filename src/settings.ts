@@ -51,6 +51,8 @@ export interface Settings {
   engine: { dockerHost?: string; sshAuthSock?: string };
   /** Docker's config.json, as the docker CLI finds it: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
   dockerConfigPath: string;
+  /** AWS_DEFAULT_OUTPUT: the API commands' --output when none is given (checked by the CLI, which knows the formats). */
+  cliOutput?: string;
   /** The key `crml serve` requires SigV4 signatures to be made with, when given (never logged). */
   sigv4: { accessKeyId?: string; secretAccessKey?: string };
   /** The most entries (files, folders, links) a local channel folder may hold; more is refused, not walked on. */
@@ -180,6 +182,7 @@ const VARIABLES: Record<string, Variable> = {
   CRML_NO_NEW_PRIVILEGES: variable(flag, (s, v) => (s.hardening.noNewPrivileges = v)),
   CRML_PIDS_LIMIT: variable(wholeNumber(1), (s, v) => (s.hardening.pidsLimit = v)),
   CRML_LOG_LEVEL: variable(oneOf(LOG_LEVELS), (s, v) => (s.logLevel = v)),
+  AWS_DEFAULT_OUTPUT: variable(text, (s, v) => (s.cliOutput = v.trim())),
   CRML_ACCESS_KEY_ID: variable(text, (s, v) => (s.sigv4.accessKeyId = v)),
   CRML_SECRET_ACCESS_KEY: variable(text, (s, v) => (s.sigv4.secretAccessKey = v)),
   DOCKER_HOST: variable(engineAddress, (s, v) => (s.engine.dockerHost = v)),

@@ -6,7 +6,7 @@ export function formatAwsJson(value: unknown): string {
   return JSON.stringify(withCliTimestamps(value), null, 4);
 }
 
-function withCliTimestamps(value: unknown): unknown {
+export function withCliTimestamps(value: unknown): unknown {
   if (value instanceof Date) return isoformat(value);
   if (Array.isArray(value)) return value.map(withCliTimestamps);
   if (value && typeof value === 'object') {

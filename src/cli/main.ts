@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import pino from 'pino';
-import { SettingsError, settingsFromEnv } from '../settings.js';
+import pino, { type Logger } from 'pino';
+import { LOG_LEVELS, SettingsError, settingsFromEnv, type LogLevel } from '../settings.js';
 import { CleanRoomsMLLocal } from '../api/service.js';
 import { CleanRoomsMLServiceException } from '../api/generated/errors.js';
 import { addOperationCommands } from './operation-commands.js';
@@ -11,6 +11,7 @@ import { pullProgressRenderer } from './pull-progress.js';
 import { copyArtifacts } from './commands/artifacts.js';
 import { printLogs, printMetrics } from './commands/logs.js';
 import { LineOutput, OutputClosedError } from './output.js';
+import { groupCommandsInHelp } from './help-groups.js';
 
 /** The AWS CLI's exit codes: 252 for a usage error, 254 for an error the service answered, 255 otherwise. */
 const EXIT_USAGE = 252;
@@ -28,17 +29,35 @@ const printErr = (s: string) => void stderr.line(s)?.catch(() => undefined);
 
 let service: CleanRoomsMLLocal | undefined;
 let currentOperation = '';
+let logger: Logger | undefined;
+
+/**
+ * The runner's own log on stderr: JSON lines, or pino-pretty's readable lines when stderr is a terminal (loaded
+ * only then: a pipe's reader gets JSON and the start pays nothing for it). `--log-level` wins over CRML_LOG_LEVEL.
+ */
+async function makeLogger(program: Command): Promise<void> {
+  const flag = program.opts<{ logLevel?: string }>().logLevel;
+  if (flag !== undefined && !(LOG_LEVELS as readonly string[]).includes(flag)) {
+    throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${flag}'`);
+  }
+  const level = (flag as LogLevel | undefined) ?? settingsFromEnv().logLevel;
+  if (process.stderr.isTTY) {
+    const { default: pretty } = await import('pino-pretty');
+    logger = pino({ level }, pretty({ destination: 2, sync: true, colorize: true }));
+  } else {
+    logger = pino({ level }, pino.destination(2));
+  }
+}
 
 function getService(program: Command): CleanRoomsMLLocal {
   if (!service) {
     const dataDir = program.opts<{ dataDir?: string }>().dataDir;
     const settings = settingsFromEnv();
-    const logger = pino({ level: settings.logLevel }, pino.destination(2));
     // Only the commands that stay to supervise runs take over the runs of dead processes.
     const reconcile = ['serve', 'create-trained-model', 'reconcile'].includes(currentOperation);
     service = new CleanRoomsMLLocal({
       settings: dataDir ? { ...settings, dataDir } : settings,
-      logger,
+      logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
       reconcile,
       onPullProgress: pullProgressRenderer(process.stderr),
     });
@@ -68,13 +87,21 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('crml')
     .description('cleanrooms-ml-local: AWS Clean Rooms ML custom-model training on this machine')
     .option('--data-dir <dir>', 'where the store and artifacts live (default ~/.cleanrooms-ml-local, or $CRML_DATA_DIR)')
+    .option('--log-level <level>', `the runner's own log on stderr: ${LOG_LEVELS.join(', ')} (default $CRML_LOG_LEVEL, else warn)`)
     .exitOverride()
     .configureOutput({ writeOut: (s) => void stdout.write(s)?.catch(() => undefined), writeErr: (s) => void stderr.write(s)?.catch(() => undefined) });
-  program.hook('preAction', (_p, action) => {
+  program.hook('preAction', async (_p, action) => {
     currentOperation = action.name();
+    await makeLogger(program);
   });
 
-  addOperationCommands(program, { service: () => getService(program), print, afterCreateTrainedModel: followRun });
+  addOperationCommands(program, {
+    service: () => getService(program),
+    print,
+    afterCreateTrainedModel: followRun,
+    defaultOutput: () => settingsFromEnv().cliOutput,
+    terminalWidth: () => (process.stdout.isTTY ? process.stdout.columns : 80),
+  });
 
   program
     .command('serve')
@@ -147,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (trainedModel: string, o: { output?: string; asAccount?: string; versionIdentifier?: string }) => {
       await printMetrics(getService(program), trainedModel, o, print);
     });
+
+  groupCommandsInHelp(program);
 
   let code: number;
   try {
