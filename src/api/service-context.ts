@@ -31,6 +31,12 @@ export function nowIso(ctx: ServiceContext): string {
   return ctx.clock().toISOString();
 }
 
+/** A new record's two timestamps: created and last updated now. */
+export function createdNow(ctx: ServiceContext): { createTime: string; updateTime: string } {
+  const now = nowIso(ctx);
+  return { createTime: now, updateTime: now };
+}
+
 /** Any well-formed membership id works unless a setting restricts them. */
 export function assertMembership(ctx: ServiceContext, membershipId: string): void {
   const allowed = ctx.settings.allowedMembershipIds;

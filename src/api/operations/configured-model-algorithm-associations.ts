@@ -2,17 +2,7 @@ import type * as T from '../generated/types.js';
 import { ConflictException } from '../generated/errors.js';
 import { arns, newResourceId } from '../arns.js';
 import { toOutput } from '../shape-output.js';
-import {
-  arnContext,
-  assertMembership,
-  assertUserTags,
-  nonEmpty,
-  notFound,
-  pageOfMembership,
-  nowIso,
-  type ServiceContext,
-  type Stored,
-} from '../service-context.js';
+import { arnContext, assertMembership, assertUserTags, nonEmpty, notFound, pageOfMembership, createdNow, type ServiceContext, type Stored } from '../service-context.js';
 import { getConfiguredModelAlgorithmRecord } from './configured-model-algorithms.js';
 import { assertTrainedModelsConfigurationPolicy } from '../../privacy/index.js';
 
@@ -28,10 +18,8 @@ export function createConfiguredModelAlgorithmAssociation(
   assertTrainedModelsConfigurationPolicy(input.privacyConfiguration?.policies?.trainedModels);
   getConfiguredModelAlgorithmRecord(ctx, input.configuredModelAlgorithmArn);
   const arn = arns.configuredModelAlgorithmAssociation(arnContext(ctx), input.membershipIdentifier, newResourceId());
-  const now = nowIso(ctx);
   const body: AssociationRecord = {
-    createTime: now,
-    updateTime: now,
+    ...createdNow(ctx),
     configuredModelAlgorithmAssociationArn: arn,
     membershipIdentifier: input.membershipIdentifier,
     collaborationIdentifier: ctx.settings.collaborationId,

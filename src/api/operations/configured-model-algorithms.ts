@@ -3,7 +3,7 @@ import { ConflictException } from '../generated/errors.js';
 import { arns, newResourceId } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
-import { arnContext, assertUserTags, nonEmpty, notFound, nowIso, type ServiceContext, type Stored } from '../service-context.js';
+import { arnContext, assertUserTags, nonEmpty, notFound, createdNow, type ServiceContext, type Stored } from '../service-context.js';
 import { assertMetricDefinitions } from '../metric-definitions.js';
 import { assertImageUri } from '../image-uri.js';
 import { assertContainerCommand } from '../training-input-rules.js';
@@ -23,10 +23,8 @@ export function createConfiguredModelAlgorithm(
   }
   if (input.inferenceContainerConfig) assertImageUri(input.inferenceContainerConfig.imageUri, 'inferenceContainerConfig.imageUri');
   const arn = arns.configuredModelAlgorithm(arnContext(ctx), newResourceId());
-  const now = nowIso(ctx);
   const body: ConfiguredModelAlgorithmRecord = {
-    createTime: now,
-    updateTime: now,
+    ...createdNow(ctx),
     configuredModelAlgorithmArn: arn,
     name: input.name,
     description: input.description,

@@ -5,17 +5,7 @@ import { AccessDeniedException, ConflictException } from '../generated/errors.js
 import { arns, newResourceId, resourceIdOfArn } from '../arns.js';
 import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
-import {
-  arnContext,
-  assertMembership,
-  assertUserTags,
-  nonEmpty,
-  notFound,
-  pageOfMembership,
-  nowIso,
-  type ServiceContext,
-  type Stored,
-} from '../service-context.js';
+import { arnContext, assertMembership, assertUserTags, nonEmpty, notFound, pageOfMembership, nowIso, type ServiceContext, type Stored } from '../service-context.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
 import { describeLocalData, LocalDataError, resolveLocalDataFolder } from '../../channels/local-data.js';
 import { loadDataDirWorkspace, WORKSPACE_FILE_NAME } from '../../channels/workspace.js';

@@ -13,16 +13,7 @@ import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
 import { assertTrainingInput } from '../training-input-rules.js';
-import {
-  arnContext,
-  assertMembership,
-  assertUserTags,
-  nonEmpty,
-  notFound,
-  pageOfMembership,
-  nowIso,
-  type ServiceContext,
-} from '../service-context.js';
+import { arnContext, assertMembership, assertUserTags, nonEmpty, notFound, pageOfMembership, nowIso, type ServiceContext } from '../service-context.js';
 import { CANCELLABLE_STATUSES, FINISHED_STATUSES, RUNNING_STATUSES } from '../trained-model-status.js';
 import { TRAINED_MODEL_KIND, type RunSpec, type TrainedModelRecord } from '../trained-model-records.js';
 import { maxArtifactBytes } from '../../privacy/index.js';
