@@ -136,6 +136,8 @@ const engineAddress = z
   .trim()
   .refine((s) => URL.canParse(s))
   .describe('an engine address such as unix:///var/run/docker.sock, tcp://host:2375 or ssh://user@host');
+/** The region part of an ARN (`[-a-z0-9]+` in the model's ARN patterns): any other would make ARNs nothing can read back. */
+const region = z.string().trim().regex(/^[-a-z0-9]+$/).describe('an AWS region such as us-east-1 (lower-case letters, digits and -)');
 const accountId = z.string().trim().regex(/^\d{12}$/).describe('an AWS account id (12 digits)');
 /** CRML_ECR_REGISTRIES=host=account:region,host2=account:region */
 const ecrRegistries = z
@@ -165,8 +167,8 @@ function variable<T>(parser: z.ZodType<T, string>, apply: (s: Settings, value: T
  */
 const VARIABLES: Record<string, Variable> = {
   CRML_DATA_DIR: variable(text, (s, v) => (s.dataDir = v)),
-  AWS_REGION: variable(text, (s, v) => (s.region = v)),
-  CRML_REGION: variable(text, (s, v) => (s.region = v)),
+  AWS_REGION: variable(region, (s, v) => (s.region = v)),
+  CRML_REGION: variable(region, (s, v) => (s.region = v)),
   CRML_ACCOUNT_ID: variable(accountId, (s, v) => (s.accountId = v)),
   CRML_MEMBERSHIP_ID: variable(text, (s, v) => (s.defaultMembershipId = v)),
   CRML_COLLABORATION_ID: variable(text, (s, v) => (s.collaborationId = v)),

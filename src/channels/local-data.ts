@@ -94,7 +94,12 @@ export async function resolveLocalDataFolder(given: string, opts: { roots?: read
 const outsideRoots = () =>
   new LocalDataError('Member must be a folder inside one of the folders this server serves (crml serve --local-data-root), links followed', true);
 
-/** Each root's real path, refused like a channel folder would be (a root of `/` would serve everything). */
+/**
+ * Each root's real path, refused like a channel folder would be (a root of `/` would serve everything), and
+ * also its name as given when that is a link, so that paths through it pass the check made before any look-up.
+ * The name as given can never admit a folder outside: the check after look-up compares real paths, and no real
+ * path runs through a link.
+ */
 export async function resolveLocalDataRoots(roots: readonly string[]): Promise<string[]> {
   const out: string[] = [];
   for (const root of roots) {
@@ -104,6 +109,7 @@ export async function resolveLocalDataRoots(roots: readonly string[]): Promise<s
       throw new LocalDataError(`--local-data-root '${root}': ${(e as Error).message}`);
     }
   }
+  for (const root of roots) if (!out.includes(resolve(root))) out.push(resolve(root));
   return out;
 }
 

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeLocalData, resolveLocalDataFolder, walkChannelFolder } from '../../src/channels/local-data.js';
+import { describeLocalData, resolveLocalDataFolder, resolveLocalDataRoots, walkChannelFolder } from '../../src/channels/local-data.js';
 import { channelContentHash } from '../../src/channels/channel-content-hash.js';
 import { channelMounts } from '../../src/channels/channel-mounts.js';
 
@@ -108,6 +108,20 @@ describeLocalData(${JSON.stringify(d)}).then((r) => console.log(JSON.stringify(r
     expect(await refusal(resolveLocalDataFolder(`${root}/ok/../ok`, { roots }))).toMatchObject({ message: "Member must not contain '..' segments over HTTP" });
     expect(await refusal(resolveLocalDataFolder('ok', { roots }))).toMatchObject({ message: 'Member must be an absolute path over HTTP' });
     expect(await refusal(resolveLocalDataFolder(root, { roots: [] }))).toMatchObject({ denied: true, message: expect.stringContaining('--local-data-root') });
+  });
+
+  it('over HTTP: a root given as a link serves its folders by either name, and still nothing outside', async () => {
+    const real = folder();
+    const outside = folder();
+    mkdirSync(join(real, 'ok'));
+    const alias = join(folder(), 'data');
+    symlinkSync(real, alias);
+    symlinkSync(outside, join(real, 'out-link'));
+    const roots = await resolveLocalDataRoots([alias]);
+    expect(await resolveLocalDataFolder(join(alias, 'ok'), { roots })).toBe(join(real, 'ok'));
+    expect(await resolveLocalDataFolder(join(real, 'ok'), { roots })).toBe(join(real, 'ok'));
+    expect(await refusal(resolveLocalDataFolder(join(alias, 'out-link'), { roots }))).toMatchObject({ denied: true });
+    expect(await refusal(resolveLocalDataFolder(outside, { roots }))).toMatchObject({ denied: true });
   });
 
   it("refuse at run time to mount a stored channel folder that holds the engine's socket or is a system folder", () => {

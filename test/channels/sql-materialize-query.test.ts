@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -184,6 +184,26 @@ describe('ML input channel data from a protected query over local tables', () =>
         `Permission Error: the query may not read "${refused}": it is outside the workspace. A query reads only its tables' files ` +
           `and files under its allowedDirectories; to allow this file, name it as a table in "tables", or its folder in "allowedDirectories", in ${join(s.dir, 'workspace.json')}.`,
       );
+    }
+  });
+
+  it("does not follow a link among a glob's matches out of the pattern's folder (a planted link reads nothing outside)", async () => {
+    await using s = scratch();
+    const outside = mkdtempSync(join(tmpdir(), 'crml-sql-outside-'));
+    try {
+      mkdirSync(join(s.dir, 'events'));
+      writeFileSync(join(s.dir, 'events', 'a.csv'), 'id,n\n1,5\n');
+      writeFileSync(join(outside, 'secret.csv'), 'id,n\n42,42\n');
+      symlinkSync(join(outside, 'secret.csv'), join(s.dir, 'events', 'planted.csv'));
+      const workspace = workspaceFromJson({ tables: { events: 'events/*.csv' } }, join(s.dir, 'workspace.json'));
+      const read = await csv(`SELECT * FROM read_text('${join(s.dir, 'events', 'planted.csv')}')`, s.out, workspace).catch((e: unknown) => e);
+      expect(read).toBeInstanceOf(QueryFailedError);
+      const table = await csv('SELECT * FROM events', s.out, workspace).catch((e: unknown) => e);
+      expect(table).toBeInstanceOf(QueryFailedError);
+      expect((table as Error).message).toContain(`'${join(s.dir, 'events', 'planted.csv')}' is a link to '${join(outside, 'secret.csv')}', outside the pattern's folder`);
+      expect(existsSync(join(s.out, 'part-00000.csv'))).toBe(false);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
     }
   });
 

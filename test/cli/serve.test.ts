@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -62,5 +63,24 @@ describe('crml serve start-up', () => {
     const signed = await crmlServe(['--host', '0.0.0.0'], { CRML_ACCESS_KEY_ID: 'AKIDX', CRML_SECRET_ACCESS_KEY: 's3cret' }, /listening on http/);
     expect(signed.stdout).toContain('(SigV4 required)');
     expect(signed.stderr).not.toContain('WARNING');
+  });
+
+  it('says plainly that it cannot listen (a port in use, an unknown host) with exit 252, not an internal error; [::] is ::', async () => {
+    const first = createServer();
+    await new Promise<void>((resolve) => first.listen(0, '127.0.0.1', resolve));
+    const port = String((first.address() as AddressInfo).port);
+    try {
+      const taken = await crmlServe(['--port', port]);
+      expect(taken.code).toBe(252);
+      expect(taken.stderr).toContain(`cannot listen on 127.0.0.1:${port}`);
+      expect(taken.stderr).not.toContain('internal error');
+    } finally {
+      first.close();
+    }
+    const unknown = await crmlServe(['--host', 'no-such-host.invalid']);
+    expect(unknown.code).toBe(252);
+    expect(unknown.stderr).toContain('cannot listen on no-such-host.invalid:0');
+    const bracketed = await crmlServe(['--host', '[::1]'], {}, /listening on http/);
+    expect(bracketed.stdout).toContain('listening on http://[::1]:');
   });
 });

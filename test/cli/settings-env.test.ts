@@ -19,6 +19,9 @@ const BAD: [name: string, value: string, accepted: RegExp][] = [
   ['CRML_STRICT_RESOURCES', 'maybe', /'true', 'false', '1' or '0'/],
   ['CRML_LOG_LEVEL', 'loud', /'warn'/],
   ['DOCKER_HOST', '/var/run/docker.sock', /unix:\/\/\/var\/run\/docker\.sock/],
+  // Every ARN made would fail the ARN's own pattern, so nothing created could be read back.
+  ['CRML_REGION', 'US-East-1', /AWS region such as us-east-1/],
+  ['AWS_REGION', 'us east 1', /AWS region such as us-east-1/],
 ];
 
 /** The real CLI, as a user runs it: its exit code and stderr. */

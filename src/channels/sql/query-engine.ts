@@ -1,7 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { sep } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { Workspace, WorkspaceTable } from '../workspace.js';
-import { isGlob } from '../workspace.js';
+import { globBase, isGlob } from '../workspace.js';
 import { listLiteral, quoteIdentifier, quoteLiteral, engineMessage } from './sql-text.js';
 
 /**
@@ -51,7 +52,14 @@ export async function openQueryEngine(scope: QueryEngineScope): Promise<QueryEng
     // A glob is expanded now, by the engine's own glob (the same matching its readers do), while it can still list
     // folders: its table is then the files it matched, and nothing else in their folder is reachable.
     const matches = new Map<WorkspaceTable, string[]>();
-    for (const table of tables.filter((t) => isGlob(t.path))) matches.set(table, await globFiles(connection, table.path));
+    const linkedOut = new Map<WorkspaceTable, string>();
+    for (const table of tables.filter((t) => isGlob(t.path))) {
+      const files = await globFiles(connection, table.path);
+      // A link planted among the matches would open its target, wherever it is: the table is then refused.
+      const out = linkOutOf(globBase(table.path), files);
+      if (out) linkedOut.set(table, out);
+      matches.set(table, out ? [] : files);
+    }
     const paths = [...tables.filter((t) => !isGlob(t.path)).map((t) => t.path), ...[...matches.values()].flat(), scope.outputFile];
     // Lists first: once external access is off, only these stay reachable.
     await connection.run(`SET allowed_paths = ${listLiteral([...new Set(paths)])}`);
@@ -69,6 +77,11 @@ export async function openQueryEngine(scope: QueryEngineScope): Promise<QueryEng
         continue;
       }
       const files = matches.get(table) ?? [table.path];
+      const link = linkedOut.get(table);
+      if (link) {
+        unreadableTables.set(table.name.toLowerCase(), { table, reason: link });
+        continue;
+      }
       if (files.length === 0) {
         unreadableTables.set(table.name.toLowerCase(), { table, reason: 'no files match the pattern' });
         continue;
@@ -100,6 +113,29 @@ async function globFiles(connection: DuckDBConnection, pattern: string): Promise
         return false;
       }
     });
+}
+
+/** The first match whose real path leaves the pattern's folder (its real path too), said as a reason; else undefined. */
+function linkOutOf(base: string, files: readonly string[]): string | undefined {
+  let realBase: string;
+  try {
+    realBase = realpathSync(base);
+  } catch {
+    return undefined;
+  }
+  const within = realBase.endsWith(sep) ? realBase : realBase + sep;
+  for (const f of files) {
+    let real: string;
+    try {
+      real = realpathSync(f);
+    } catch {
+      continue; // gone since the glob: the reader reports it
+    }
+    if (!real.startsWith(within)) {
+      return `'${f}' is a link to '${real}', outside the pattern's folder '${base}' (links are not followed out of it; name that file as a table of its own to read it)`;
+    }
+  }
+  return undefined;
 }
 
 function tableReader(table: WorkspaceTable, files: readonly string[]): string {

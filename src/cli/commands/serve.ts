@@ -26,7 +26,15 @@ export async function serve(
   warn: (s: string) => void,
 ): Promise<void> {
   const credentials = serveCredentials(opts);
-  const usage = (e: unknown) => (e instanceof LocalDataError ? new UsageError(e.message) : e);
+  // `[::]` as a URL writes it; listen() wants the bare address.
+  const host = opts.host.replace(/^\[(.*)\]$/, '$1');
+  const usage = (e: unknown) => {
+    if (e instanceof LocalDataError) return new UsageError(e.message);
+    // A port in use, an unknown host, no permission: the user's to fix, not an internal error.
+    const { syscall, code } = e as NodeJS.ErrnoException;
+    if (syscall === 'listen' || syscall === 'getaddrinfo') return new UsageError(`cannot listen on ${opts.host}:${opts.port} (${code ?? (e as Error).message}).`);
+    return e;
+  };
   const roots = await resolveLocalDataRoots(opts.localDataRoots ?? []).catch((e: unknown) => Promise.reject(usage(e)));
   if (!credentials && !isLoopback(opts.host)) {
     warn(
@@ -38,7 +46,7 @@ export async function serve(
   const fromSettings = service.settings.server;
   const server = await startServer({
     service,
-    host: opts.host,
+    host,
     port: opts.port,
     credentials,
     logger: service.logger,
