@@ -1,3 +1,4 @@
+import type { ResourceKind } from './store.js';
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { CleanRoomsMLLocal } from './service.js';
@@ -44,17 +45,14 @@ export async function train(service: CleanRoomsMLLocal, input: TrainInput): Prom
   const roleArn = input.roleArn ?? ROLE;
   const trainingContainerConfig: T.ContainerConfig = { imageUri: input.imageUri, metricDefinitions: input.metricDefinitions };
   const algoName = `crml-train-${shortHash(trainingContainerConfig)}`;
-  const algorithms = await all((nextToken) => service.listConfiguredModelAlgorithms({ nextToken }), (r) => r.configuredModelAlgorithms);
-  let algo = algorithms.find((a) => a.name === algoName)?.configuredModelAlgorithmArn;
+  // By name in one store query (the names are derived, so a name is what was given), not by paging every list.
+  const byName = (kind: ResourceKind, name: string) => service.store.arnByIdOrName(kind, name);
+  let algo = byName('configured-model-algorithm', algoName);
   const reusedAlgo = algo !== undefined;
   algo ??= (await service.createConfiguredModelAlgorithm({ name: algoName, roleArn, trainingContainerConfig })).configuredModelAlgorithmArn;
 
-  const assocName = `crml-train-${shortHash([algo, input.privacyConfiguration ?? null])}`;
-  const assocs = await all(
-    (nextToken) => service.listConfiguredModelAlgorithmAssociations({ membershipIdentifier, nextToken }),
-    (r) => r.configuredModelAlgorithmAssociations,
-  );
-  let assoc = assocs.find((a) => a.name === assocName)?.configuredModelAlgorithmAssociationArn;
+  const assocName = `crml-train-${shortHash([membershipIdentifier, algo, input.privacyConfiguration ?? null])}`;
+  let assoc = byName('configured-model-algorithm-association', assocName);
   const reusedAssoc = assoc !== undefined;
   assoc ??= (
     await service.createConfiguredModelAlgorithmAssociation({
@@ -65,16 +63,15 @@ export async function train(service: CleanRoomsMLLocal, input: TrainInput): Prom
     })
   ).configuredModelAlgorithmAssociationArn;
 
-  const existing = await all((nextToken) => service.listMLInputChannels({ membershipIdentifier, nextToken }), (r) => r.mlInputChannelsList);
   const mlInputChannelArns: Record<string, string> = {};
   const reusedChannels: string[] = [];
   for (const [channelName, folder] of Object.entries(input.channels)) {
     const path = resolve(folder);
     const name = `crml-train-${channelName}-${shortHash([assoc, path])}`.slice(0, 63);
-    const found = existing.find((c) => c.name === name && c.status !== 'INACTIVE');
-    if (found) {
+    const found = byName('ml-input-channel', name);
+    if (found && (await service.getMLInputChannel({ membershipIdentifier, mlInputChannelArn: found })).status !== 'INACTIVE') {
       reusedChannels.push(channelName);
-      mlInputChannelArns[channelName] = found.mlInputChannelArn;
+      mlInputChannelArns[channelName] = found;
       continue;
     }
     mlInputChannelArns[channelName] = (
@@ -108,13 +105,3 @@ export async function train(service: CleanRoomsMLLocal, input: TrainInput): Prom
   };
 }
 
-async function all<R, I>(page: (nextToken?: string) => Promise<R & { nextToken?: string }>, items: (r: R) => I[]): Promise<I[]> {
-  const out: I[] = [];
-  let nextToken: string | undefined;
-  do {
-    const r = await page(nextToken);
-    out.push(...items(r));
-    nextToken = r.nextToken;
-  } while (nextToken);
-  return out;
-}
