@@ -1,29 +1,20 @@
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
-import { join, posix, relative, sep } from 'node:path';
+import { posix, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar-stream';
 import { channelContainerPath } from '../channels/channel-mounts.js';
+import { walkChannelFolder, type ChannelFile } from '../channels/local-data.js';
 
-/** One file of a channel: where it is on this machine and its path relative to the channel's folder ('/'-separated). */
-export interface ChannelFile {
-  hostPath: string;
-  relativePath: string;
-  size: number;
-}
+export type { ChannelFile };
 
-/** Every regular file under a channel's folder, sorted by relative path (code-unit order: the same on every machine). */
+/**
+ * Every regular file under a channel's folder (the channels' one walker), its relative path '/'-separated and the
+ * list sorted by it (code-unit order: the same on every machine).
+ */
 export async function listChannelFiles(root: string): Promise<ChannelFile[]> {
   const files: ChannelFile[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const e of await readdir(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) files.push({ hostPath: p, relativePath: relative(root, p).split(sep).join('/'), size: (await stat(p)).size });
-    }
-  };
-  await walk(root);
+  for await (const f of walkChannelFolder(root, { maxEntries: Infinity })) files.push({ ...f, relativePath: f.relativePath.split(sep).join('/') });
   return files.sort((a, b) => (a.relativePath < b.relativePath ? -1 : a.relativePath > b.relativePath ? 1 : 0));
 }
 
