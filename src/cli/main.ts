@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import pino, { type Logger } from 'pino';
-import { LOG_LEVELS, SettingsError, settingsFromEnv, type LogLevel } from '../settings.js';
+import { LOG_LEVELS, SettingsError, settingsFromEnv, type LogLevel, type Settings } from '../settings.js';
 import { CleanRoomsMLLocal } from '../api/service.js';
 import { CleanRoomsMLServiceException } from '../api/generated/errors.js';
 import { addOperationCommands } from './operation-commands.js';
@@ -40,7 +40,7 @@ async function makeLogger(program: Command): Promise<void> {
   if (flag !== undefined && !(LOG_LEVELS as readonly string[]).includes(flag)) {
     throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${flag}'`);
   }
-  const level = (flag as LogLevel | undefined) ?? settingsFromEnv().logLevel;
+  const level = (flag as LogLevel | undefined) ?? envSettings().logLevel;
   if (process.stderr.isTTY) {
     const { default: pretty } = await import('pino-pretty');
     logger = pino({ level }, pretty({ destination: 2, sync: true, colorize: true }));
@@ -49,10 +49,14 @@ async function makeLogger(program: Command): Promise<void> {
   }
 }
 
+let fromEnv: Settings | undefined;
+/** The environment's settings, read once per process (a bad variable throws SettingsError: exit 252). */
+const envSettings = (): Settings => (fromEnv ??= settingsFromEnv());
+
 function getService(program: Command): CleanRoomsMLLocal {
   if (!service) {
     const dataDir = program.opts<{ dataDir?: string }>().dataDir;
-    const settings = settingsFromEnv();
+    const settings = envSettings();
     // Only the commands that stay to supervise runs take over the runs of dead processes.
     const reconcile = ['serve', 'create-trained-model', 'reconcile'].includes(currentOperation);
     service = new CleanRoomsMLLocal({
@@ -84,6 +88,7 @@ async function followRun(run: { trainedModelArn: string; versionIdentifier?: str
 }
 
 export async function main(argv: string[]): Promise<number> {
+  fromEnv = undefined;
   const program = new Command('crml')
     .description('cleanrooms-ml-local: AWS Clean Rooms ML custom-model training on this machine')
     .option('--data-dir <dir>', 'where the store and artifacts live (default ~/.cleanrooms-ml-local, or $CRML_DATA_DIR)')
@@ -99,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     service: () => getService(program),
     print,
     afterCreateTrainedModel: followRun,
-    defaultOutput: () => settingsFromEnv().cliOutput,
+    defaultOutput: () => envSettings().cliOutput,
     terminalWidth: () => (process.stdout.isTTY ? process.stdout.columns : 80),
   });
 
@@ -119,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded on demand: the HTTP layer is not needed by the other commands.
       const { serve } = await import('./commands/serve.js');
       // The credentials come from the environment without creating the service: it takes over dead runs.
-      const sigv4 = settingsFromEnv().sigv4;
+      const sigv4 = envSettings().sigv4;
       await serve(
         () => getService(program),
         {
