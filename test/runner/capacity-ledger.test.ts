@@ -9,8 +9,8 @@ import pino from 'pino';
 import { createEngine } from '../../src/runner/engine-discovery.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
 import { processStartTime, SqliteCapacityLedger } from '../../src/runner/capacity-ledger.js';
-import type { TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
+import { probeJobSpec } from '../helpers/job-spec.js';
 
 /** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
 const TEST_LABELS = { 'crml.test.runner-safety': '1' };
@@ -68,13 +68,10 @@ describe('the host budget shared through the data folder', () => {
     const go = (name: string, r: DockerTrainingRunner) => {
       const artifactsDir = join(dataDir, name);
       mkdirSync(artifactsDir);
-      const spec: TrainingJobSpec = {
+      const spec = probeJobSpec({
         trainedModelArn: `arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/00000000-0000-4000-8000-000000000001/trained-model/${name}`,
-        name, membershipIdentifier: '00000000-0000-4000-8000-000000000001',
-        imageUri: 'crml-examples/probe:latest', metricDefinitions: [], hyperparameters: { sleep_seconds: '3' }, environment: {},
-        instanceType: 'ml.m5.large', instanceCount: 1, volumeSizeInGB: 1, maxRuntimeInSeconds: 300, trainingInputMode: 'File',
-        channels: [], artifactsDir, labels: TEST_LABELS,
-      };
+        name, hyperparameters: { sleep_seconds: '3' }, artifactsDir, labels: TEST_LABELS,
+      });
       return r.run(spec, { onStarted: () => void (started[name] = Date.now()), onLogLine: () => undefined, onMetric: () => undefined }, new AbortController().signal);
     };
     try {

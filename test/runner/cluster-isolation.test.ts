@@ -11,6 +11,7 @@ import { createClusterNetwork, HOST_REACHABLE_WARNING } from '../../src/runner/c
 import { EngineError, type ContainerEngine, type NetworkCreateSpec } from '../../src/runner/container-engine.js';
 import type { LogLine, TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
+import { probeJobSpec } from '../helpers/job-spec.js';
 
 /** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
 const TEST_LABELS = { 'crml.test.runner-safety': '1' };
@@ -61,24 +62,15 @@ describe('a cluster network reaches its own hosts and nothing else (real 2-insta
     const hostAddresses = [...new Set([...fromIp, ...fromNode])].filter((a) => !a.startsWith('127.'));
     const runner = new DockerTrainingRunner({ engine, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
     const lines: LogLine[] = [];
-    const spec: TrainingJobSpec = {
+    const spec = probeJobSpec({
       trainedModelArn: ARN,
       name: 'isolation-test',
-      membershipIdentifier: '00000000-0000-4000-8000-000000000001',
-      imageUri: 'crml-examples/probe:latest',
       entrypoint: ['/bin/sh', '-c', SCRIPT],
-      metricDefinitions: [],
-      hyperparameters: {},
       environment: { HOST_PORT: String(port), HOST_ADDRESSES: hostAddresses.join(' '), PEERS: 'algo-1 algo-2' },
-      instanceType: 'ml.m5.large',
       instanceCount: 2,
-      volumeSizeInGB: 1,
-      maxRuntimeInSeconds: 300,
-      trainingInputMode: 'File',
-      channels: [],
       artifactsDir: work,
       labels: TEST_LABELS,
-    };
+    });
     const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);
     const said = lines.filter((l) => l.text.startsWith('reach ')).map((l) => `${l.host} ${l.text}`);
     expect(result.statusCode, lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBeUndefined();

@@ -11,6 +11,7 @@ import { LABEL_TRAINED_MODEL } from '../../src/runner/container-config.js';
 import type { LogLine, RunResult, TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 import { pushImage, startRegistry } from '../helpers/registry.js';
+import { probeJobSpec } from '../helpers/job-spec.js';
 
 /** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
 const TEST_LABELS = { 'crml.test.runner-safety': '1' };
@@ -27,13 +28,7 @@ async function run(n: string, over: Partial<TrainingJobSpec>, e: ContainerEngine
   mkdirSync(artifactsDir, { recursive: true });
   const runner = new DockerTrainingRunner({ engine: e, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
   const lines: LogLine[] = [];
-  const spec: TrainingJobSpec = {
-    trainedModelArn: arnOf(n), name: `faults-${n}`, membershipIdentifier: '00000000-0000-4000-8000-000000000001',
-    imageUri: 'crml-examples/probe:latest', metricDefinitions: [], hyperparameters: {}, environment: {},
-    instanceType: 'ml.m5.large', instanceCount: 1, volumeSizeInGB: 1, maxRuntimeInSeconds: 300, trainingInputMode: 'File',
-    channels: [], artifactsDir, labels: TEST_LABELS,
-    ...over,
-  };
+  const spec = probeJobSpec({ trainedModelArn: arnOf(n), name: `faults-${n}`, labels: TEST_LABELS, ...over, artifactsDir });
   const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);
   return { result, lines, artifactsDir };
 }

@@ -4,6 +4,7 @@ import { LogLineSplitter, MAX_LINE_CHARS } from '../../src/runner/log-line-split
 import { demuxLogStream } from '../../src/runner/log-demuxer.js';
 import { compileMetricDefinition, extractMetrics, MetricDefinitionError, parseMetricValue, requiredLiteral } from '../../src/runner/metric-definition.js';
 import { classifyExit } from '../../src/runner/run-outcome.js';
+import { engineFrame } from '../helpers/job-spec.js';
 
 function split(chunks: (string | Buffer)[]): string[] {
   const s = new LogLineSplitter();
@@ -29,13 +30,7 @@ describe('log lines', () => {
 });
 
 describe('log demultiplexing', () => {
-  const frame = (type: number, text: string) => {
-    const payload = Buffer.from(text);
-    const header = Buffer.alloc(8);
-    header[0] = type;
-    header.writeUInt32BE(payload.length, 4);
-    return Buffer.concat([header, payload]);
-  };
+  const frame = engineFrame;
 
   it('splits the engine stream into stdout and stderr, frames cut anywhere', async () => {
     const all = Buffer.concat([frame(1, 'out 1\n'), frame(2, 'err 1\n'), frame(1, 'out 2\n')]);

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createEngine } from '../../src/runner/engine-discovery.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
-import type { LogLine, TrainingJobSpec } from '../../src/runner/types.js';
+import type { LogLine } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
+import { probeJobSpec } from '../helpers/job-spec.js';
 
 /** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
 const TEST_LABELS = { 'crml.test.runner-safety': '1' };
@@ -44,24 +45,7 @@ describe('model.tar.gz: every header written afresh (real container, extracted w
     const artifactsDir = join(work, 'artifacts');
     mkdirSync(artifactsDir);
     const lines: LogLine[] = [];
-    const spec: TrainingJobSpec = {
-      trainedModelArn: ARN,
-      name: 'archive-test',
-      membershipIdentifier: '00000000-0000-4000-8000-000000000001',
-      imageUri: 'crml-examples/probe:latest',
-      entrypoint: ['/bin/sh', '-c', SCRIPT],
-      metricDefinitions: [],
-      hyperparameters: {},
-      environment: {},
-      instanceType: 'ml.m5.large',
-      instanceCount: 1,
-      volumeSizeInGB: 1,
-      maxRuntimeInSeconds: 300,
-      trainingInputMode: 'File',
-      channels: [],
-      artifactsDir,
-      labels: TEST_LABELS,
-    };
+    const spec = probeJobSpec({ trainedModelArn: ARN, name: 'archive-test', entrypoint: ['/bin/sh', '-c', SCRIPT], artifactsDir, labels: TEST_LABELS });
     const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);
     expect(result.statusCode, lines.map((l) => l.text).join('\n')).toBeUndefined();
 

@@ -10,16 +10,11 @@ import { LogFollower } from '../../src/runner/log-follower.js';
 import { packageFolder } from '../../src/runner/artifact-packager.js';
 import { endedForMemory } from '../../src/runner/docker-engine.js';
 import type { LogLine } from '../../src/runner/types.js';
+import { engineFrame } from '../helpers/job-spec.js';
 
 // What Podman's compatible API gives differently from Docker's (infra.md, "Podman as the engine"), each made equal.
 
-const frame = (type: number, text: string) => {
-  const payload = Buffer.from(text);
-  const header = Buffer.alloc(8);
-  header[0] = type;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-};
+const frame = engineFrame;
 
 describe('Podman differences, made equal', () => {
   it('joins a partial line Podman sends as a frame of its own with the rest of it, per stream', async () => {

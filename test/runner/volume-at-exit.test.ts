@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createEngine } from '../../src/runner/engine-discovery.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
-import type { TrainingJobSpec } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
+import { probeJobSpec } from '../helpers/job-spec.js';
 
 /** Not crml.test=1: the runner tests' afterEach removes every container with that label, also of a test running beside them. */
 const TEST_LABELS = { 'crml.test.runner-safety': '1' };
@@ -23,23 +23,7 @@ describe('volumeSizeInGB is checked once the containers exit, not only while the
       logger: pino({ level: 'silent' }),
       settings: defaultSettings({ dataDir: work, volumeCheckIntervalMs: 3_600_000 }),
     });
-    const spec: TrainingJobSpec = {
-      trainedModelArn: ARN,
-      name: 'volume-exit-test',
-      membershipIdentifier: '00000000-0000-4000-8000-000000000001',
-      imageUri: 'crml-examples/probe:latest',
-      metricDefinitions: [],
-      hyperparameters: { fill_mb: '1300' },
-      environment: {},
-      instanceType: 'ml.m5.large',
-      instanceCount: 1,
-      volumeSizeInGB: 1,
-      maxRuntimeInSeconds: 300,
-      trainingInputMode: 'File',
-      channels: [],
-      artifactsDir: work,
-      labels: TEST_LABELS,
-    };
+    const spec = probeJobSpec({ trainedModelArn: ARN, name: 'volume-exit-test', hyperparameters: { fill_mb: '1300' }, artifactsDir: work, labels: TEST_LABELS });
     const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: () => undefined, onMetric: () => undefined }, new AbortController().signal);
     expect(result.statusCode).toBe('ALGORITHM_ERROR');
     expect(result.message).toMatch(/^The job wrote 1\.\d\d GB to its volume, more than resourceConfig\.volumeSizeInGB \(1 GB\)\.$/);
