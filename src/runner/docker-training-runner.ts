@@ -7,7 +7,7 @@ import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMoun
 import type { ChannelSpec } from '../channels/channel-spec.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import { EngineError, type ContainerEngine, type StopSignal } from './container-engine.js';
+import type { ContainerEngine, StopSignal } from './container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
@@ -17,7 +17,7 @@ import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
 import { volumeOverage } from './volume-check.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, runCancelled, runEnded, runFailed, type Outcome } from './run-outcome.js';
-import { ArtifactPackagingError, packageArtifacts, readFailureFile } from './artifact-packager.js';
+import { packageArtifacts, readFailureFile } from './artifact-packager.js';
 import { artifactSizeFailure } from './artifact-size.js';
 import { runnerFailure } from './runner-failure.js';
 import { waitForExit } from './container-wait.js';
@@ -425,12 +425,9 @@ export class DockerTrainingRunner implements TrainingRunner {
     let failure: EndedEarly;
     if (e instanceof EndedEarly) failure = e;
     else if (e instanceof ChannelMountError) failure = new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
-    else if (e instanceof ArtifactPackagingError || e instanceof EngineError) {
+    else {
       log.error({ err: e }, 'run failed on the runner side');
-      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.engine, e), { cause: e });
-    } else {
-      log.error({ err: e }, 'run failed on the runner side');
-      failure = new EndedEarly('INTERNAL_ERROR', `cleanrooms-ml-local failed to run the container: ${(e as Error).message}`, { cause: e });
+      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.engine, e as Error), { cause: e });
     }
     const { statusCode, message, cause } = failure;
     const details = { imageDigest: image?.digest, limits, cause };

@@ -1,3 +1,4 @@
+import { ArtifactPackagingError } from './artifact-packager.js';
 import { EngineError, type ContainerEngine } from './container-engine.js';
 
 /**
@@ -12,6 +13,7 @@ export function runnerFailure(engine: ContainerEngine, e: Error): string {
     const op = e.operation ? ` (${e.operation})` : '';
     return `The container engine at ${engine.endpoint} failed during the run${op}: ${e.message}`;
   }
-  if (e instanceof EngineError) return `cleanrooms-ml-local failed to run the container: ${e.message}`;
-  return e.message;
+  // A file that could not be written names itself; anything else is said as the runner's failure to run it.
+  if (e instanceof ArtifactPackagingError) return e.message;
+  return `cleanrooms-ml-local failed to run the container: ${e.message}`;
 }
