@@ -10,6 +10,8 @@ import { kebabName } from './names.js';
 import { pullProgressRenderer } from './pull-progress.js';
 import { copyArtifacts } from './commands/artifacts.js';
 import { printLogs, printMetrics } from './commands/logs.js';
+import { printReport, REPORT_EXAMPLE } from './commands/report.js';
+import { COMPARE_EXAMPLE, printComparison } from './commands/compare.js';
 import { LineOutput, OutputClosedError } from './output.js';
 import { groupCommandsInHelp } from './help-groups.js';
 
@@ -178,6 +180,28 @@ export async function main(argv: string[]): Promise<number> {
     .option('--version-identifier <id>', 'a version of the trained model')
     .action(async (trainedModel: string, o: { output?: string; asAccount?: string; versionIdentifier?: string }) => {
       await printMetrics(getService(program), trainedModel, o, print);
+    });
+
+  // Colour only on a terminal; charts as wide as the terminal, else 80 columns.
+  const terminalStyle = () => ({ color: Boolean(process.stdout.isTTY), width: process.stdout.isTTY ? process.stdout.columns : 80 });
+
+  program
+    .command('report <trainedModel>')
+    .description("a trained model's run: its facts and a chart per metric, in the terminal or as one HTML file")
+    .option('--version-identifier <id>', 'a version of the trained model')
+    .option('--html <file>', 'write a self-contained HTML page (opens offline) instead')
+    .addHelpText('after', `\nExample:\n  $ ${REPORT_EXAMPLE}\n`)
+    .action(async (trainedModel: string, o: { versionIdentifier?: string; html?: string }) => {
+      await printReport(getService(program), trainedModel, o, terminalStyle(), print);
+    });
+
+  program
+    .command('compare <trainedModels...>')
+    .description('trained models side by side: differing hyperparameters, final metrics, durations, overlaid charts')
+    .option('--html <file>', 'write a self-contained HTML page (opens offline) instead')
+    .addHelpText('after', `\nExample:\n  $ ${COMPARE_EXAMPLE}\n`)
+    .action(async (trainedModels: string[], o: { html?: string }) => {
+      await printComparison(getService(program), trainedModels, o, terminalStyle(), print);
     });
 
   groupCommandsInHelp(program);
