@@ -90,7 +90,8 @@ const COLUMN = 28;
 export function renderComparison(runs: readonly RunReport[], style: TerminalStyle): string[] {
   const labels = compareLabels(runs);
   const rows: [string, string[]][] = [
-    ['Status', runs.map(statusLine)],
+    ['Status', runs.map((r) => r.status)],
+    ['Status code', runs.map((r) => r.statusCode ?? '-')],
     ['Duration', runs.map((r) => formatDuration(r.durationMs) ?? '-')],
     ['Instances', runs.map((r) => (r.instanceType ? `${r.instanceType} × ${r.instanceCount}` : '-'))],
     ['Image digest', runs.map((r) => r.image.digest ?? '-')],

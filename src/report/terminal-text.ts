@@ -65,7 +65,7 @@ export function lineChart(style: TerminalStyle, series: readonly (readonly numbe
   if (data.length === 0) return [];
   const chart = asciichart.plot(data.length === 1 ? data[0]! : data, {
     height,
-    format: (x) => formatNumber(x).padStart(LABEL_WIDTH),
+    format: (x) => formatNumber(Number(x.toPrecision(4))).padStart(LABEL_WIDTH),
     ...(style.color ? { colors: data.map((_, i) => seriesColor(i)) } : {}),
   });
   return chart.split('\n');
