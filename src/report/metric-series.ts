@@ -14,6 +14,8 @@ export function metricSeries(points: readonly TrainedModelMetricPoint[]): Metric
   // A stable sort: points the same millisecond keep the order the run reported them in.
   const sorted = [...points].sort((a, b) => a.time.getTime() - b.time.getTime());
   for (const p of sorted) {
+    // NaN or ±Infinity (a regex that matched `nan`, `inf`) cannot be drawn; the other points can.
+    if (!Number.isFinite(p.value)) continue;
     const key = `${p.name}\u0000${p.host}`;
     let s = byKey.get(key);
     if (!s) byKey.set(key, (s = { metric: p.name, host: p.host, times: [], values: [] }));

@@ -55,7 +55,7 @@ export const PAGE_SCRIPT = String.raw`
           height: 280,
           scales: { x: { time: false } },
           axes: [{ label: c.xLabel }, {}],
-          series: [{ label: 's' }].concat(c.series.map(function (sr) {
+          series: [{ label: 'seconds' }].concat(c.series.map(function (sr) {
             return { label: sr.label, stroke: sr.color, width: 2, spanGaps: true };
           })),
         };

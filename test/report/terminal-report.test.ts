@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHANNEL_SHA256, crml, crmlInTerminal, scriptedService, trainAll, type ScriptedRun } from './scripted-runs.js';
+import { MEMBERSHIP, waitForStatus } from '../helpers/fixtures.js';
 
 const ESC = '\u001b';
 
@@ -122,6 +123,32 @@ describe('crml report and crml compare in the terminal', () => {
     ]);
     expect(lines.slice(loss + 4, loss + 13).every((l) => /[┤┼]/.test(l))).toBe(true);
     expect(lines).toContain('accuracy (by point number; one series per run and host)');
+  });
+
+  it('reports and compares a version of a trained model (--version-identifier, ARN@version)', async () => {
+    const runs: ScriptedRun[] = [...RUNS, { name: 'run-a-more', hyperparameters: { epochs: '1' }, metrics: { loss: { 'algo-1': [0.1, 0.09] } } }];
+    await using service = scriptedService(runs);
+    const arns = await trainAll(service, RUNS.slice(0, 1));
+    const base = await service.getTrainedModel({ membershipIdentifier: MEMBERSHIP, trainedModelArn: arns['run-a']! });
+    const { versionIdentifier } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP, name: 'run-a-more', configuredModelAlgorithmAssociationArn: base.configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1 }, hyperparameters: { epochs: '1' },
+      dataChannels: base.dataChannels, incrementalTrainingDataChannels: [{ trainedModelArn: arns['run-a']!, channelName: 'model' }],
+    });
+    await waitForStatus(service, arns['run-a']!, undefined, 60_000, versionIdentifier);
+
+    const report = await crml(service.dataDir, ['report', arns['run-a']!, '--version-identifier', versionIdentifier!]);
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain(`Trained model run-a-more@${versionIdentifier!.slice(0, 8)}\n`);
+    expect(report.stdout).toMatch(new RegExp(`Version\\s+${versionIdentifier}\n`));
+    expect(report.stdout).toMatch(/Channels\s+train {2}sha256:c{64}\n\s+model {2}\(no hash recorded\)\n/);
+    expect(report.stdout).toContain('loss · algo-1 · 2 points · last 0.09');
+
+    const compare = await crml(service.dataDir, ['compare', `${arns['run-a']}@${versionIdentifier}`, 'run-a']);
+    expect(compare.code).toBe(0);
+    // Without a version, a trained model is its latest version (as GetTrainedModel answers): the same run twice.
+    expect(compare.stdout).toContain('Hyperparameters: the same in every run\n');
+    expect(compare.stdout).toContain(`run-a-more@${versionIdentifier!.slice(0, 8)}`);
   });
 
   it('answers an unknown trained model with the API error (exit 254), and needs two models to compare', async () => {
