@@ -28,11 +28,11 @@ export function scriptSafeJson(value: unknown): string {
 const rawText = (s: string, tag: 'script' | 'style') => s.replace(new RegExp(`</(${tag})`, 'gi'), '<\\/$1');
 
 /**
- * One self-contained HTML page: uPlot inlined, the page model inlined as JSON, and a script that builds the page
+ * One self-contained HTML page, in parts to write one after the other: uPlot inlined, the page model inlined as JSON, and a script that builds the page
  * from it. The Content-Security-Policy lets the page load nothing at all, so it opens offline and a string that
  * got through anyway could not fetch or send anything.
  */
-export function htmlPage(model: PageModel): string {
+export function htmlPage(model: PageModel): string[] {
   const { js, css } = uplotAssets();
   return [
     '<!doctype html>',
@@ -53,7 +53,7 @@ export function htmlPage(model: PageModel): string {
     '</body>',
     '</html>',
     '',
-  ].join('\n');
+  ].map((part, i, parts) => (i < parts.length - 1 ? `${part}\n` : part));
 }
 
 const PAGE_STYLE = `

@@ -1,8 +1,8 @@
 import { chartData, type ChartData } from './chart-data.js';
-import { finalValue, metricNames } from './metric-series.js';
+import { metricNames } from './metric-series.js';
 import type { RunReport } from './run-report.js';
-import { compareLabels, differingHyperparameters, runLabel } from './terminal-report.js';
-import { formatBytes, formatDuration, formatNumber } from './terminal-text.js';
+import { compareLabels, differingHyperparameters, finalMetrics, runLabel } from './comparison.js';
+import { formatBytes, formatDuration, formatNumber } from './format.js';
 
 /**
  * What an HTML page shows, as data: the page's script turns it into elements with textContent only, so nothing
@@ -83,26 +83,17 @@ export function runReportPage(r: RunReport): PageModel {
       ),
     },
   ];
-  if (r.log.stderrNearFailure.length > 0) {
+  if (r.log && r.log.stderrNearFailure.length > 0) {
     sections.push({ type: 'log', title: `stderr before the failure (last ${r.log.stderrNearFailure.length} lines)`, lines: r.log.stderrNearFailure.map(logLine) });
   }
-  sections.push({ type: 'log', title: `Log: last ${r.log.tail.length} of ${r.log.totalLines} lines`, lines: r.log.tail.map(logLine) });
+  if (r.log) sections.push({ type: 'log', title: `Log: last ${r.log.tail.length} of ${r.log.totalLines} lines`, lines: r.log.tail.map(logLine) });
   return { title: `Trained model ${runLabel(r)}`, subtitle: r.trainedModelArn, sections };
 }
 
 export function comparisonPage(runs: readonly RunReport[]): PageModel {
   const labels = compareLabels(runs);
   const names = metricNames(runs.flatMap((r) => r.metrics));
-  const finals: string[][] = [];
-  for (const name of names) {
-    const hosts = [...new Set(runs.flatMap((r) => r.metrics.filter((s) => s.metric === name).map((s) => s.host)))];
-    for (const host of hosts) {
-      finals.push([`${name} · ${host}`, ...runs.map((r) => {
-        const s = r.metrics.find((m) => m.metric === name && m.host === host);
-        return s ? formatNumber(finalValue(s)!) : '-';
-      })]);
-    }
-  }
+  const finals = finalMetrics(runs).map(({ label, values }) => [label, ...values.map((v) => (v === undefined ? '-' : formatNumber(v)))]);
   const differing = differingHyperparameters(runs);
   return {
     title: `Comparing ${runs.length} trained models`,

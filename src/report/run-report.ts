@@ -45,14 +45,15 @@ export interface RunReport {
   /** The files on this machine: model.tar.gz, output.tar.gz, manifest.json. */
   artifacts: string[];
   metrics: MetricSeries[];
-  log: LogExcerpt;
+  /** Absent when not asked for (a comparison shows no log, so it does not read one). */
+  log?: LogExcerpt;
 }
 
 export interface RunReportOptions {
   versionIdentifier?: string;
   membershipIdentifier?: string;
-  /** Log lines kept from the end of the run (default 100). */
-  tailLines?: number;
+  /** Log lines kept from the end of the run (default 100); false reads no log at all. */
+  tailLines?: number | false;
 }
 
 /**
@@ -71,7 +72,7 @@ export async function collectRunReport(service: CleanRoomsMLLocal, trainedModel:
   const failed = model.status === 'CREATE_FAILED';
   const [points, log, manifestFile, artifacts] = await Promise.all([
     service.trainedModelMetrics(request),
-    logExcerpt(service.trainedModelLogs(request), { failed, tailLines: opts.tailLines }),
+    opts.tailLines === false ? undefined : logExcerpt(service.trainedModelLogs(request), { failed, tailLines: opts.tailLines }),
     run?.artifactsDir ? readRunManifestFile(run.artifactsDir) : undefined,
     trainedModelArtifacts(service, trainedModelArn, request),
   ]);

@@ -1,13 +1,11 @@
 import { finalValue, metricNames } from './metric-series.js';
 import type { RunReport } from './run-report.js';
-import { bold, colored, cut, facts, formatBytes, formatDuration, formatNumber, lineChart, printable, seriesColor, type TerminalStyle } from './terminal-text.js';
+import { compareLabels, differingHyperparameters, finalMetrics, runLabel } from './comparison.js';
+import { formatBytes, formatDuration, formatNumber } from './format.js';
+import { bold, colored, cut, facts, lineChart, printable, seriesColor, type TerminalStyle } from './terminal-text.js';
 
 /** Log lines a terminal report shows (the HTML page shows the whole excerpt). */
 const LOG_LINES = 10;
-
-export function runLabel(r: Pick<RunReport, 'name' | 'versionIdentifier'>): string {
-  return r.versionIdentifier ? `${r.name}@${r.versionIdentifier.slice(0, 8)}` : r.name;
-}
 
 function statusLine(r: RunReport): string {
   return [r.status, r.statusCode].filter(Boolean).join(' · ');
@@ -60,28 +58,19 @@ export function renderRunReport(r: RunReport, style: TerminalStyle): string[] {
   out.push('', bold(style, 'Metrics'));
   if (r.metrics.length === 0) out.push('  (no metric data points)');
   for (const s of r.metrics) {
-    const min = Math.min(...s.values);
-    const max = Math.max(...s.values);
+    // A loop, not Math.min(...values): a long run's points would overflow the call stack.
+    const min = s.values.reduce((a, b) => Math.min(a, b));
+    const max = s.values.reduce((a, b) => Math.max(a, b));
     out.push('', `${bold(style, printable(s.metric))} · ${printable(s.host)} · ${s.values.length} points · last ${formatNumber(finalValue(s)!)} (min ${formatNumber(min)}, max ${formatNumber(max)})`);
     out.push(...lineChart(style, [s.values]));
   }
-  const failed = r.log.stderrNearFailure.length > 0;
-  const lines = (failed ? r.log.stderrNearFailure : r.log.tail).slice(-LOG_LINES);
-  out.push('', bold(style, failed ? `Log: stderr before the failure (last ${lines.length})` : `Log: last ${lines.length} of ${r.log.totalLines} lines`));
-  for (const l of lines) out.push(`  ${l.host} ${l.stream} ${printable(l.text)}`);
+  if (r.log) {
+    const failed = r.log.stderrNearFailure.length > 0;
+    const lines = (failed ? r.log.stderrNearFailure : r.log.tail).slice(-LOG_LINES);
+    out.push('', bold(style, failed ? `Log: stderr before the failure (last ${lines.length})` : `Log: last ${lines.length} of ${r.log.totalLines} lines`));
+    for (const l of lines) out.push(`  ${l.host} ${l.stream} ${printable(l.text)}`);
+  }
   return out;
-}
-
-/** The hyperparameters whose values are not the same in every run (one missing counts as differing). */
-export function differingHyperparameters(runs: readonly RunReport[]): string[] {
-  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.hyperparameters)))].sort();
-  return keys.filter((k) => new Set(runs.map((r) => r.hyperparameters[k] ?? '\u0000unset')).size > 1);
-}
-
-/** Labels for the runs of a comparison, each different (the trained model's id is added where names repeat). */
-export function compareLabels(runs: readonly RunReport[]): string[] {
-  const labels = runs.map(runLabel);
-  return labels.map((l, i) => (labels.filter((x) => x === l).length > 1 ? `${l} (${runs[i]!.trainedModelArn.split('/').pop()!.slice(0, 8)})` : l));
 }
 
 const COLUMN = 28;
@@ -99,16 +88,7 @@ export function renderComparison(runs: readonly RunReport[], style: TerminalStyl
   const differing = differingHyperparameters(runs);
   const hpRows: [string, string[]][] = differing.map((k) => [`  ${k}`, runs.map((r) => r.hyperparameters[k] ?? '(not set)')]);
   const names = metricNames(runs.flatMap((r) => r.metrics));
-  const metricRows: [string, string[]][] = [];
-  for (const name of names) {
-    const hosts = [...new Set(runs.flatMap((r) => r.metrics.filter((s) => s.metric === name).map((s) => s.host)))];
-    for (const host of hosts) {
-      metricRows.push([`  ${name} · ${host}`, runs.map((r) => {
-        const s = r.metrics.find((m) => m.metric === name && m.host === host);
-        return s ? formatNumber(finalValue(s)!) : '-';
-      })]);
-    }
-  }
+  const metricRows: [string, string[]][] = finalMetrics(runs).map(({ label, values }) => [`  ${label}`, values.map((v) => (v === undefined ? '-' : formatNumber(v)))]);
   const labelWidth = Math.max(16, ...[...rows, ...hpRows, ...metricRows].map(([k]) => k.length)) + 2;
   const line = (k: string, cells: string[], strong = false) =>
     `${strong ? bold(style, k.padEnd(labelWidth)) : k.padEnd(labelWidth)}${cells.map((c) => printable(cut(c, COLUMN - 2)).padEnd(COLUMN)).join('').trimEnd()}`;

@@ -1,5 +1,6 @@
 import * as asciichart from 'asciichart';
 import { resample } from './metric-series.js';
+import { formatNumber } from './format.js';
 
 /** How the terminal output looks: colour only on a terminal, charts as wide as it is. */
 export interface TerminalStyle {
@@ -46,13 +47,6 @@ export function facts(style: TerminalStyle, rows: [string, string | string[] | u
   return out;
 }
 
-/** A number as a chart label or a fact: at most 6 significant digits, no exponent for ordinary magnitudes. */
-export function formatNumber(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (x !== 0 && (Math.abs(x) >= 1e7 || Math.abs(x) < 1e-4)) return x.toExponential(3);
-  return String(Number(x.toPrecision(6)));
-}
-
 const LABEL_WIDTH = 11;
 
 /**
@@ -71,18 +65,3 @@ export function lineChart(style: TerminalStyle, series: readonly (readonly numbe
   return chart.split('\n');
 }
 
-/** Milliseconds as a person reads them: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min. */
-export function formatDuration(ms: number | undefined): string | undefined {
-  if (ms === undefined) return undefined;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(Math.floor(s % 60)).padStart(2, '0')} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
-}
-
-export function formatBytes(bytes: number): string {
-  const GiB = 1024 ** 3;
-  return bytes >= GiB ? `${(bytes / GiB).toFixed(1)} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
-}

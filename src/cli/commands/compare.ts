@@ -29,7 +29,7 @@ export async function printComparison(
   const runs: RunReport[] = [];
   for (const arg of trainedModels) {
     const { trainedModel, versionIdentifier } = parseRunArgument(arg);
-    runs.push(await collectRunReport(service, trainedModel, { versionIdentifier, tailLines: 0 }));
+    runs.push(await collectRunReport(service, trainedModel, { versionIdentifier, tailLines: false }));
   }
   if (opts.html !== undefined) return writeHtmlPage(opts.html, comparisonPage(runs), print);
   for (const line of renderComparison(runs, style)) await print(line);

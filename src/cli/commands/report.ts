@@ -26,7 +26,7 @@ export async function checkHtmlTarget(file: string): Promise<void> {
 
 /** Writes a page, then prints its path. */
 export async function writeHtmlPage(file: string, page: PageModel, print: Print): Promise<void> {
-  await print(await writeFileAtomically(file, [htmlPage(page)]));
+  await print(await writeFileAtomically(file, htmlPage(page)));
 }
 
 /**
