@@ -30,6 +30,8 @@ const RUNS: ScriptedRun[] = [
     metrics: {
       'train:loss': { 'algo-1': [0.9, 0.6, 0.4, 0.3, 0.25, 0.22], 'algo-2': [0.85, 0.55, 0.42, 0.31, 0.27, 0.2] },
       accuracy: { 'algo-1': [0.4, 0.6, 0.75, 0.8] },
+      // One point only: still drawn (as a point).
+      'epoch:seconds': { 'algo-2': [12.5] },
     },
     lines: [{ stream: 'stdout', text: 'epoch 1' }, ...HOSTILE.map((text) => ({ stream: 'stdout' as const, text }))],
   },
