@@ -40,9 +40,17 @@ export interface RunRecord {
   endedAt?: string;
 }
 
+/** One status a version went through, and when (what `crml report` draws as the status timeline). */
+export interface StatusChange {
+  status: T.TrainedModelStatus;
+  time: string;
+}
+
 export type TrainedModelRecord = Stored<T.GetTrainedModelResponse> & {
   creatorAccountId: string;
   run?: RunRecord;
+  /** Every status in order, written by `transition` (records from before it was kept have none). */
+  statusHistory?: StatusChange[];
 };
 
 /** A change to a record, given outright or computed from the current one inside the same transaction. */
@@ -119,7 +127,11 @@ export class TrainedModelRecords {
     opts: { tags?: Record<string, string>; check?: () => void } = {},
   ): void {
     const versionId = record.versionIdentifier ?? '';
-    const body: TrainedModelRecord = { ...record, run: { ...record.run, artifactsDir: this.artifactsDir(record.trainedModelArn, versionId), ...run } };
+    const body: TrainedModelRecord = {
+      ...record,
+      run: { ...record.run, artifactsDir: this.artifactsDir(record.trainedModelArn, versionId), ...run },
+      statusHistory: [{ status: record.status, time: record.createTime }],
+    };
     this.store.insertWithTags(
       { kind: TRAINED_MODEL_KIND, arn: record.trainedModelArn, versionId, membershipId: record.membershipIdentifier, status: record.status, body },
       opts.tags,
@@ -142,10 +154,11 @@ export class TrainedModelRecords {
       if (!applied) {
         if (from === body.status && !opts.always) return { body: cur.body };
         // The intermediate step was allowed: it is written, as a separate transition would have been.
-        body = { ...body, status: from, updateTime: from === body.status ? body.updateTime : this.now() };
+        body = from === body.status ? body : withStatus(body, from, this.now());
         return { body, status: body.status };
       }
-      body = { ...body, ...(opts.patch ? resolve(opts.patch, body) : {}), status: to, updateTime: this.now() };
+      if (from !== body.status) body = withStatus(body, from, this.now());
+      body = withStatus({ ...body, ...(opts.patch ? resolve(opts.patch, body) : {}) }, to, this.now());
       return { body, status: to };
     });
     return applied;
@@ -159,6 +172,13 @@ export class TrainedModelRecords {
   private now(): string {
     return this.clock().toISOString();
   }
+}
+
+/** The body at `status` since `time`, the change appended to its history (a repeated status is not a change). */
+function withStatus(body: TrainedModelRecord, status: T.TrainedModelStatus, time: string): TrainedModelRecord {
+  const history = body.statusHistory ?? [];
+  const changed = history[history.length - 1]?.status !== status;
+  return { ...body, status, updateTime: time, statusHistory: changed ? [...history, { status, time }] : history };
 }
 
 function resolve(patch: RecordPatch, current: TrainedModelRecord): Partial<TrainedModelRecord> {

@@ -9,10 +9,8 @@ import { metricSeries, type MetricSeries } from './metric-series.js';
 import { readRunManifestFile } from './run-manifest-file.js';
 
 /** A status the trained model had, and since when. */
-export interface StatusChange {
-  status: TrainedModelStatus;
-  time: string;
-}
+import type { StatusChange } from '../api/trained-model-records.js';
+export type { StatusChange };
 
 /**
  * Everything a report shows of one run, as plain JSON (it is inlined into the HTML page as it is). Environment
@@ -88,7 +86,7 @@ export async function collectRunReport(service: CleanRoomsMLLocal, trainedModel:
     status: model.status,
     statusCode: model.statusDetails?.statusCode,
     statusMessage: model.statusDetails?.message,
-    timeline: timelineOf(model.status, model.createTime.toISOString(), model.updateTime.toISOString(), startedAt, endedAt),
+    timeline: record.body.statusHistory ?? timelineOf(model.status, model.createTime.toISOString(), model.updateTime.toISOString(), startedAt, endedAt),
     createTime: model.createTime.toISOString(),
     startedAt,
     endedAt,
@@ -113,6 +111,7 @@ export async function collectRunReport(service: CleanRoomsMLLocal, trainedModel:
   };
 }
 
+/** For a record from before the history was kept: the statuses its times tell. */
 function timelineOf(status: TrainedModelStatus, createTime: string, updateTime: string, startedAt?: string, endedAt?: string): StatusChange[] {
   const timeline: StatusChange[] = [{ status: 'CREATE_PENDING', time: createTime }];
   if (startedAt) timeline.push({ status: 'CREATE_IN_PROGRESS', time: startedAt });

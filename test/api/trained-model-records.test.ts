@@ -55,5 +55,11 @@ describe('TrainedModelRecords', () => {
     // A cancel that comes too late is refused, and changes nothing.
     expect(records.transition(ARN, '', 'CANCEL_PENDING', { patch: { description: 'no' }, always: { name: 'kept' } })).toBe(false);
     expect(records.get(ARN)!.body).toMatchObject({ status: 'ACTIVE', description: 'done', name: 'kept' });
+    // Every status it went through, the intermediate one included, for the report's timeline.
+    expect(records.get(ARN)!.body.statusHistory).toEqual([
+      { status: 'CREATE_PENDING', time: '2026-01-01T00:00:00.000Z' },
+      { status: 'CREATE_IN_PROGRESS', time: '2026-12-01T00:00:00.000Z' },
+      { status: 'ACTIVE', time: '2026-12-01T00:00:00.000Z' },
+    ]);
   });
 });
