@@ -137,7 +137,8 @@ describe('crml train', () => {
     });
     expect(code, output).toBe(0);
     // The status line, redrawn in place (cleared with ESC[2K), with the phase and the elapsed time.
-    expect(output).toMatch(/\u001b\[2K\S+ CREATE_IN_PROGRESS {2}\d+\.\ds/);
+    const ESC = String.fromCharCode(27);
+    expect(output).toMatch(new RegExp(`${ESC}\\[2K\\S+ CREATE_IN_PROGRESS {2}\\d+\\.\\ds`));
     expect(output).toContain('line 2');
     expect(output).toMatch(/Summary[\s\S]*status[^\n]*ACTIVE/);
   }, 120_000);
