@@ -56,6 +56,8 @@ export interface TrainInput {
   onProgress?: (e: TrainProgress) => void;
   /** Labels on every container and network of the run (a test session's, so its cleanup finds them). */
   labels?: Record<string, string>;
+  /** Aborts a build in progress, or the call before it creates anything (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -192,6 +194,7 @@ async function imageOf(deps: TrainDeps, input: TrainInput): Promise<string> {
     buildArgs: input.build.buildArgs,
     tag,
     onProgress: input.onProgress && ((line) => input.onProgress!({ kind: 'build', line })),
+    signal: input.signal,
   });
   return tag;
 }
@@ -265,7 +268,11 @@ export async function train(deps: TrainDeps, input: TrainInput): Promise<TrainRe
   assertTrainShape(input);
   const roleArn = input.roleArn ?? ROLE;
   preflight(service, input, input.imageUri ?? input.build!.tag ?? buildTag(input.build!.context), roleArn);
-  const imageUri = await imageOf(deps, input);
+  const imageUri = await imageOf(deps, input).catch((e: unknown) => {
+    input.signal?.throwIfAborted();
+    throw e;
+  });
+  input.signal?.throwIfAborted();
   const membershipIdentifier = service.settings.defaultMembershipId;
   const trainingContainerConfig = containerConfig(input, imageUri);
   const algoName = `crml-train-${shortHash(trainingContainerConfig)}`;
