@@ -299,7 +299,8 @@ export async function train(deps: TrainDeps, input: TrainInput): Promise<TrainRe
   for (const [channelName, channel] of Object.entries(input.channels)) {
     const { dataSource, key } = await dataSourceOf(service.settings.dataDir, channelName, channel);
     const name = `crml-train-${channelName}-${shortHash([assoc, key])}`.slice(0, 63);
-    const found = byName('ml-input-channel', name);
+    // A query runs afresh each time: its tables' files may have changed since (a folder is mounted as it is now).
+    const found = 'protectedQueryInputParameters' in dataSource ? undefined : byName('ml-input-channel', name);
     const status = found && (await service.getMLInputChannel({ membershipIdentifier, mlInputChannelArn: found })).status;
     if (found && (status === 'ACTIVE' || status === 'CREATE_PENDING' || status === 'CREATE_IN_PROGRESS')) {
       reusedChannels.push(channelName);

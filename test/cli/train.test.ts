@@ -215,6 +215,15 @@ describe('crml train', () => {
     expect(JSON.parse(get).status).toBe('INACTIVE');
   }, 120_000);
 
+  it('takes a SQL channel (--channel NAME=sql:QUERY), and a failing query exits 254 with DuckDB\'s message', async () => {
+    const r = await crml(['--image', 'crml-examples/probe:latest', '--channel', 'train=sql:SELECT range AS x FROM range(3)', '--hyperparameters', 'list_channels_to_stdout=true']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^log algo-1 stdout channel-file algo-1 train\/\S+\.csv$/m);
+    const bad = await crml(['--image', 'crml-examples/probe:latest', '--channel', 'train=sql:SELECT * FROM no_such_table']);
+    expect(bad.code).toBe(254);
+    expect(bad.stderr).toMatch(/ML input channel 'train' .* is CREATE_FAILED, not ACTIVE \(QUERY_FAILED: Catalog Error: .*no_such_table/);
+  }, 60_000);
+
   it("exits 254 with the API's message for a bad hyperparameter value", async () => {
     const r = await crml(['--image', 'crml-examples/probe:latest', '--channel', `train=${tempDataFolder()}`, '--hyperparameters', `lr=${'9'.repeat(2501)}`]);
     expect(r.code).toBe(254);
