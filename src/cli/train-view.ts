@@ -175,7 +175,8 @@ export class TerminalTrainView implements TrainView {
     return this.out.write(this.redraw());
   }
   log(l: { host: string; stream: string; text: string }) {
-    return this.line(`${dim(l.host)} ${l.text}`);
+    // stderr's host in yellow: what went wrong stands out of a busy log.
+    return this.line(`${l.stream === 'stderr' ? `${ESC}33m${l.host}${ESC}0m` : dim(l.host)} ${l.text}`);
   }
   metric(p: { name: string; host: string; value: number }) {
     this.latest.set(p.host === 'algo-1' ? p.name : `${p.name}@${p.host}`, p.value);

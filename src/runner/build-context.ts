@@ -11,7 +11,7 @@ import * as tar from 'tar-stream';
  * /etc must not carry the host's files into an image). Files are read one at a time as the engine takes them.
  */
 
-interface IgnoreRule {
+export interface IgnoreRule {
   pattern: RegExp;
   negate: boolean;
 }
@@ -73,16 +73,21 @@ export function isIgnored(rel: string, rules: readonly IgnoreRule[]): boolean {
   return ignored;
 }
 
+/** A folder's .dockerignore rules (none when it has no such file). */
+export async function readDockerignore(folder: string): Promise<IgnoreRule[]> {
+  try {
+    return parseDockerignore(await readFile(join(folder, '.dockerignore'), 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
 /** The tar stream of `folder`'s build context; a failure (an unreadable file) destroys the stream with it. */
 export function buildContextTar(folder: string, opts: { dockerfile?: string } = {}): Readable {
   const pack = tar.pack();
   void (async () => {
-    let rules: IgnoreRule[] = [];
-    try {
-      rules = parseDockerignore(await readFile(join(folder, '.dockerignore'), 'utf8'));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
+    const rules = await readDockerignore(folder);
     const keep = (rel: string) => rel === opts.dockerfile || !isIgnored(rel, rules);
     // Without a `!` rule nothing under an excluded folder can come back: such a folder is not even walked.
     const canReinclude = rules.some((r) => r.negate);

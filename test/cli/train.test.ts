@@ -88,6 +88,7 @@ function busyboxFolder(version: number): string {
     join(dir, 'Dockerfile'),
     'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "--install", "-s", "/bin"]\nCOPY train.sh /train.sh\nENTRYPOINT ["/bin/sh", "/train.sh"]\n',
   );
+  writeFileSync(join(dir, '.dockerignore'), 'notes.txt\n');
   writeTrainScript(dir, version);
   return dir;
 }
@@ -258,6 +259,10 @@ describe('crml train', () => {
     builtTags.push(tag);
     const run = start(['--build', folder, '--watch', '--channel', `train=${tempDataFolder()}`]);
     await run.waitFor(/^log algo-1 stdout version 1$/m, 90_000);
+    // A file the build does not send changes nothing.
+    writeFileSync(join(folder, 'notes.txt'), 'a note');
+    await sleep(1500);
+    expect(run.out()).not.toContain('changed');
     writeTrainScript(folder, 2);
     await run.waitFor(/^log algo-1 stdout version 2$/m, 90_000);
     const out = run.out();

@@ -1,9 +1,11 @@
 import { watch } from 'node:fs';
+import { sep } from 'node:path';
 import type { CleanRoomsMLLocal } from '../../api/service.js';
 import type { TrainInput } from '../../api/train.js';
 import { trainedModelArtifacts } from '../../api/artifacts.js';
 import { CleanRoomsMLServiceException } from '../../api/generated/errors.js';
 import { EngineError } from '../../runner/container-engine.js';
+import { isIgnored, readDockerignore } from '../../runner/build-context.js';
 import { isTerminal } from '../../api/trained-model-status.js';
 import { UsageError } from '../errors.js';
 import type { LineOutput } from '../output.js';
@@ -156,7 +158,12 @@ async function watchAndTrain(deps: TrainCommandDeps, service: CleanRoomsMLLocal,
   const folder = input.build!.context;
   let onChange: (() => void) | undefined;
   let debounce: NodeJS.Timeout | undefined;
-  const watcher = watch(folder, { recursive: true }, () => {
+  // What the build does not send (.git, caches) does not re-build either; the rules are read again on each change.
+  let ignored = await readDockerignore(folder).catch(() => []);
+  const watcher = watch(folder, { recursive: true }, (_event, filename) => {
+    const rel = filename?.toString().split(sep).join('/');
+    if (rel && rel !== '.dockerignore' && isIgnored(rel, ignored)) return;
+    if (rel === '.dockerignore') void readDockerignore(folder).then((r) => (ignored = r), () => undefined);
     clearTimeout(debounce);
     debounce = setTimeout(() => onChange?.(), WATCH_DEBOUNCE_MS);
   });
