@@ -202,7 +202,7 @@ async function imageOf(deps: TrainDeps, input: TrainInput): Promise<string> {
 /**
  * A single file as a channel: a folder of the data folder holding just that file (a hard link, or a copy when
  * it is on another filesystem), named after the file's path, size and modification time, so that a changed
- * file makes a new channel and a run keeps the content it started with.
+ * file makes a new channel (a link shares the content: an edit in place reaches a run reading it, as a folder's does).
  */
 async function fileChannelFolder(dataDir: string, file: string): Promise<string> {
   const s = await stat(file);
