@@ -8,7 +8,7 @@ import * as tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractArchiveSafely } from '../../src/testcontainers/safe-extract.js';
 
-type Entry = tar.Headers & { body?: string };
+type Entry = Partial<tar.Header> & { name: string; body?: string };
 
 async function writeTarGz(path: string, entries: Entry[]): Promise<void> {
   const pack = tar.pack();

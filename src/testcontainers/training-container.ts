@@ -1,0 +1,252 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import { GenericContainer } from 'testcontainers';
+import { CleanRoomsMLLocal } from '../api/service.js';
+import { train, type TrainInput } from '../api/train.js';
+import { thisProcess } from '../api/run-owner.js';
+import type * as T from '../api/generated/types.js';
+import { settingsFromEnv } from '../settings.js';
+import { DockerTrainingRunner } from '../runner/docker-training-runner.js';
+import { SqliteCapacityLedger } from '../runner/capacity-ledger.js';
+import { createRegistryAuthProvider } from '../runner/registry-auth/index.js';
+import { testcontainersEngine, testcontainersSession } from './testcontainers-engine.js';
+import { OWNER_FILE, TEMP_PREFIX, ownerLabels, sweepDeadTestProcesses } from './test-process-owner.js';
+import { removeAtExit } from './temp-folders.js';
+import { StartedTrainingJob } from './started-training-job.js';
+import type { TrainingResult } from './training-result.js';
+
+/** A channel: a local folder (mounted read-only, as `--local-path`), or a protected query over the workspace's tables. */
+export type TrainingChannel = string | { path: string } | { sql: string };
+
+interface BuildRequest {
+  context: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  tag?: string;
+}
+
+let capacityLedger: SqliteCapacityLedger | undefined;
+
+/**
+ * One budget of the host's CPUs and memory for every TrainingContainer on this machine, whichever process or data
+ * folder it has (each has a folder of its own), so that parallel test files never oversubscribe it.
+ */
+function sharedCapacityLedger(): SqliteCapacityLedger {
+  capacityLedger ??= SqliteCapacityLedger.open(join(tmpdir(), 'crml-tc-capacity.sqlite'));
+  return capacityLedger;
+}
+
+/**
+ * A Clean Rooms ML training run for tests, in testcontainers' idiom: configure fluently, then `start()` (a
+ * running job: `logs()`, `stop()`, `result()`, `await using`) or `run()` (its result). It goes through the
+ * product's own path (CreateTrainedModel and the Docker runner) on testcontainers' engine, with a temporary
+ * data folder of its own.
+ */
+export class TrainingContainer {
+  private image?: string;
+  private build?: BuildRequest;
+  private readonly hyperparameters: Record<string, string> = {};
+  private readonly environment: Record<string, string> = {};
+  private readonly channels: Record<string, TrainingChannel> = {};
+  private readonly metricDefinitions: T.MetricDefinition[] = [];
+  private readonly labels: Record<string, string> = {};
+  private name?: string;
+  private instanceType?: string;
+  private instanceCount?: number;
+  private inputMode?: T.TrainingInputMode;
+  private maxRuntimeInSeconds?: number;
+  private entrypoint?: string[];
+  private arguments?: string[];
+  private privacyConfiguration?: T.PrivacyConfiguration;
+  private logger?: Logger;
+
+  /** A training image by reference (`my-algo:dev`, an ECR URI, `repo@sha256:…`), pulled as `CRML_PULL_POLICY` says. */
+  constructor(image: string) {
+    if (!image?.trim()) throw new TypeError('TrainingContainer needs an image reference, such as my-algo:dev');
+    this.image = image;
+  }
+
+  /** A training image built from a folder with a Dockerfile (through testcontainers' image build). */
+  static fromDockerfile(context: string, dockerfile = 'Dockerfile'): TrainingContainer {
+    const c = new TrainingContainer(context);
+    c.image = undefined;
+    c.build = { context: resolve(context), dockerfile, buildArgs: {} };
+    return c;
+  }
+
+  /** Build arguments (`BASE_IMAGE`, …); only for fromDockerfile. */
+  withBuildArgs(args: Record<string, string>): this {
+    if (!this.build) throw new TypeError('withBuildArgs is for TrainingContainer.fromDockerfile(); this one runs a given image');
+    Object.assign(this.build.buildArgs, args);
+    return this;
+  }
+
+  /** The tag the built image gets (default: one per folder, so a rebuild reuses the engine's cache). */
+  withImageTag(tag: string): this {
+    if (!this.build) throw new TypeError('withImageTag is for TrainingContainer.fromDockerfile(); this one runs a given image');
+    this.build.tag = tag;
+    return this;
+  }
+
+  /** The trained model's name (TRAINING_JOB_NAME); by default one from the time. */
+  withName(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  /** Hyperparameters, added to those given before; numbers and booleans are written as text, as AWS takes them. */
+  withHyperparameters(hyperparameters: Record<string, string | number | boolean>): this {
+    for (const [k, v] of Object.entries(hyperparameters)) this.hyperparameters[k] = String(v);
+    return this;
+  }
+
+  withEnvironment(environment: Record<string, string>): this {
+    Object.assign(this.environment, environment);
+    return this;
+  }
+
+  /** A data channel: `/opt/ml/input/data/<name>` from a local folder, or from a protected query (`{ sql }`). */
+  withChannel(name: string, source: TrainingChannel): this {
+    this.channels[name] = typeof source === 'string' ? resolve(source) : 'path' in source ? { path: resolve(source.path) } : source;
+    return this;
+  }
+
+  withInstanceType(instanceType: string): this {
+    this.instanceType = instanceType;
+    return this;
+  }
+
+  withInstanceCount(instanceCount: number): this {
+    this.instanceCount = instanceCount;
+    return this;
+  }
+
+  withInputMode(inputMode: T.TrainingInputMode): this {
+    this.inputMode = inputMode;
+    return this;
+  }
+
+  /** stoppingCondition.maxRuntimeInSeconds: SIGTERM then, SIGKILL after the grace period. */
+  withMaxRuntime(seconds: number): this {
+    this.maxRuntimeInSeconds = seconds;
+    return this;
+  }
+
+  withMetricDefinitions(definitions: T.MetricDefinition[]): this {
+    this.metricDefinitions.push(...definitions);
+    return this;
+  }
+
+  /** One metric definition: a name and a (Python-syntax) regex whose first group is the value. */
+  withMetric(name: string, regex: string): this {
+    return this.withMetricDefinitions([{ name, regex }]);
+  }
+
+  /** The algorithm's entrypoint (trainingContainerConfig.entrypoint) instead of the image's. */
+  withEntrypoint(entrypoint: string[]): this {
+    this.entrypoint = entrypoint;
+    return this;
+  }
+
+  /** The algorithm's arguments (trainingContainerConfig.arguments), as testcontainers' withCommand. */
+  withCommand(args: string[]): this {
+    this.arguments = args;
+    return this;
+  }
+
+  /** The association's privacyConfiguration (what other accounts would see). */
+  withPrivacyConfiguration(privacyConfiguration: T.PrivacyConfiguration): this {
+    this.privacyConfiguration = privacyConfiguration;
+    return this;
+  }
+
+  /** Extra labels on every container and network of the run. */
+  withLabels(labels: Record<string, string>): this {
+    Object.assign(this.labels, labels);
+    return this;
+  }
+
+  /** The runner's own log (pino); by default warnings and errors on stderr, at `CRML_LOG_LEVEL`. */
+  withLogger(logger: Logger): this {
+    this.logger = logger;
+    return this;
+  }
+
+  /**
+   * Starts the run: first removes what dead test processes left (containers, networks and folders by their
+   * labels), then creates the trained model in a data folder of its own. Resolves once the run is accepted.
+   */
+  async start(): Promise<StartedTrainingJob> {
+    const envSettings = settingsFromEnv();
+    const logger = this.logger ?? pino({ level: envSettings.logLevel }, pino.destination(2));
+    const root = await mkdtemp(join(tmpdir(), TEMP_PREFIX));
+    removeAtExit(root);
+    await writeFile(join(root, OWNER_FILE), JSON.stringify(thisProcess()));
+    const tc = await testcontainersSession();
+    const engine = testcontainersEngine(tc, { ...this.labels, ...ownerLabels(root) });
+    await sweepDeadTestProcesses({ engine, dockerode: tc.dockerode, log: logger });
+
+    const imageUri = this.image ?? (await this.buildImage());
+    const settings = { ...envSettings, dataDir: join(root, 'data') };
+    const runner = new DockerTrainingRunner({
+      engine,
+      settings,
+      logger,
+      registryAuth: createRegistryAuthProvider({
+        logger,
+        explicit: settings.registryCredentials,
+        dockerConfigPath: settings.dockerConfigPath,
+        ecr: { endpoint: settings.ecr.endpoint, registries: settings.ecr.registries },
+      }),
+      capacityLedger: sharedCapacityLedger(),
+    });
+    const service = new CleanRoomsMLLocal({ settings, runner, logger });
+    try {
+      await service.reconciled;
+      const { trainedModelArn } = await train(service, this.trainInput(imageUri));
+      return new StartedTrainingJob({ service, trainedModelArn, imageUri, root });
+    } catch (e) {
+      await StartedTrainingJob.discard(service, root);
+      throw e;
+    }
+  }
+
+  /** Starts the run and resolves with its result once it ended (its extracted files live until the result is disposed). */
+  async run(): Promise<TrainingResult> {
+    const job = await this.start();
+    return job.finish();
+  }
+
+  private trainInput(imageUri: string): TrainInput {
+    const channels: Record<string, string> = {};
+    for (const [name, c] of Object.entries(this.channels)) {
+      if (typeof c !== 'string' && 'sql' in c) throw new TypeError(`Channel ${name}: SQL channels need CleanRoomsMLLocal.train with { sql } channels`);
+      channels[name] = typeof c === 'string' ? c : c.path;
+    }
+    if (this.entrypoint || this.arguments) throw new TypeError('withEntrypoint/withCommand need CleanRoomsMLLocal.train with entrypoint and arguments');
+    return {
+      imageUri,
+      channels,
+      name: this.name,
+      hyperparameters: this.hyperparameters,
+      environment: this.environment,
+      instanceType: this.instanceType,
+      instanceCount: this.instanceCount,
+      inputMode: this.inputMode,
+      maxRuntimeInSeconds: this.maxRuntimeInSeconds,
+      metricDefinitions: this.metricDefinitions.length ? this.metricDefinitions : undefined,
+      privacyConfiguration: this.privacyConfiguration,
+    };
+  }
+
+  /** Builds the image through testcontainers (its engine, its registry credentials for FROM images). */
+  private async buildImage(): Promise<string> {
+    const b = this.build!;
+    const tag = b.tag ?? `crml-testcontainers/${basename(b.context).toLowerCase().replace(/[^a-z0-9._-]/g, '-')}:${createHash('sha256').update(b.context).digest('hex').slice(0, 12)}`;
+    await GenericContainer.fromDockerfile(b.context, b.dockerfile).withBuildArgs(b.buildArgs).withCache(true).build(tag, { deleteOnExit: false });
+    return tag;
+  }
+}
