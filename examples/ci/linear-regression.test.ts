@@ -1,8 +1,8 @@
 // A CI check of a training image, with vitest (jest works the same): build it from its folder, train it on its
 // data through the same path as Clean Rooms ML's CreateTrainedModel, and assert how it ended and what it learnt.
 //   npx vitest run examples/ci/linear-regression.test.ts
-// Offline (no Docker Hub): TESTCONTAINERS_RYUK_DISABLED=true, and the base image crml-local/python-numpy:bookworm
-// from `bash scripts/build-images.sh`.
+// Offline (no Docker Hub): TESTCONTAINERS_RYUK_DISABLED=true; the Dockerfile's base image,
+// crml-local/python-numpy:bookworm, comes from `bash scripts/build-images.sh`.
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { TrainingContainer } from 'cleanrooms-ml-local/testcontainers';
@@ -15,7 +15,6 @@ const algorithm = fileURLToPath(new URL('../algorithms/linear-regression/', impo
 /** The example algorithm, built from its Dockerfile, on its own data set, with the metrics its README defines. */
 function linearRegression(): TrainingContainer {
   return TrainingContainer.fromDockerfile(algorithm)
-    .withBuildArgs({ BASE_IMAGE: process.env.BASE_IMAGE ?? 'crml-local/python-numpy:bookworm' })
     .withChannel('train', `${algorithm}/data/train`)
     .withChannel('validation', `${algorithm}/data/validation`)
     .withHyperparameters({ epochs: 20, learning_rate: 0.05 })

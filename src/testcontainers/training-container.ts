@@ -1,11 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { GenericContainer } from 'testcontainers';
 import { CleanRoomsMLLocal } from '../api/service.js';
-import { train, type TrainInput } from '../api/train.js';
+import type { TrainChannel, TrainInput, TrainProgress } from '../api/train.js';
 import { thisProcess } from '../api/run-owner.js';
 import type * as T from '../api/generated/types.js';
 import { settingsFromEnv } from '../settings.js';
@@ -18,8 +16,11 @@ import { removeAtExit } from './temp-folders.js';
 import { StartedTrainingJob } from './started-training-job.js';
 import type { TrainingResult } from './training-result.js';
 
-/** A channel: a local folder (mounted read-only, as `--local-path`), or a protected query over the workspace's tables. */
-export type TrainingChannel = string | { path: string } | { sql: string };
+/**
+ * A channel: a local folder (mounted read-only, as `--local-path`) or file, or a protected query over the
+ * workspace's tables (`{ sql, resultFormat? }`).
+ */
+export type TrainingChannel = TrainChannel;
 
 interface BuildRequest {
   context: string;
@@ -62,6 +63,7 @@ export class TrainingContainer {
   private arguments?: string[];
   private privacyConfiguration?: T.PrivacyConfiguration;
   private logger?: Logger;
+  private onProgress?: (e: TrainProgress) => void;
 
   /** A training image by reference (`my-algo:dev`, an ECR URI, `repo@sha256:…`), pulled as `CRML_PULL_POLICY` says. */
   constructor(image: string) {
@@ -69,7 +71,7 @@ export class TrainingContainer {
     this.image = image;
   }
 
-  /** A training image built from a folder with a Dockerfile (through testcontainers' image build). */
+  /** A training image built from a folder with a Dockerfile, through the engine's build API (as CleanRoomsMLLocal.train builds). */
   static fromDockerfile(context: string, dockerfile = 'Dockerfile'): TrainingContainer {
     const c = new TrainingContainer(context);
     c.image = undefined;
@@ -84,7 +86,7 @@ export class TrainingContainer {
     return this;
   }
 
-  /** The tag the built image gets (default: one per folder, so a rebuild reuses the engine's cache). */
+  /** The tag the built image gets (default: `crml-build/<folder>-<hash>:latest`, one per folder, so a rebuild reuses the engine's cache). */
   withImageTag(tag: string): this {
     if (!this.build) throw new TypeError('withImageTag is for TrainingContainer.fromDockerfile(); this one runs a given image');
     this.build.tag = tag;
@@ -163,9 +165,15 @@ export class TrainingContainer {
     return this;
   }
 
-  /** Extra labels on every container and network of the run. */
+  /** Extra labels on every container and network of the run (keys starting `crml.` are the runner's own: refused). */
   withLabels(labels: Record<string, string>): this {
     Object.assign(this.labels, labels);
+    return this;
+  }
+
+  /** Told of each line of the image build and each image pull's progress. */
+  withProgress(onProgress: (e: TrainProgress) => void): this {
+    this.onProgress = onProgress;
     return this;
   }
 
@@ -186,10 +194,9 @@ export class TrainingContainer {
     removeAtExit(root);
     await writeFile(join(root, OWNER_FILE), JSON.stringify(thisProcess()));
     const tc = await testcontainersSession();
-    const engine = testcontainersEngine(tc, { ...this.labels, ...ownerLabels(root) });
+    const engine = testcontainersEngine(tc, ownerLabels(root));
     await sweepDeadTestProcesses({ engine, dockerode: tc.dockerode, log: logger });
 
-    const imageUri = this.image ?? (await this.buildImage());
     const settings = { ...envSettings, dataDir: join(root, 'data') };
     const runner = new DockerTrainingRunner({
       engine,
@@ -206,7 +213,7 @@ export class TrainingContainer {
     const service = new CleanRoomsMLLocal({ settings, runner, logger });
     try {
       await service.reconciled;
-      const { trainedModelArn } = await train(service, this.trainInput(imageUri));
+      const { trainedModelArn, imageUri } = await service.train(this.trainInput());
       return new StartedTrainingJob({ service, trainedModelArn, imageUri, root });
     } catch (e) {
       await StartedTrainingJob.discard(service, root);
@@ -220,16 +227,10 @@ export class TrainingContainer {
     return job.finish();
   }
 
-  private trainInput(imageUri: string): TrainInput {
-    const channels: Record<string, string> = {};
-    for (const [name, c] of Object.entries(this.channels)) {
-      if (typeof c !== 'string' && 'sql' in c) throw new TypeError(`Channel ${name}: SQL channels need CleanRoomsMLLocal.train with { sql } channels`);
-      channels[name] = typeof c === 'string' ? c : c.path;
-    }
-    if (this.entrypoint || this.arguments) throw new TypeError('withEntrypoint/withCommand need CleanRoomsMLLocal.train with entrypoint and arguments');
+  private trainInput(): TrainInput {
     return {
-      imageUri,
-      channels,
+      ...(this.build ? { build: this.build } : { imageUri: this.image! }),
+      channels: this.channels,
       name: this.name,
       hyperparameters: this.hyperparameters,
       environment: this.environment,
@@ -238,15 +239,11 @@ export class TrainingContainer {
       inputMode: this.inputMode,
       maxRuntimeInSeconds: this.maxRuntimeInSeconds,
       metricDefinitions: this.metricDefinitions.length ? this.metricDefinitions : undefined,
+      entrypoint: this.entrypoint,
+      arguments: this.arguments,
       privacyConfiguration: this.privacyConfiguration,
+      labels: Object.keys(this.labels).length ? this.labels : undefined,
+      onProgress: this.onProgress,
     };
-  }
-
-  /** Builds the image through testcontainers (its engine, its registry credentials for FROM images). */
-  private async buildImage(): Promise<string> {
-    const b = this.build!;
-    const tag = b.tag ?? `crml-testcontainers/${basename(b.context).toLowerCase().replace(/[^a-z0-9._-]/g, '-')}:${createHash('sha256').update(b.context).digest('hex').slice(0, 12)}`;
-    await GenericContainer.fromDockerfile(b.context, b.dockerfile).withBuildArgs(b.buildArgs).withCache(true).build(tag, { deleteOnExit: false });
-    return tag;
   }
 }

@@ -43,19 +43,18 @@ describe('TrainingContainer', () => {
   afterAll(async () => {
     await rm(data, { recursive: true, force: true });
     // Only what these tests made (their label), should a test have failed half-way.
-    const { containers, networks } = await leftovers('crml.test');
+    const { containers, networks } = await leftovers('crml-tests');
     for (const c of containers) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
     for (const n of networks) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   });
 
   it('fails an assertion the model cannot meet, naming the metric, its value, the bound and the run', async () => {
     await using result = await TrainingContainer.fromDockerfile(algorithm)
-      .withBuildArgs({ BASE_IMAGE: 'crml-local/python-numpy:bookworm' })
       .withChannel('train', join(algorithm, 'data/train'))
       .withChannel('validation', join(algorithm, 'data/validation'))
       .withHyperparameters({ epochs: 3 })
       .withMetric('validation:loss', 'validation_loss=([0-9.eE+-]+)')
-      .withLabels({ 'crml.test': 'tc' })
+      .withLabels({ 'crml-tests': 'tc' })
       .run();
     expect(result).toBeActive();
     const loss = result.finalMetric('validation:loss');
@@ -84,7 +83,7 @@ describe('TrainingContainer', () => {
       .withChannel('train', data)
       .withHyperparameters({ exit_code: 3, failure_text: 'it broke', print_text: 'loss=0.5' })
       .withMetric('loss', 'loss=([0-9.]+)')
-      .withLabels({ 'crml.test': 'tc' })
+      .withLabels({ 'crml-tests': 'tc' })
       .run();
     expect(result).toHaveFailedWith('ALGORITHM_ERROR');
     expect(result).toHaveFailedWith('it broke');
@@ -103,7 +102,7 @@ describe('TrainingContainer', () => {
         .withChannel('train', data)
         .withInstanceCount(2)
         .withHyperparameters({ print_text: 'hello from the probe', sleep_seconds: 120 })
-        .withLabels({ 'crml.test': 'tc' })
+        .withLabels({ 'crml-tests': 'tc' })
         .start();
       const lines = createInterface({ input: job.logs() });
       for await (const line of lines) if (line.includes('hello from the probe')) break;
@@ -112,7 +111,7 @@ describe('TrainingContainer', () => {
       expect(containers).toHaveLength(2);
       expect(networks).toHaveLength(1);
       for (const labels of [...containers.map((c) => c.Labels), networks[0]!.Labels ?? {}]) {
-        expect(labels).toMatchObject({ 'org.testcontainers': 'true', 'crml.test': 'tc' });
+        expect(labels).toMatchObject({ 'org.testcontainers': 'true', 'crml-tests': 'tc' });
         expect(labels['org.testcontainers.session-id']).toMatch(/^[0-9a-f-]{8,}$/);
       }
       expect(existsSync(dir)).toBe(true);
@@ -125,7 +124,7 @@ describe('TrainingContainer', () => {
     const job = await new TrainingContainer(PROBE)
       .withChannel('train', data)
       .withHyperparameters({ sleep_seconds: 120 })
-      .withLabels({ 'crml.test': 'tc' })
+      .withLabels({ 'crml-tests': 'tc' })
       .start();
     while ((await job.status()) !== 'CREATE_IN_PROGRESS') await sleep(100);
     const dir = await jobDir(job);
@@ -156,7 +155,7 @@ describe('TrainingContainer', () => {
       expect(left.networks).toHaveLength(1);
       expect(existsSync(dir)).toBe(true);
 
-      const next = await new TrainingContainer(PROBE).withChannel('train', data).withLabels({ 'crml.test': 'tc' }).start();
+      const next = await new TrainingContainer(PROBE).withChannel('train', data).withLabels({ 'crml-tests': 'tc' }).start();
       await using result = await next.finish();
       expect(result).toBeActive();
       expect(await leftovers(`${LABEL_DIR}=${dir}`)).toEqual({ containers: [], networks: [] });
