@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^cleanrooms-ml-local\/testcontainers\/matchers$/, replacement: src('testcontainers/matchers.ts') },
+      { find: /^cleanrooms-ml-local\/testcontainers\/vitest$/, replacement: src('testcontainers/vitest.ts') },
       { find: /^cleanrooms-ml-local\/testcontainers$/, replacement: src('testcontainers/index.ts') },
       { find: /^cleanrooms-ml-local$/, replacement: src('index.ts') },
     ],

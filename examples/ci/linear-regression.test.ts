@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { TrainingContainer } from 'cleanrooms-ml-local/testcontainers';
-import { trainingMatchers } from 'cleanrooms-ml-local/testcontainers/matchers';
+import { trainingMatchers } from 'cleanrooms-ml-local/testcontainers/vitest';
 
 expect.extend(trainingMatchers);
 

@@ -4,7 +4,8 @@ import { TrainingResult } from './training-result.js';
 
 /**
  * Matchers for a TrainingResult, for vitest and jest alike: `expect.extend(trainingMatchers)`. Each failure
- * names the run (its status, reason and last log lines), and for a metric its name, value and bound.
+ * names the run (its status, reason and last log lines), and for a metric its name, value and bound. This module
+ * types them for jest (`jest.Matchers`); `./vitest.ts` types them for vitest's `Assertion`.
  */
 
 /** A bound on a metric's final value: `below` and `above` are strict, `between` includes both ends. */
@@ -135,13 +136,6 @@ export const trainingMatchers = {
     return result(this, line !== undefined, what, run, line ? `and it printed "${line.text}"` : `but none of its ${run.logs.length} lines does`);
   },
 };
-
-declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any, @typescript-eslint/no-unused-vars
-  interface Assertion<T = any> extends TrainingMatchers<void> {}
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  interface AsymmetricMatchersContaining extends TrainingMatchers {}
-}
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

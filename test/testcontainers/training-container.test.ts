@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrainingContainer, type StartedTrainingJob } from '../../src/testcontainers/index.js';
-import { trainingMatchers } from '../../src/testcontainers/matchers.js';
+import { trainingMatchers } from '../../src/testcontainers/vitest.js';
 import { LABEL_DIR } from '../../src/testcontainers/test-process-owner.js';
 
 expect.extend(trainingMatchers);
