@@ -36,7 +36,11 @@ interface MatcherContext {
 const STATUS_CODES = new Set(['ALGORITHM_ERROR', 'OUT_OF_MEMORY', 'MAX_RUNTIME_EXCEEDED', 'IMAGE_PULL_FAILED', 'INTERNAL_ERROR', 'CANCELLED']);
 
 function asResult(received: unknown, matcher: string): TrainingResult {
-  if (received instanceof TrainingResult) return received;
+  // By shape, not by class: a second copy of this package (ESM and a bundler's) makes results of its own class.
+  const r = received as Partial<TrainingResult> | null | undefined;
+  if (r instanceof TrainingResult || (typeof r?.trainedModelArn === 'string' && typeof r.metrics === 'object' && typeof r.describe === 'function')) {
+    return r as TrainingResult;
+  }
   throw new TypeError(`${matcher} expects a TrainingResult (from TrainingContainer.run() or job.result()), got ${received === null ? 'null' : typeof received}`);
 }
 

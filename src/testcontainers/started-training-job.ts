@@ -37,6 +37,7 @@ export class StartedTrainingJob implements AsyncDisposable {
   private readonly logStreams = new Set<Readable>();
   private ended?: Promise<TrainingResult>;
   private closed?: Promise<void>;
+  private stopping?: Promise<TrainingResult>;
 
   constructor(ctx: JobContext) {
     this.service = ctx.service;
@@ -47,12 +48,6 @@ export class StartedTrainingJob implements AsyncDisposable {
 
   private get membershipIdentifier(): string {
     return this.service.settings.defaultMembershipId;
-  }
-
-  /** Closes a service that never got a job, and removes its folder (a start that failed). */
-  static async discard(service: CleanRoomsMLLocal, root: string): Promise<void> {
-    await service.close().catch(() => undefined);
-    await removeNow(root);
   }
 
   /** The run's status now (CREATE_PENDING, CREATE_IN_PROGRESS, ACTIVE, CREATE_FAILED, …). */
@@ -90,13 +85,20 @@ export class StartedTrainingJob implements AsyncDisposable {
 
   /**
    * Cancels the run if it is still going (SIGTERM, SIGKILL after the grace period), waits for it to end and
-   * removes what it made but its result's files (they go when the result is disposed, or at exit).
+   * removes what it made but its result's files (they go when the result is disposed, or at exit). Calling it
+   * again, or after `finish()`, gives the same result.
    */
-  async stop(): Promise<TrainingResult> {
-    if (!isTerminal(await this.status())) {
-      await this.service.cancelTrainedModel({ membershipIdentifier: this.membershipIdentifier, trainedModelArn: this.trainedModelArn }).catch(async (e: unknown) => {
-        // It may have ended in between; anything else is the caller's to know.
-        if (!isTerminal(await this.status())) throw e;
+  stop(): Promise<TrainingResult> {
+    this.stopping ??= this.cancelAndFinish();
+    return this.stopping;
+  }
+
+  private async cancelAndFinish(): Promise<TrainingResult> {
+    if (!this.closed && !isTerminal(await this.status())) {
+      const ids = { membershipIdentifier: this.membershipIdentifier, trainedModelArn: this.trainedModelArn };
+      await this.service.cancelTrainedModel(ids).catch(async (e: unknown) => {
+        // It may have ended in between; otherwise the run is waited for all the same, and the log says why.
+        if (!isTerminal(await this.status())) this.service.logger.warn({ err: e, trainedModelArn: this.trainedModelArn }, 'could not cancel the run; waiting for it to end');
       });
     }
     return this.finish();

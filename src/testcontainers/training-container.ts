@@ -11,8 +11,8 @@ import { DockerTrainingRunner } from '../runner/docker-training-runner.js';
 import { SqliteCapacityLedger } from '../runner/capacity-ledger.js';
 import { createRegistryAuthProvider } from '../runner/registry-auth/index.js';
 import { testcontainersEngine, testcontainersSession } from './testcontainers-engine.js';
-import { OWNER_FILE, TEMP_PREFIX, ownerLabels, sweepDeadTestProcesses } from './test-process-owner.js';
-import { removeAtExit } from './temp-folders.js';
+import { OWNER_FILE, TEMP_PREFIX, ownerLabels, sweepDeadTestProcesses, type SweepResult } from './test-process-owner.js';
+import { removeAtExit, removeNow } from './temp-folders.js';
 import { StartedTrainingJob } from './started-training-job.js';
 import type { TrainingResult } from './training-result.js';
 
@@ -79,6 +79,15 @@ export class TrainingContainer {
     return c;
   }
 
+  /**
+   * Removes what TrainingContainers of dead processes on this machine left (containers, networks, temporary
+   * folders), as every start() does first: for a suite's global setup or teardown.
+   */
+  static async removeLeftovers(logger: Logger = pino({ level: 'warn' }, pino.destination(2))): Promise<SweepResult> {
+    const tc = await testcontainersSession();
+    return sweepDeadTestProcesses({ engine: testcontainersEngine(tc, {}), dockerode: tc.dockerode, log: logger });
+  }
+
   /** Build arguments (`BASE_IMAGE`, …); only for fromDockerfile. */
   withBuildArgs(args: Record<string, string>): this {
     if (!this.build) throw new TypeError('withBuildArgs is for TrainingContainer.fromDockerfile(); this one runs a given image');
@@ -101,7 +110,12 @@ export class TrainingContainer {
 
   /** Hyperparameters, added to those given before; numbers and booleans are written as text, as AWS takes them. */
   withHyperparameters(hyperparameters: Record<string, string | number | boolean>): this {
-    for (const [k, v] of Object.entries(hyperparameters)) this.hyperparameters[k] = String(v);
+    for (const [k, v] of Object.entries(hyperparameters)) {
+      if (!['string', 'number', 'boolean'].includes(typeof v)) {
+        throw new TypeError(`Hyperparameter ${k} must be a string, number or boolean (AWS takes them as text), got ${v === null ? 'null' : typeof v}`);
+      }
+      this.hyperparameters[k] = String(v);
+    }
     return this;
   }
 
@@ -192,31 +206,32 @@ export class TrainingContainer {
     const logger = this.logger ?? pino({ level: envSettings.logLevel }, pino.destination(2));
     const root = await mkdtemp(join(tmpdir(), TEMP_PREFIX));
     removeAtExit(root);
-    await writeFile(join(root, OWNER_FILE), JSON.stringify(thisProcess()));
-    const tc = await testcontainersSession();
-    const engine = testcontainersEngine(tc, ownerLabels(root));
-    await sweepDeadTestProcesses({ engine, dockerode: tc.dockerode, log: logger });
-
-    const settings = { ...envSettings, dataDir: join(root, 'data') };
-    const runner = new DockerTrainingRunner({
-      engine,
-      settings,
-      logger,
-      registryAuth: createRegistryAuthProvider({
-        logger,
-        explicit: settings.registryCredentials,
-        dockerConfigPath: settings.dockerConfigPath,
-        ecr: { endpoint: settings.ecr.endpoint, registries: settings.ecr.registries },
-      }),
-      capacityLedger: sharedCapacityLedger(),
-    });
-    const service = new CleanRoomsMLLocal({ settings, runner, logger });
+    let service: CleanRoomsMLLocal | undefined;
     try {
+      await writeFile(join(root, OWNER_FILE), JSON.stringify(thisProcess()));
+      const tc = await testcontainersSession();
+      const engine = testcontainersEngine(tc, ownerLabels(root));
+      await sweepDeadTestProcesses({ engine, dockerode: tc.dockerode, log: logger });
+      const settings = { ...envSettings, dataDir: join(root, 'data') };
+      const runner = new DockerTrainingRunner({
+        engine,
+        settings,
+        logger,
+        registryAuth: createRegistryAuthProvider({
+          logger,
+          explicit: settings.registryCredentials,
+          dockerConfigPath: settings.dockerConfigPath,
+          ecr: { endpoint: settings.ecr.endpoint, registries: settings.ecr.registries },
+        }),
+        capacityLedger: sharedCapacityLedger(),
+      });
+      service = new CleanRoomsMLLocal({ settings, runner, logger });
       await service.reconciled;
       const { trainedModelArn, imageUri } = await service.train(this.trainInput());
       return new StartedTrainingJob({ service, trainedModelArn, imageUri, root });
     } catch (e) {
-      await StartedTrainingJob.discard(service, root);
+      await service?.close().catch(() => undefined);
+      await removeNow(root);
       throw e;
     }
   }

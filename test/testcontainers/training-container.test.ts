@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,8 +120,8 @@ describe('TrainingContainer', () => {
     expect(existsSync(dir)).toBe(false);
   });
 
-  it('stop() cancels a run and resolves with how it ended', async () => {
-    const job = await new TrainingContainer(PROBE)
+  it('stop() cancels a run and resolves with how it ended; again, or on leaving the scope, it changes nothing', async () => {
+    await using job = await new TrainingContainer(PROBE)
       .withChannel('train', data)
       .withHyperparameters({ sleep_seconds: 120 })
       .withLabels({ 'crml-tests': 'tc' })
@@ -129,11 +129,26 @@ describe('TrainingContainer', () => {
     while ((await job.status()) !== 'CREATE_IN_PROGRESS') await sleep(100);
     const dir = await jobDir(job);
     const started = Date.now();
-    await using result = await job.stop();
+    const result = await job.stop();
     expect(Date.now() - started).toBeLessThan(60_000);
-    expect(result.status).not.toBe('ACTIVE');
+    expect(result).not.toBeActive();
     expect(result.statusCode).toBe('CANCELLED');
+    expect(await job.stop()).toBe(result);
     expect(await leftovers(`${LABEL_DIR}=${dir}`)).toEqual({ containers: [], networks: [] });
+  });
+
+  it('refuses what a user can get wrong, saying what', async () => {
+    expect(() => new TrainingContainer(' ')).toThrow('TrainingContainer needs an image reference, such as my-algo:dev');
+    expect(() => new TrainingContainer(PROBE).withHyperparameters({ epochs: { n: 1 } as unknown as string })).toThrow(
+      'Hyperparameter epochs must be a string, number or boolean (AWS takes them as text), got object',
+    );
+    expect(() => new TrainingContainer(PROBE).withBuildArgs({ A: 'b' })).toThrow(/withBuildArgs is for TrainingContainer.fromDockerfile/);
+    expect(() => expect({ status: 'ACTIVE' }).toBeActive()).toThrow(/toBeActive expects a TrainingResult/);
+    // The API's own validation, before anything is created; nothing is left behind.
+    const before = (await readdir(tmpdir())).filter((n) => n.startsWith('crml-testcontainers-'));
+    await expect(new TrainingContainer(PROBE).withChannel('train', data).withInstanceCount(9).start()).rejects.toThrow(/instanceCount/);
+    await expect(new TrainingContainer(PROBE).withChannel('train', data).withLabels({ 'crml.x': 'y' }).start()).rejects.toThrow(/crml\./);
+    expect((await readdir(tmpdir())).filter((n) => n.startsWith('crml-testcontainers-'))).toEqual(before);
   });
 
   it('a test process killed mid-run (SIGKILL) leaves nothing once the next TrainingContainer starts', async () => {
