@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTag } from '../../src/api/train.js';
 import { tempDataFolder } from '../helpers/fixtures.js';
+import { pushImage, removeImage, startRegistry } from '../helpers/registry.js';
 
 /** `crml train` as a user runs it: the real CLI in its own process, on a data folder of its own. */
 const ROOT = join(import.meta.dirname, '../..');
@@ -141,6 +142,38 @@ describe('crml train', () => {
     expect(output).toMatch(new RegExp(`${ESC}\\[2K\\S+ CREATE_IN_PROGRESS {2}\\d+\\.\\ds`));
     expect(output).toContain('line 2');
     expect(output).toMatch(/Summary[\s\S]*status[^\n]*ACTIVE/);
+  }, 120_000);
+
+  it("shows an image pull's progress per layer: plain lines without a terminal, redrawn in a pseudo-terminal", async () => {
+    await using registry = await startRegistry();
+    const image = `${registry.host}/crml-train-test/probe:v1`;
+    // A layer of its own on top of the probe's, so that a pull has something to download.
+    const local = `crml-train-test/pull-${randomBytes(4).toString('hex')}:latest`;
+    execFileSync('docker', ['build', '-q', '-t', local, '-'], {
+      input: `FROM crml-examples/probe:latest\nRUN echo ${randomBytes(8).toString('hex')} > /marker\n`,
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
+    // The engine wants an X-Registry-Auth header on a push; this registry asks for none and ignores it.
+    await pushImage(local, registry.host, 'crml-train-test/probe:v1', { username: 'crml', password: 'unused' });
+    await removeImage(local);
+    try {
+      const r = await crml(['--image', image, '--channel', `train=${tempDataFolder()}`]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout, r.stdout).toMatch(/^pull [0-9a-f]{12}: Pull complete$/m);
+      expect(r.stdout.indexOf('pull ')).toBeLessThan(r.stdout.indexOf('status CREATE_IN_PROGRESS'));
+      await removeImage(image);
+      const dir = dataDir();
+      const command = `${process.execPath} --import tsx ${BIN} train --image ${image} --channel train=${tempDataFolder()}`;
+      const output = await new Promise<string>((resolve, reject) =>
+        execFile('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dir }, timeout: 120_000 }, (e, stdout) =>
+          e ? reject(e) : resolve(stdout),
+        ),
+      );
+      expect(output).toMatch(/[0-9a-f]{12}: Pull complete/);
+      expect(output).toMatch(/Summary[\s\S]*status[^\n]*ACTIVE/);
+    } finally {
+      await removeImage(image);
+    }
   }, 120_000);
 
   it('builds examples/algorithms/linear-regression offline and trains it on its data, ending ACTIVE with its metric', async () => {
