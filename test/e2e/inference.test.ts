@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { tempDataFolder, tempService, MEMBERSHIP } from '../helpers/fixtures.js';
+import { discoverEngine } from '../../src/runner/engine-discovery.js';
+import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
+import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
+import type { CleanRoomsMLLocal } from '../../src/api/service.js';
+import {
+  buildInferenceImages,
+  containersLabelled,
+  csvOf,
+  expectedTarget,
+  featureRows,
+  inputChannel,
+  NETCHECK_IMAGE,
+  NEVER_PING_IMAGE,
+  trainedLinearRegression,
+  waitForInferenceJob,
+} from '../inference/inference-fixtures.js';
+
+/** A service whose inference runner gives containers 5 s to answer /ping (the default is minutes). */
+function serviceWithShortStartup() {
+  let service: CleanRoomsMLLocal | undefined;
+  const s = tempService({
+    inferenceRunner: async () =>
+      new DockerInferenceRunner({ engine: await discoverEngine({}), settings: service!.settings, logger: pino({ level: 'silent' }), startupTimeoutMs: 5000 }),
+  });
+  service = s;
+  return s;
+}
+
+async function logsOf(service: CleanRoomsMLLocal, arn: string): Promise<string[]> {
+  const lines: string[] = [];
+  for await (const l of service.inferenceJobLogs({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn })) lines.push(l.text);
+  return lines;
+}
+
+describe('inference jobs on a real engine', () => {
+  let service: ReturnType<typeof serviceWithShortStartup>;
+  let model: { trainedModelArn: string; associationArn: string };
+
+  beforeAll(async () => {
+    await buildInferenceImages();
+    service = serviceWithShortStartup();
+    model = await trainedLinearRegression(service, {
+      privacyConfiguration: {
+        policies: {
+          trainedModelInferenceJobs: { maxOutputSize: { unit: 'GB', value: 0.01 } },
+          trainedModelExports: { maxSize: { unit: 'GB', value: 0.01 }, filesToExport: ['MODEL'] },
+        },
+      },
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await service?.[Symbol.asyncDispose]();
+  });
+
+  const start = (channel: string, extra: Record<string, unknown> = {}) =>
+    service.startTrainedModelInferenceJob({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'predict',
+      trainedModelArn: model.trainedModelArn,
+      resourceConfig: { instanceType: 'ml.m5.large' },
+      outputConfiguration: { members: [{ accountId: '123456789012' }], accept: 'text/csv' },
+      dataSource: { mlInputChannelArn: channel },
+      ...extra,
+    });
+
+  it('predicts every row of a CSV channel, in order, within tolerance of the known coefficients, with two containers sharing the records', async () => {
+    const rows = featureRows(300);
+    const folder = tempDataFolder({ 'a.csv': csvOf(rows.slice(0, 200)), 'more/b.csv': csvOf(rows.slice(200)) });
+    const channel = await inputChannel(service, model.associationArn, folder);
+    const { trainedModelInferenceJobArn: arn } = await start(channel, {
+      resourceConfig: { instanceType: 'ml.m5.large', instanceCount: 2 },
+      containerExecutionParameters: { maxPayloadInMB: 1 },
+    });
+    const job = await waitForInferenceJob(service, arn);
+    expect(job.statusDetails).toBeUndefined();
+    expect(job.status).toBe('ACTIVE');
+    expect(job.inferenceContainerImageDigest).toMatch(/^sha256:/);
+    const out = join(service.dataDir, 'inference', arn.split('/').pop()!, 'output');
+    const a = readFileSync(join(out, 'a.csv.out'), 'utf8').trim().split('\n').map(Number);
+    const b = readFileSync(join(out, 'more/b.csv.out'), 'utf8').trim().split('\n').map(Number);
+    expect(a).toHaveLength(200);
+    expect(b).toHaveLength(100);
+    [...a, ...b].forEach((y, i) => expect(Math.abs(y - expectedTarget(rows[i]!))).toBeLessThan(0.15));
+    expect(existsSync(join(out, '..', 'output.tar.gz'))).toBe(true);
+    const listed = await service.listTrainedModelInferenceJobs({ membershipIdentifier: MEMBERSHIP, trainedModelArn: model.trainedModelArn });
+    expect(listed.trainedModelInferenceJobs.map((j) => j.trainedModelInferenceJobArn)).toContain(arn);
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+  }, 120_000);
+
+  it('splits a 5 MB input with maxPayloadInMB 1 into requests of at most 1 MB, between records', async () => {
+    const rows = featureRows(200_000);
+    const csv = csvOf(rows);
+    expect(csv.length).toBeGreaterThan(5 * 1024 * 1024);
+    const channel = await inputChannel(service, model.associationArn, tempDataFolder({ 'big.csv': csv }));
+    const { trainedModelInferenceJobArn: arn } = await start(channel, { containerExecutionParameters: { maxPayloadInMB: 1 } });
+    const job = await waitForInferenceJob(service, arn);
+    expect(job.statusDetails).toBeUndefined();
+    // What the server recorded of each request it received.
+    const received = (await logsOf(service, arn)).flatMap((l) => {
+      const m = /^invocation bytes=(\d+) records=(\d+)$/.exec(l);
+      return m ? [{ bytes: Number(m[1]), records: Number(m[2]) }] : [];
+    });
+    expect(received.length).toBeGreaterThanOrEqual(6);
+    for (const r of received) expect(r.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(received.reduce((n, r) => n + r.records, 0)).toBe(rows.length);
+    expect(received.reduce((n, r) => n + r.bytes, 0)).toBe(csv.length);
+    const out = readFileSync(join(service.dataDir, 'inference', arn.split('/').pop()!, 'output', 'big.csv.out'), 'utf8');
+    expect(out.trim().split('\n')).toHaveLength(rows.length);
+  }, 180_000);
+
+  it('fails a job whose container never answers GET /ping, saying so, and removes its containers', async () => {
+    const { trainedModelArn, associationArn } = await trainedLinearRegression(service, { inferenceImage: NEVER_PING_IMAGE });
+    const channel = await inputChannel(service, associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(3)) }));
+    const { trainedModelInferenceJobArn: arn } = await service.startTrainedModelInferenceJob({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'never',
+      trainedModelArn,
+      resourceConfig: { instanceType: 'ml.m5.large' },
+      outputConfiguration: { members: [{ accountId: '123456789012' }] },
+      dataSource: { mlInputChannelArn: channel },
+    });
+    const job = await waitForInferenceJob(service, arn);
+    expect(job.status).toBe('CREATE_FAILED');
+    expect(job.statusDetails?.message).toBe(
+      'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 5 seconds (it never answered).',
+    );
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+  }, 300_000);
+});
