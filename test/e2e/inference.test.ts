@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { ValidationException } from '../../src/api/generated/errors.js';
 import { join } from 'node:path';
 import pino from 'pino';
-import { tempDataFolder, tempService, MEMBERSHIP } from '../helpers/fixtures.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { tempDataFolder, tempService, trainingSetup, waitForStatus, MEMBERSHIP } from '../helpers/fixtures.js';
 import { discoverEngine } from '../../src/runner/engine-discovery.js';
 import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
@@ -21,14 +24,25 @@ import {
   waitForInferenceJob,
 } from '../inference/inference-fixtures.js';
 
+const run = promisify(execFile);
+
+/** Polls an async check every 200 ms until it holds. */
+async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /** A service whose inference runner gives containers 5 s to answer /ping (the default is minutes). */
 function serviceWithShortStartup() {
-  let service: CleanRoomsMLLocal | undefined;
+  const holder: { service?: CleanRoomsMLLocal } = {};
   const s = tempService({
     inferenceRunner: async () =>
-      new DockerInferenceRunner({ engine: await discoverEngine({}), settings: service!.settings, logger: pino({ level: 'silent' }), startupTimeoutMs: 5000 }),
+      new DockerInferenceRunner({ engine: await discoverEngine({}), settings: holder.service!.settings, logger: pino({ level: 'silent' }), startupTimeoutMs: 5000 }),
   });
-  service = s;
+  holder.service = s;
   return s;
 }
 
@@ -131,5 +145,105 @@ describe('inference jobs on a real engine', () => {
       'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 5 seconds (it never answered).',
     );
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+  }, 300_000);
+
+  it('cancels a job in progress: INACTIVE, CANCELLED, and no container left', async () => {
+    const { trainedModelArn, associationArn } = await trainedLinearRegression(service, { inferenceImage: NETCHECK_IMAGE });
+    // Each record waits 2 s on a connection the job's firewall drops: the job is still busy when the cancel comes.
+    const channel = await inputChannel(service, associationArn, tempDataFolder({ 'slow.csv': 'gateway:9\n'.repeat(30) }));
+    const { trainedModelInferenceJobArn: arn } = await service.startTrainedModelInferenceJob({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'cancel-me',
+      trainedModelArn,
+      resourceConfig: { instanceType: 'ml.m5.large' },
+      outputConfiguration: { members: [{ accountId: '123456789012' }] },
+      dataSource: { mlInputChannelArn: channel },
+    });
+    await waitForInferenceJob(service, arn, (s) => s === 'CREATE_IN_PROGRESS');
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toHaveLength(1);
+    await service.cancelTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn });
+    const job = await waitForInferenceJob(service, arn);
+    expect(job.status).toBe('INACTIVE');
+    expect(job.statusDetails?.statusCode).toBe('CANCELLED');
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+    await expect(service.cancelTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn })).rejects.toMatchObject({
+      name: 'ConflictException',
+    });
+  }, 300_000);
+
+  it("keeps the containers off other networks (the way out to the internet) and off this machine's services", async () => {
+    // A service of this machine, listening on every address (the job network's gateway and docker0's included).
+    const listener: Server = createServer((socket) => socket.destroy());
+    let connections = 0;
+    listener.on('connection', () => (connections += 1));
+    await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
+    const port = (listener.address() as { port: number }).port;
+    // A server on Docker's default bridge: reaching it takes routing out of the job's network, as the internet would.
+    const outside = (await run('docker', ['run', '-d', '--label', 'crml.test=inference', '--network', 'bridge', NETCHECK_IMAGE])).stdout.trim();
+    try {
+      const inspect = JSON.parse((await run('docker', ['inspect', outside])).stdout)[0];
+      const outsideIp = inspect.NetworkSettings.Networks.bridge.IPAddress as string;
+      const docker0 = inspect.NetworkSettings.Networks.bridge.Gateway as string;
+      await until(async () => (await fetch(`http://${outsideIp}:8080/ping`).then((r) => r.status, () => 0)) === 200);
+      const { trainedModelArn, associationArn } = await trainedLinearRegression(service, { inferenceImage: NETCHECK_IMAGE });
+      const checks = `gateway:${port}\n${docker0}:${port}\n${outsideIp}:8080\n`;
+      const channel = await inputChannel(service, associationArn, tempDataFolder({ 'checks.csv': checks }));
+      const { trainedModelInferenceJobArn: arn } = await service.startTrainedModelInferenceJob({
+        membershipIdentifier: MEMBERSHIP,
+        name: 'netcheck',
+        trainedModelArn,
+        resourceConfig: { instanceType: 'ml.m5.large' },
+        outputConfiguration: { members: [{ accountId: '123456789012' }] },
+        dataSource: { mlInputChannelArn: channel },
+      });
+      const job = await waitForInferenceJob(service, arn);
+      expect(job.statusDetails).toBeUndefined();
+      const answers = readFileSync(join(service.dataDir, 'inference', arn.split('/').pop()!, 'output', 'checks.csv.out'), 'utf8');
+      expect(answers).toBe('closed\nclosed\nclosed\n');
+      expect(connections).toBe(0);
+    } finally {
+      listener.close();
+      await run('docker', ['rm', '-f', outside]);
+    }
+  }, 300_000);
+
+  it("exports only the files the association allows into the receiver's folder, and refuses files over maxSize", async () => {
+    await service.startTrainedModelExportJob({
+      membershipIdentifier: MEMBERSHIP,
+      trainedModelArn: model.trainedModelArn,
+      name: 'to-partner',
+      outputConfiguration: { members: [{ accountId: '111122223333' }] },
+    });
+    await service.waitForChannels();
+    const listed = await service.listCollaborationTrainedModelExportJobs({
+      collaborationIdentifier: service.settings.collaborationId,
+      trainedModelArn: model.trainedModelArn,
+    });
+    expect(listed.collaborationTrainedModelExportJobs.map((j) => [j.name, j.status])).toEqual([['to-partner', 'ACTIVE']]);
+    const folder = join(service.dataDir, 'exports', '111122223333', model.trainedModelArn.split('/').pop()!, 'to-partner');
+    expect(readdirSync(folder)).toEqual(['model.tar.gz']);
+
+    // A model of 12 MiB of random bytes, over a maxSize of 0.01 GB.
+    const probe = await trainingSetup(service, {
+      privacyConfiguration: { policies: { trainedModelExports: { maxSize: { unit: 'GB', value: 0.01 }, filesToExport: ['MODEL', 'OUTPUT'] } } },
+    });
+    const { trainedModelArn: big } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'big',
+      configuredModelAlgorithmAssociationArn: probe.configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1 },
+      hyperparameters: { write_mb: '12' },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn: probe.mlInputChannelArn }],
+    });
+    expect((await waitForStatus(service, big)).status).toBe('ACTIVE');
+    const refused = service.startTrainedModelExportJob({
+      membershipIdentifier: MEMBERSHIP,
+      trainedModelArn: big,
+      name: 'too-big',
+      outputConfiguration: { members: [{ accountId: '111122223333' }] },
+    });
+    await expect(refused).rejects.toBeInstanceOf(ValidationException);
+    await expect(refused).rejects.toThrow(/more than the association's privacyConfiguration\.policies\.trainedModelExports\.maxSize of 0\.01 GB \(10737418 bytes\)/);
+    expect(existsSync(join(service.dataDir, 'exports', '111122223333', big.split('/').pop()!))).toBe(false);
   }, 300_000);
 });
