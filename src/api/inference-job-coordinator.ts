@@ -147,6 +147,8 @@ export class InferenceJobCoordinator {
       const cancelled = r.body.status === 'CANCEL_PENDING' || r.body.status === 'CANCEL_IN_PROGRESS';
       log.warn({ trainedModelInferenceJobArn: r.arn, status: r.body.status }, 'failing an inference job whose process is gone');
       this.finish(r.arn, this.lost(`the process that ran it (pid ${r.body.run.owner.pid}) stopped`, cancelled));
+      // The model it extracted is a copy: the trained model's own model.tar.gz stays.
+      rmSync(join(r.body.run.jobDir, 'model'), { recursive: true, force: true });
     }
     const unfinished = new Set(
       this.deps.store.listByStatus<InferenceJobRecord>(INFERENCE_JOB_KIND, UNFINISHED_INFERENCE_STATUSES).map((r) => r.arn),

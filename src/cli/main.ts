@@ -152,7 +152,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('artifacts <trainedModel>')
-    .description("copy a trained model's model.tar.gz, output.tar.gz and manifest.json to a folder")
+    .description("copy a trained model's model.tar.gz, output.tar.gz and manifest.json (an inference job's output.tar.gz) to a folder")
     .requiredOption('--to <dir>', 'destination folder')
     .option('--version-identifier <id>', 'a version of the trained model')
     .action(async (trainedModel: string, o: { to: string; versionIdentifier?: string }) => {
@@ -161,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('logs <trainedModel>')
-    .description("print a trained model's container log lines (an ARN, id or name)")
+    .description("print a trained model's or an inference job's container log lines (an ARN, id or name)")
     .option('--follow', 'keep printing until the run ends')
     .option('--as-account <id>', "what this account sees under the association's privacy policy")
     .option('--host <host>', 'only this host (algo-1, …)')

@@ -17,6 +17,7 @@ import { waitForExit } from '../runner/container-wait.js';
 import { removeContainerLogged, removeNetworkLogged } from '../runner/provisioned-run.js';
 import { runnerFailure } from '../runner/runner-failure.js';
 import type { ContainerLogs } from '../runner/container-engine.js';
+import { inferenceInstanceTypeSpec } from './inference-instance-types.js';
 import { extractModel, ModelExtractionError } from './model-extraction.js';
 import { recordBatches, RecordTooLargeError, type RecordBatch } from './record-batches.js';
 import { InvocationClient, INFERENCE_PORT } from './invocation-client.js';
@@ -161,7 +162,7 @@ export class DockerInferenceRunner implements InferenceRunner {
     try {
       let limits;
       try {
-        limits = limitsFor(spec.instanceType, this.host, settings.strictResources);
+        limits = limitsFor(spec.instanceType, this.host, settings.strictResources, inferenceInstanceTypeSpec(spec.instanceType));
       } catch (e) {
         if (e instanceof InsufficientCapacityError) throw new JobFailed('INTERNAL_ERROR', e.message);
         throw e;
@@ -291,6 +292,11 @@ export class DockerInferenceRunner implements InferenceRunner {
       say(`${invocations} requests answered, ${outputBytes} bytes of output in ${files.length} files.`);
       const artifact = join(spec.jobDir, 'output.tar.gz');
       await packFolder(outputDir, artifact);
+      // The job's output, listed in its log: the API's job record has no place for it.
+      const written = await sortedFiles(outputDir);
+      for (const f of written.slice(0, 100)) say(`output: ${f.relativePath.split(sep).join('/')} (${f.size} bytes)`);
+      if (written.length > 100) say(`output: and ${written.length - 100} more files`);
+      say(`output archive: ${artifact}`);
       return end(undefined, artifact);
     } catch (e) {
       finished = true;

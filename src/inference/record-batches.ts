@@ -46,7 +46,7 @@ export async function* recordBatches(path: string, maxBytes: number, splitLines:
   const take = (record: Buffer): RecordBatch | undefined => {
     line += 1;
     if (record.length === 0 || (record.length <= 2 && record.toString('latin1').trim() === '')) return undefined;
-    if (record.length > maxBytes) throw tooLarge(`Record ${line} (line ${line})`, record.length);
+    if (record.length > maxBytes) throw tooLarge(`Line ${line}`, record.length);
     let full: RecordBatch | undefined;
     if (batchBytes + record.length > maxBytes) {
       full = { body: Buffer.concat(batch, batchBytes), firstRecord: batchFirst, records: batchRecords };
@@ -76,7 +76,7 @@ export async function* recordBatches(path: string, maxBytes: number, splitLines:
       partial.push(chunk.subarray(start));
       partialBytes += chunk.length - start;
       // A line that is already too large is refused before more of it is held.
-      if (partialBytes > maxBytes) throw tooLarge(`Record ${line + 1} (line ${line + 1})`, partialBytes);
+      if (partialBytes > maxBytes) throw tooLarge(`Line ${line + 1}`, partialBytes);
     }
   }
   if (partialBytes > 0) {

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyArtifacts } from '../../src/cli/commands/artifacts.js';
 import { ValidationException } from '../../src/api/generated/errors.js';
 import { join } from 'node:path';
 import pino from 'pino';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tempDataFolder, tempService, trainingSetup, waitForStatus, MEMBERSHIP } from '../helpers/fixtures.js';
 import { discoverEngine } from '../../src/runner/engine-discovery.js';
@@ -101,7 +102,14 @@ describe('inference jobs on a real engine', () => {
     expect(a).toHaveLength(200);
     expect(b).toHaveLength(100);
     [...a, ...b].forEach((y, i) => expect(Math.abs(y - expectedTarget(rows[i]!))).toBeLessThan(0.15));
-    expect(existsSync(join(out, '..', 'output.tar.gz'))).toBe(true);
+    // `crml artifacts <job>` copies the job's output.tar.gz, which holds each input file's answers.
+    const to = tempDataFolder({});
+    expect(await copyArtifacts(service, arn, { to })).toEqual([join(to, 'output.tar.gz')]);
+    expect((await run('tar', ['-tzf', join(to, 'output.tar.gz')])).stdout.split('\n').filter(Boolean).sort()).toEqual(['a.csv.out', 'more/b.csv.out']);
+    expect((await logsOf(service, arn)).filter((l) => l.includes('] output: '))).toEqual([
+      `[cleanrooms-ml-local] output: a.csv.out (${statSync(join(out, 'a.csv.out')).size} bytes)`,
+      `[cleanrooms-ml-local] output: more/b.csv.out (${statSync(join(out, 'more/b.csv.out')).size} bytes)`,
+    ]);
     const listed = await service.listTrainedModelInferenceJobs({ membershipIdentifier: MEMBERSHIP, trainedModelArn: model.trainedModelArn });
     expect(listed.trainedModelInferenceJobs.map((j) => j.trainedModelInferenceJobArn)).toContain(arn);
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
@@ -245,5 +253,37 @@ describe('inference jobs on a real engine', () => {
     await expect(refused).rejects.toBeInstanceOf(ValidationException);
     await expect(refused).rejects.toThrow(/more than the association's privacyConfiguration\.policies\.trainedModelExports\.maxSize of 0\.01 GB \(10737418 bytes\)/);
     expect(existsSync(join(service.dataDir, 'exports', '111122223333', big.split('/').pop()!))).toBe(false);
+  }, 300_000);
+
+  it('fails the job of a process that died, saying why, and removes its containers (reconciliation)', async () => {
+    const { trainedModelArn, associationArn } = await trainedLinearRegression(service, { inferenceImage: NETCHECK_IMAGE });
+    const channel = await inputChannel(service, associationArn, tempDataFolder({ 'slow.csv': 'gateway:9\n'.repeat(60) }));
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../inference/reconcile-child.ts'), service.dataDir, trainedModelArn, channel], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const arn = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      child.on('exit', (code) => reject(new Error(`the child process exited with ${code} before the job started`)));
+    });
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toHaveLength(1);
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    // The next process on the same data folder takes over what the dead one left.
+    await using next = Object.assign(new (service.constructor as typeof CleanRoomsMLLocal)({ settings: { dataDir: service.dataDir } }), {
+      async [Symbol.asyncDispose]() {
+        await next.close();
+      },
+    });
+    await next.reconciled;
+    const job = await next.getTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn });
+    expect(job.status).toBe('CREATE_FAILED');
+    expect(job.statusDetails?.statusCode).toBe('INTERNAL_ERROR');
+    expect(job.statusDetails?.message).toMatch(/^cleanrooms-ml-local lost the inference job: the process that ran it \(pid \d+\) stopped; its requests in flight cannot be resumed\.$/);
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
   }, 300_000);
 });
