@@ -63,7 +63,10 @@ describe('inference jobs on a real engine', () => {
     model = await trainedLinearRegression(service, {
       privacyConfiguration: {
         policies: {
-          trainedModelInferenceJobs: { maxOutputSize: { unit: 'GB', value: 0.01 } },
+          trainedModelInferenceJobs: {
+            maxOutputSize: { unit: 'GB', value: 0.01 },
+            containerLogs: [{ allowedAccountIds: ['111122223333'], filterPattern: 'invocation' }],
+          },
           trainedModelExports: { maxSize: { unit: 'GB', value: 0.01 }, filesToExport: ['MODEL'] },
         },
       },
@@ -286,4 +289,27 @@ describe('inference jobs on a real engine', () => {
     expect(job.statusDetails?.message).toMatch(/^cleanrooms-ml-local lost the inference job: the process that ran it \(pid \d+\) stopped; its requests in flight cannot be resumed\.$/);
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
   }, 300_000);
+
+  it("fails a job on an invocation's 4xx with the container's own words, and shows other members only what containerLogs allows", async () => {
+    const channel = await inputChannel(service, model.associationArn, tempDataFolder({ 'bad.csv': '1,2,3\nnot,a,number\n' }));
+    const { trainedModelInferenceJobArn: arn } = await start(channel);
+    const job = await waitForInferenceJob(service, arn);
+    expect(job.status).toBe('CREATE_FAILED');
+    expect(job.statusDetails).toEqual({
+      statusCode: 'ALGORITHM_ERROR',
+      message: "POST /invocations on algo-1 answered HTTP 400 for bad.csv records 1-2: line 2: not a number: 'not,a,number'",
+    });
+
+    const five = csvOf(featureRows(5));
+    const ok = await start(await inputChannel(service, model.associationArn, tempDataFolder({ 'x.csv': five })));
+    await waitForInferenceJob(service, ok.trainedModelInferenceJobArn);
+    const read = async (asAccountId: string) => {
+      const lines: string[] = [];
+      for await (const l of service.inferenceJobLogs({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: ok.trainedModelInferenceJobArn, asAccountId })) lines.push(l.text);
+      return lines;
+    };
+    expect(await read('111122223333')).toEqual([`invocation bytes=${five.length} records=5`]);
+    await expect(read('444455556666')).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect((await read(service.settings.accountId)).length).toBeGreaterThan(3);
+  }, 120_000);
 });
