@@ -87,6 +87,22 @@ async function followRun(run: { trainedModelArn: string; versionIdentifier?: str
   printErr(`Trained model ${r?.body.status ?? 'unknown'}${r?.body.statusDetails ? `: ${r.body.statusDetails.statusCode} ${r.body.statusDetails.message ?? ''}` : ''}`);
 }
 
+/** An inference job lives in this process as a run does: kept until it ends, Ctrl-C cancels it. */
+async function followInferenceJob({ trainedModelInferenceJobArn: arn }: { trainedModelInferenceJobArn: string }): Promise<void> {
+  const svc = service!;
+  printErr(`Running inference job ${arn} in this process; Ctrl-C cancels it.`);
+  const onInt = () => {
+    printErr('Cancelling…');
+    const membershipIdentifier = svc.inference.get(arn)?.membershipIdentifier ?? svc.settings.defaultMembershipId;
+    void svc.cancelTrainedModelInferenceJob({ membershipIdentifier, trainedModelInferenceJobArn: arn }).catch(() => undefined);
+  };
+  process.on('SIGINT', onInt);
+  await svc.waitForInferenceJobs(arn);
+  process.off('SIGINT', onInt);
+  const job = svc.inference.get(arn);
+  printErr(`Inference job ${job?.status ?? 'unknown'}${job?.statusDetails ? `: ${job.statusDetails.statusCode} ${job.statusDetails.message ?? ''}` : ''}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   fromEnv = undefined;
   const program = new Command('crml')
@@ -104,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
     service: () => getService(program),
     print,
     afterCreateTrainedModel: followRun,
+    afterStartInferenceJob: followInferenceJob,
     defaultOutput: () => envSettings().cliOutput,
     terminalWidth: () => (process.stdout.isTTY ? process.stdout.columns : 80),
   });

@@ -34,7 +34,7 @@ describe('the inference runner on a real engine', () => {
   }, 300_000);
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  async function runJob(opts: { imageUri: string; input: string; firewall?: HostFirewall } & Partial<InferenceJobSpec>) {
+  async function runJob(opts: { imageUri: string; input: string; firewall?: HostFirewall } & Partial<Omit<InferenceJobSpec, 'input'>>) {
     const runner = new DockerInferenceRunner({ engine: await discoverEngine({}), settings, logger: pino({ level: 'silent' }), firewall: opts.firewall, startupTimeoutMs: 5000 });
     const arn = `arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/${MEMBERSHIP}/trained-model-inference-job/${randomBytes(16).toString('hex')}`;
     const jobDir = mkdtempSync(join(scratch, 'job-'));
