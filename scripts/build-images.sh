@@ -4,7 +4,7 @@
 # Images:
 #   crml-local/python-numpy:bookworm         Debian bookworm + python3 + numpy, from mmdebstrap (built once, kept)
 #   crml-examples/probe:latest               examples/algorithms/probe on busybox (FROM scratch)
-#   crml-examples/linear-regression:latest   examples/algorithms/linear-regression on the base above
+#   crml-examples/linear-regression:latest   examples/algorithms/linear-regression on the base above (trains; `serve` answers inference)
 #   crml-examples/data-parallel:latest       examples/algorithms/data-parallel (trains across instances over TCP)
 #   crml-examples/streaming-sgd:latest       examples/algorithms/streaming-sgd (reads Pipe mode's FIFOs)
 set -euo pipefail

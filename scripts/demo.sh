@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run demo: bring up what is needed, then train the linear-regression example end to end with the crml CLI.
+# npm run demo: bring up what is needed, then train the linear-regression example end to end with the crml CLI,
+# and predict with the trained model (an inference job over a CSV channel).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,8 @@ ALGORITHM=$(crml create-configured-model-algorithm \
     "metricDefinitions": [
       {"name": "train:loss", "regex": "train_loss=([0-9.eE+-]+)"},
       {"name": "validation:loss", "regex": "validation_loss=([0-9.eE+-]+)"}
-    ]}' | field configuredModelAlgorithmArn)
+    ]}' \
+  --inference-container-config '{"imageUri": "crml-examples/linear-regression:latest"}' | field configuredModelAlgorithmArn)
 echo "$ALGORITHM"
 
 echo "== association"
@@ -57,6 +59,24 @@ echo "== artifacts"
 crml artifacts "$MODEL" --to .work/demo-artifacts
 echo "model.tar.gz holds:"; tar -tzf .work/demo-artifacts/model.tar.gz
 
+[ "$STATUS" = "ACTIVE" ] || { echo "Final status: $STATUS"; exit 1; }
+
+echo "== inference: predict the validation rows (features, then the target, which the server ignores)"
+PREDICT=$(crml create-ml-input-channel --name predict --retention-in-days 1 \
+  --configured-model-algorithm-associations "[\"$ASSOCIATION\"]" --local-path "$DATA/validation" | field mlInputChannelArn)
+crml start-trained-model-inference-job --name demo-predict --trained-model-arn "$MODEL" \
+  --resource-config '{"instanceType": "ml.m5.large"}' \
+  --output-configuration '{"accept": "text/csv", "members": [{"accountId": "123456789012"}]}' \
+  --data-source "{\"mlInputChannelArn\": \"$PREDICT\"}" > .work/demo-inference.json
+JOB=$(field trainedModelInferenceJobArn < .work/demo-inference.json)
+crml get-trained-model-inference-job --trained-model-inference-job-arn "$JOB" | tee .work/demo-job.json
+JOB_STATUS=$(field status < .work/demo-job.json)
+rm -rf .work/demo-predictions
+crml artifacts "$JOB" --to .work/demo-predictions
+mkdir -p .work/demo-predictions/out && tar -xzf .work/demo-predictions/output.tar.gz -C .work/demo-predictions/out
+echo "first predictions next to the true targets:"
+paste -d' ' <(head -n 5 .work/demo-predictions/out/validation.csv.out) <(head -n 5 "$DATA/validation/validation.csv" | cut -d, -f4)
+
 echo
-echo "Final status: $STATUS"
-[ "$STATUS" = "ACTIVE" ]
+echo "Final status: trained model $STATUS, inference job $JOB_STATUS"
+[ "$JOB_STATUS" = "ACTIVE" ]

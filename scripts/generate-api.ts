@@ -1,6 +1,6 @@
 /**
  * Writes src/api/generated/ from the AWS Clean Rooms ML service model (`npm run generate`):
- * - model.ts: compact shape metadata, the route table of the training operations, their paginators;
+ * - model.ts: compact shape metadata, the route table of the implemented operations (training, inference, export), their paginators;
  * - types.ts: a TypeScript type per shape;
  * - schemas.ts: a zod schema per shape carrying every constraint, with AWS's constraint words as messages;
  * - errors.ts: one class per modelled error, with its HTTP status and fault.
@@ -45,6 +45,20 @@ export const TRAINING_OPERATIONS = [
   'GetCollaborationMLInputChannel',
   'ListCollaborationMLInputChannels',
 ] as const;
+
+/** Inference over a trained model and the export of its files (issue 19). */
+export const INFERENCE_OPERATIONS = [
+  'StartTrainedModelInferenceJob',
+  'GetTrainedModelInferenceJob',
+  'ListTrainedModelInferenceJobs',
+  'CancelTrainedModelInferenceJob',
+  'ListCollaborationTrainedModelInferenceJobs',
+  'StartTrainedModelExportJob',
+  'ListCollaborationTrainedModelExportJobs',
+] as const;
+
+/** Every operation this runner implements: what the generated route table, types and schemas cover. */
+export const API_OPERATIONS = [...TRAINING_OPERATIONS, ...INFERENCE_OPERATIONS] as const;
 
 export interface RawMember {
   shape: string;
@@ -100,10 +114,10 @@ function children(s: RawShape): string[] {
   return [...Object.values(s.members ?? {}).map((m) => m.shape), ...[s.member, s.key, s.value].flatMap((m) => (m ? [m.shape] : []))];
 }
 
-/** Every shape the training operations reach, dependencies before their users, otherwise by name. */
+/** Every shape the implemented operations reach, dependencies before their users, otherwise by name. */
 function reachableShapes(model: RawModel): string[] {
   const roots = new Set<string>();
-  for (const op of TRAINING_OPERATIONS) {
+  for (const op of API_OPERATIONS) {
     const o = model.operations[op];
     if (!o) throw new Error(`operation ${op} is not in the model`);
     for (const r of [o.input, o.output, ...(o.errors ?? [])]) if (r) roots.add(r.shape);
@@ -175,7 +189,7 @@ function modelFile(model: RawModel, paginators: Record<string, Paginator>, names
   for (const n of [...names].sort()) shapes[n] = compactShape(model.shapes[n]!);
   const operations: Record<string, unknown> = {};
   const pages: Record<string, unknown> = {};
-  for (const op of TRAINING_OPERATIONS) {
+  for (const op of API_OPERATIONS) {
     const o = model.operations[op]!;
     operations[op] = {
       name: op,
@@ -191,7 +205,7 @@ function modelFile(model: RawModel, paginators: Record<string, Paginator>, names
   }
   const others: Record<string, unknown> = {};
   for (const op of Object.keys(model.operations).sort()) {
-    if (!(TRAINING_OPERATIONS as readonly string[]).includes(op)) others[op] = { method: model.operations[op]!.http.method, requestUri: model.operations[op]!.http.requestUri };
+    if (!(API_OPERATIONS as readonly string[]).includes(op)) others[op] = { method: model.operations[op]!.http.method, requestUri: model.operations[op]!.http.requestUri };
   }
   return `${HEADER}
 export interface MemberMeta {
@@ -244,7 +258,7 @@ export type OperationName = keyof typeof operations;
 
 export const paginators: Partial<Record<OperationName, PaginatorMeta>> = ${JSON.stringify(pages, null, 2)};
 
-/** The model's operations that are not about training (audiences, inference, exports): routed only to say so. */
+/** The model's operations this runner does not implement (audiences, …): routed only to say so. */
 export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'requestUri'>> = ${JSON.stringify(others, null, 2)};
 `;
 }
@@ -307,9 +321,9 @@ function typesFile(model: RawModel, names: string[]): string {
     }
   }
   const io = (which: 'input' | 'output', absent: string) =>
-    TRAINING_OPERATIONS.map((op) => `  ${op}: ${model.operations[op]![which]?.shape ?? absent};`).join('\n');
-  out += `\n/** The input type of each training operation. */\nexport interface OperationInputs {\n${io('input', 'Record<string, never>')}\n}\n`;
-  out += `\n/** The output type of each training operation (\`void\` when it returns nothing). */\nexport interface OperationOutputs {\n${io('output', 'void')}\n}\n`;
+    API_OPERATIONS.map((op) => `  ${op}: ${model.operations[op]![which]?.shape ?? absent};`).join('\n');
+  out += `\n/** The input type of each implemented operation. */\nexport interface OperationInputs {\n${io('input', 'Record<string, never>')}\n}\n`;
+  out += `\n/** The output type of each implemented operation (\`void\` when it returns nothing). */\nexport interface OperationOutputs {\n${io('output', 'void')}\n}\n`;
   return out;
 }
 
@@ -440,11 +454,11 @@ function schemasFile(model: RawModel, names: string[]): string {
     .sort()
     .map((n) => `  ${n}: ${n}Schema,`)
     .join('\n')}\n};\n`;
-  const inputs = TRAINING_OPERATIONS.map((op) => {
+  const inputs = API_OPERATIONS.map((op) => {
     const input = model.operations[op]!.input?.shape;
     return `  ${op}: ${input ? `${input}Schema` : 'z.object({})'},`;
   });
-  out += `\n/** The input schema of each training operation. */\nexport const operationInputSchemas: { [N in keyof T.OperationInputs]: z.ZodType<T.OperationInputs[N]> } = {\n${inputs.join('\n')}\n};\n`;
+  out += `\n/** The input schema of each implemented operation. */\nexport const operationInputSchemas: { [N in keyof T.OperationInputs]: z.ZodType<T.OperationInputs[N]> } = {\n${inputs.join('\n')}\n};\n`;
   return out;
 }
 

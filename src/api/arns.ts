@@ -25,6 +25,8 @@ export const arns = {
     `${base(c)}:membership/${membershipId}/ml-input-channel/${id}`,
   trainedModel: (c: ArnContext, membershipId: string, id: string) =>
     `${base(c)}:membership/${membershipId}/trained-model/${id}`,
+  trainedModelInferenceJob: (c: ArnContext, membershipId: string, id: string) =>
+    `${base(c)}:membership/${membershipId}/trained-model-inference-job/${id}`,
 };
 
 /** The membership id inside a membership-scoped ARN, or undefined. */

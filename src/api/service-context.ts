@@ -7,6 +7,7 @@ import type { ArnContext } from './arns.js';
 import { AccessDeniedException, ResourceNotFoundException } from './generated/errors.js';
 import { validationException } from './validation.js';
 import type { TrainingCoordinator } from './training-coordinator.js';
+import type { InferenceJobCoordinator } from './inference-job-coordinator.js';
 
 /** What every operation gets: injected once by the service object. */
 export interface ServiceContext {
@@ -14,6 +15,8 @@ export interface ServiceContext {
   settings: Settings;
   logger: Logger;
   training: TrainingCoordinator;
+  /** Inference jobs: started, cancelled and reconciled here. */
+  inference: InferenceJobCoordinator;
   /** The trained-model records: every read and write of one goes through here. */
   trainedModels: TrainedModelRecords;
   clock: () => Date;

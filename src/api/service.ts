@@ -20,6 +20,11 @@ import * as tags from './operations/tags.js';
 import * as collaboration from './operations/collaboration.js';
 import * as observability from './operations/trained-model-observability.js';
 import { train, type TrainInput, type TrainResult } from './train.js';
+import * as inferenceJobs from './operations/inference-jobs.js';
+import * as exportJobs from './operations/export-jobs.js';
+import * as inferenceObservability from './operations/inference-job-observability.js';
+import { InferenceJobCoordinator } from './inference-job-coordinator.js';
+import type { InferenceRunner } from '../inference/types.js';
 
 export interface CleanRoomsMLLocalOptions {
   /** Settings, or just the ones that differ from the defaults. */
@@ -28,6 +33,8 @@ export interface CleanRoomsMLLocalOptions {
   store?: Store;
   /** The runner that trains; by default the Docker runner over the discovered engine, created on first use. */
   runner?: TrainingRunner | (() => Promise<TrainingRunner>);
+  /** The runner of inference jobs; by default the Docker one over the discovered engine, created on first use. */
+  inferenceRunner?: InferenceRunner | (() => Promise<InferenceRunner>);
   logger?: Logger;
   clock?: () => Date;
   /**
@@ -47,7 +54,17 @@ type Awaitable<V> = V | Promise<V>;
 type OperationHandlers = {
   [N in OperationName as Uncapitalize<N>]: (ctx: ServiceContext, input: T.OperationInputs[N]) => Awaitable<T.OperationOutputs[N]>;
 };
-const handlers: OperationHandlers = { ...algorithms, ...associations, ...channels, ...trainedModels, ...mlConfigurations, ...tags, ...collaboration };
+const handlers: OperationHandlers = {
+  ...algorithms,
+  ...associations,
+  ...channels,
+  ...trainedModels,
+  ...mlConfigurations,
+  ...tags,
+  ...collaboration,
+  ...inferenceJobs,
+  ...exportJobs,
+};
 
 /** The SDK's methods: an input that may be all optional may be left out. CreateMLInputChannel is written out below. */
 export type OperationMethods = {
@@ -89,6 +106,8 @@ export class CleanRoomsMLLocal extends operationMethods() {
   /** Read by every operation method (operationMethods). */
   private readonly ctx: ServiceContext;
   private readonly training: TrainingCoordinator;
+  /** Inference jobs of this store (what `crml artifacts` reads for a job's output). */
+  readonly inference: InferenceJobCoordinator;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly runner: () => Promise<TrainingRunner>;
   /** Pull progress of one run, for the train call that started it. */
@@ -116,16 +135,28 @@ export class CleanRoomsMLLocal extends operationMethods() {
         this.pullListeners.get(arn)?.(p);
       },
     });
+    this.inference = new InferenceJobCoordinator({
+      store: this.store,
+      settings: this.settings,
+      logger: this.logger,
+      clock,
+      runner: inferenceRunnerFactory(options.inferenceRunner, this.settings, this.logger),
+    });
     this.reconciled =
       options.reconcile === false
         ? Promise.resolve()
         : // Channels first (after this constructor, once ctx is set): they need no engine.
-          Promise.resolve().then(() => reconcileMLInputChannels(this.ctx)).then(() => this.training.reconcile()).catch((e) => this.logger.error({ err: e }, 'reconciliation failed'));
+          Promise.resolve()
+            .then(() => reconcileMLInputChannels(this.ctx))
+            .then(() => this.training.reconcile())
+            .then(() => this.inference.reconcile())
+            .catch((e) => this.logger.error({ err: e }, 'reconciliation failed'));
     this.ctx = {
       store: this.store,
       settings: this.settings,
       logger: this.logger,
       training: this.training,
+      inference: this.inference,
       trainedModels: this.trainedModels,
       clock,
       background: (work) => {
@@ -164,6 +195,19 @@ export class CleanRoomsMLLocal extends operationMethods() {
     await this.training.idle(trainedModelArn, versionIdentifier);
   }
 
+  /** Waits for the inference jobs this process started (all of them, or one). */
+  async waitForInferenceJobs(trainedModelInferenceJobArn?: string): Promise<void> {
+    await this.inference.idle(trainedModelInferenceJobArn);
+  }
+
+  /**
+   * An inference job's container log lines, in order; with `asAccountId` of another account, exactly what the
+   * association's trainedModelInferenceJobs.containerLogs policy shows it.
+   */
+  inferenceJobLogs(input: inferenceObservability.InferenceJobLogsInput): AsyncGenerator<observability.TrainedModelLogLine> {
+    return inferenceObservability.inferenceJobLogs(this.ctx, input);
+  }
+
   /** Waits for background work of this process (channel queries) to settle. */
   async waitForChannels(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
@@ -174,6 +218,7 @@ export class CleanRoomsMLLocal extends operationMethods() {
     await this.reconciled;
     await this.waitForChannels();
     await this.training.idle();
+    await this.inference.idle();
     this.store.close();
   }
 
@@ -213,4 +258,16 @@ function runnerFactory(
   let created: Promise<TrainingRunner> | undefined;
   return () =>
     (created ??= import('../runner/default-runner.js').then((m) => m.createDefaultRunner({ settings, logger })));
+}
+
+function inferenceRunnerFactory(
+  runner: CleanRoomsMLLocalOptions['inferenceRunner'],
+  settings: Settings,
+  logger: Logger,
+): () => Promise<InferenceRunner> {
+  if (typeof runner === 'function') return runner;
+  if (runner) return async () => runner;
+  let created: Promise<InferenceRunner> | undefined;
+  return () =>
+    (created ??= import('../inference/default-inference-runner.js').then((m) => m.createDefaultInferenceRunner({ settings, logger })));
 }

@@ -13,7 +13,9 @@ export type ResourceKind =
   | 'configured-model-algorithm-association'
   | 'ml-input-channel'
   | 'trained-model'
-  | 'ml-configuration';
+  | 'ml-configuration'
+  | 'trained-model-inference-job'
+  | 'trained-model-export-job';
 
 /** A stored record: the output shape with timestamps kept as ISO strings. */
 export type Stored<T> = {
@@ -49,6 +51,8 @@ export interface ListQuery {
   beforeSeq?: number;
   limit: number;
   status?: string;
+  /** Top-level members of the body that must equal these strings (a list's filters, such as trainedModelArn). */
+  bodyEquals?: Record<string, string>;
 }
 
 export interface StoredLogLine {
@@ -256,6 +260,12 @@ export class Store {
     if (q.beforeSeq !== undefined) {
       where.push('seq < ?');
       args.push(q.beforeSeq);
+    }
+    for (const [member, value] of Object.entries(q.bodyEquals ?? {})) {
+      // Member names are ours (never a caller's): only plain identifiers reach the JSON path.
+      if (!/^[A-Za-z]\w*$/.test(member)) throw new Error(`not a member name: ${member}`);
+      where.push(`json_extract(body, '$.${member}') = ?`);
+      args.push(value);
     }
     args.push(q.limit);
     const rows = this.db

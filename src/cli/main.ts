@@ -93,6 +93,22 @@ async function followRun(run: { trainedModelArn: string; versionIdentifier?: str
   printErr(`Trained model ${r?.body.status ?? 'unknown'}${r?.body.statusDetails ? `: ${r.body.statusDetails.statusCode} ${r.body.statusDetails.message ?? ''}` : ''}`);
 }
 
+/** An inference job lives in this process as a run does: kept until it ends, Ctrl-C cancels it. */
+async function followInferenceJob({ trainedModelInferenceJobArn: arn }: { trainedModelInferenceJobArn: string }): Promise<void> {
+  const svc = service!;
+  printErr(`Running inference job ${arn} in this process; Ctrl-C cancels it.`);
+  const onInt = () => {
+    printErr('Cancelling…');
+    const membershipIdentifier = svc.inference.get(arn)?.membershipIdentifier ?? svc.settings.defaultMembershipId;
+    void svc.cancelTrainedModelInferenceJob({ membershipIdentifier, trainedModelInferenceJobArn: arn }).catch(() => undefined);
+  };
+  process.on('SIGINT', onInt);
+  await svc.waitForInferenceJobs(arn);
+  process.off('SIGINT', onInt);
+  const job = svc.inference.get(arn);
+  printErr(`Inference job ${job?.status ?? 'unknown'}${job?.statusDetails ? `: ${job.statusDetails.statusCode} ${job.statusDetails.message ?? ''}` : ''}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   fromEnv = undefined;
   commandExit = undefined;
@@ -111,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
     service: () => getService(program),
     print,
     afterCreateTrainedModel: followRun,
+    afterStartInferenceJob: followInferenceJob,
     defaultOutput: () => envSettings().cliOutput,
     terminalWidth: () => (process.stdout.isTTY ? process.stdout.columns : 80),
   });
@@ -187,7 +204,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('artifacts <trainedModel>')
-    .description("copy a trained model's model.tar.gz, output.tar.gz and manifest.json to a folder")
+    .description("copy a trained model's model.tar.gz, output.tar.gz and manifest.json (an inference job's output.tar.gz) to a folder")
     .requiredOption('--to <dir>', 'destination folder')
     .option('--version-identifier <id>', 'a version of the trained model')
     .action(async (trainedModel: string, o: { to: string; versionIdentifier?: string }) => {
@@ -196,7 +213,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('logs <trainedModel>')
-    .description("print a trained model's container log lines (an ARN, id or name)")
+    .description("print a trained model's or an inference job's container log lines (an ARN, id or name)")
     .option('--follow', 'keep printing until the run ends')
     .option('--as-account <id>', "what this account sees under the association's privacy policy")
     .option('--host <host>', 'only this host (algo-1, …)')

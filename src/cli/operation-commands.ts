@@ -28,6 +28,8 @@ export interface OperationCommandDeps {
   terminalWidth?: () => number;
   /** Runs after an operation that started a training run (the CLI keeps the run alive): the version it makes. */
   afterCreateTrainedModel?: (run: { trainedModelArn: string; versionIdentifier?: string }) => Promise<void>;
+  /** Runs after StartTrainedModelInferenceJob: the job lives in this process too. */
+  afterStartInferenceJob?: (job: { trainedModelInferenceJobArn: string }) => Promise<void>;
 }
 
 export function addOperationCommands(program: Command, deps: OperationCommandDeps): void {
@@ -106,6 +108,9 @@ export function addOperationCommands(program: Command, deps: OperationCommandDep
       await show(cliValue(out));
       if (name === 'CreateTrainedModel' && deps.afterCreateTrainedModel) {
         await deps.afterCreateTrainedModel(out as { trainedModelArn: string; versionIdentifier?: string });
+      }
+      if (name === 'StartTrainedModelInferenceJob' && deps.afterStartInferenceJob) {
+        await deps.afterStartInferenceJob(out as { trainedModelInferenceJobArn: string });
       }
     });
   }

@@ -140,6 +140,8 @@ export interface ContainerEngine {
   removeContainer(containerId: string): Promise<void>;
   /** Every container, running or not, carrying `label` (`key` or `key=value`). */
   listContainers(label: string): Promise<ContainerSummary[]>;
+  /** The container's IPv4 address on `network` (a running container); undefined when it has none there. */
+  containerAddress?(containerId: string, network: string): Promise<string | undefined>;
   /** Returns the network id. */
   createNetwork(spec: NetworkCreateSpec): Promise<string>;
   /** An absent network is not an error. */

@@ -350,6 +350,11 @@ export class DockerEngine implements ContainerEngine {
     return list.map((c) => ({ id: c.Id, labels: c.Labels ?? {}, running: c.State === 'running' }));
   }
 
+  async containerAddress(containerId: string, network: string): Promise<string | undefined> {
+    const i = await this.call('inspect container', () => this.docker.getContainer(containerId).inspect());
+    return i.NetworkSettings?.Networks?.[network]?.IPAddress || undefined;
+  }
+
   async createNetwork(spec: NetworkCreateSpec): Promise<string> {
     const n = await this.call('create network', () =>
       this.docker.createNetwork({ Name: spec.name, Internal: spec.internal, Labels: spec.labels, Options: spec.driverOptions, CheckDuplicate: true }),

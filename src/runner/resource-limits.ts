@@ -1,5 +1,5 @@
 import { availableParallelism, totalmem } from 'node:os';
-import { instanceTypeSpec } from './instance-types.js';
+import { instanceTypeSpec, type InstanceTypeSpec } from './instance-types.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -48,8 +48,13 @@ const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
  * The container limits of an instance type on this host (contract §5): the instance's vCPUs, memory and GPUs,
  * scaled down to the host when it is smaller (and said so), or refused in strict mode.
  */
-export function limitsFor(instanceType: string, host: HostCapacity, strict: boolean): AppliedLimits {
-  const spec = instanceTypeSpec(instanceType);
+export function limitsFor(
+  instanceType: string,
+  host: HostCapacity,
+  strict: boolean,
+  // Inference has instance types training's enum lacks (ml.r6i.*): their figures come from the caller.
+  spec: InstanceTypeSpec | undefined = instanceTypeSpec(instanceType),
+): AppliedLimits {
   if (!spec) throw new InsufficientCapacityError(`Unknown instance type ${instanceType}.`);
   const requested = { vcpus: spec.vcpus, memoryBytes: Math.round(spec.memoryGiB * GiB), gpus: spec.gpus };
   const vcpus = Math.min(requested.vcpus, host.cpus);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TRAINING_OPERATIONS, generateApi, loadModel } from '../../scripts/generate-api.js';
+import { API_OPERATIONS, generateApi, loadModel } from '../../scripts/generate-api.js';
 import { operations, paginators, shapes } from '../../src/api/generated/model.js';
 import { CleanRoomsMLServiceException, errorClasses } from '../../src/api/generated/errors.js';
 import { operationInputSchemas, shapeSchemas } from '../../src/api/generated/schemas.js';
@@ -29,8 +29,8 @@ describe('src/api/generated', () => {
   });
 
   it('routes every training operation as the model does, with its paginator', () => {
-    expect(Object.keys(operations).sort()).toEqual([...TRAINING_OPERATIONS].sort());
-    for (const op of TRAINING_OPERATIONS) {
+    expect(Object.keys(operations).sort()).toEqual([...API_OPERATIONS].sort());
+    for (const op of API_OPERATIONS) {
       const raw = model.operations[op]!;
       expect(operations[op]).toMatchObject({ method: raw.http.method, requestUri: raw.http.requestUri, successCode: raw.http.responseCode ?? 200 });
       const p = modelPaginators[op];
@@ -40,7 +40,7 @@ describe('src/api/generated', () => {
   });
 
   it('has metadata and a schema for every shape an operation reaches, and an input schema per operation', () => {
-    for (const op of TRAINING_OPERATIONS) {
+    for (const op of API_OPERATIONS) {
       const raw = model.operations[op]!;
       for (const ref of [raw.input, raw.output, ...(raw.errors ?? [])]) if (ref) expect(shapes[ref.shape], ref.shape).toBeDefined();
       expect(operationInputSchemas[op], op).toBeDefined();

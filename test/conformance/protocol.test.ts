@@ -3,7 +3,7 @@ import { startServer, type RunningServer } from '../../src/api/http/server.js';
 import { ASSOCIATION_ARN, CREATE_TIME, fakeService, MEMBERSHIP, TRAINED_MODEL_ARN, UPDATE_TIME } from '../api/http/fake-service.js';
 import { awsCli, awsEnv, boto3Probe, type ClientErrorSeen } from './drivers.js';
 
-const NOT_IMPLEMENTED = 'cleanrooms-ml-local implements the custom-model training operations of Clean Rooms ML only;';
+const NOT_IMPLEMENTED = 'cleanrooms-ml-local implements the custom-model training, inference and export operations of Clean Rooms ML only;';
 /** Python's isoformat of a UTC datetime, as botocore hands timestamps back. */
 const pythonIso = (d: Date) => d.toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => (ms === '000' ? '' : `.${ms}000`)) + '+00:00';
 

@@ -171,6 +171,25 @@ export const shapes: Record<string, ShapeMeta> = {
     "max": 200,
     "pattern": "arn:aws:[\\w]+:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/configuredtableassociation/[\\d\\w-]+"
   },
+  "CancelTrainedModelInferenceJobRequest": {
+    "type": "structure",
+    "members": {
+      "membershipIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "membershipIdentifier"
+      },
+      "trainedModelInferenceJobArn": {
+        "shape": "TrainedModelInferenceJobArn",
+        "location": "uri",
+        "locationName": "trainedModelInferenceJobArn"
+      }
+    },
+    "required": [
+      "membershipIdentifier",
+      "trainedModelInferenceJobArn"
+    ]
+  },
   "CancelTrainedModelRequest": {
     "type": "structure",
     "members": {
@@ -299,6 +318,137 @@ export const shapes: Record<string, ShapeMeta> = {
   "CollaborationMLInputChannelsList": {
     "type": "list",
     "member": "CollaborationMLInputChannelSummary"
+  },
+  "CollaborationTrainedModelExportJobList": {
+    "type": "list",
+    "member": "CollaborationTrainedModelExportJobSummary"
+  },
+  "CollaborationTrainedModelExportJobSummary": {
+    "type": "structure",
+    "members": {
+      "createTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "updateTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "name": {
+        "shape": "NameString"
+      },
+      "outputConfiguration": {
+        "shape": "TrainedModelExportOutputConfiguration"
+      },
+      "status": {
+        "shape": "TrainedModelExportJobStatus"
+      },
+      "statusDetails": {
+        "shape": "StatusDetails"
+      },
+      "description": {
+        "shape": "ResourceDescription"
+      },
+      "creatorAccountId": {
+        "shape": "AccountId"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID"
+      },
+      "membershipIdentifier": {
+        "shape": "UUID"
+      },
+      "collaborationIdentifier": {
+        "shape": "UUID"
+      }
+    },
+    "required": [
+      "createTime",
+      "updateTime",
+      "name",
+      "outputConfiguration",
+      "status",
+      "creatorAccountId",
+      "trainedModelArn",
+      "membershipIdentifier",
+      "collaborationIdentifier"
+    ]
+  },
+  "CollaborationTrainedModelInferenceJobList": {
+    "type": "list",
+    "member": "CollaborationTrainedModelInferenceJobSummary"
+  },
+  "CollaborationTrainedModelInferenceJobSummary": {
+    "type": "structure",
+    "members": {
+      "trainedModelInferenceJobArn": {
+        "shape": "TrainedModelInferenceJobArn"
+      },
+      "configuredModelAlgorithmAssociationArn": {
+        "shape": "ConfiguredModelAlgorithmAssociationArn"
+      },
+      "membershipIdentifier": {
+        "shape": "UUID"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID"
+      },
+      "collaborationIdentifier": {
+        "shape": "UUID"
+      },
+      "status": {
+        "shape": "TrainedModelInferenceJobStatus"
+      },
+      "outputConfiguration": {
+        "shape": "InferenceOutputConfiguration"
+      },
+      "name": {
+        "shape": "NameString"
+      },
+      "description": {
+        "shape": "ResourceDescription"
+      },
+      "metricsStatus": {
+        "shape": "MetricsStatus"
+      },
+      "metricsStatusDetails": {
+        "shape": "String"
+      },
+      "logsStatus": {
+        "shape": "LogsStatus"
+      },
+      "logsStatusDetails": {
+        "shape": "String"
+      },
+      "mlModelInferencePayerAccountId": {
+        "shape": "AccountId"
+      },
+      "createTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "updateTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "creatorAccountId": {
+        "shape": "AccountId"
+      }
+    },
+    "required": [
+      "trainedModelInferenceJobArn",
+      "membershipIdentifier",
+      "trainedModelArn",
+      "collaborationIdentifier",
+      "status",
+      "outputConfiguration",
+      "name",
+      "createTime",
+      "updateTime",
+      "creatorAccountId"
+    ]
   },
   "CollaborationTrainedModelList": {
     "type": "list",
@@ -1457,6 +1607,114 @@ export const shapes: Record<string, ShapeMeta> = {
     "min": 0,
     "max": 1000000
   },
+  "GetTrainedModelInferenceJobRequest": {
+    "type": "structure",
+    "members": {
+      "membershipIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "membershipIdentifier"
+      },
+      "trainedModelInferenceJobArn": {
+        "shape": "TrainedModelInferenceJobArn",
+        "location": "uri",
+        "locationName": "trainedModelInferenceJobArn"
+      }
+    },
+    "required": [
+      "membershipIdentifier",
+      "trainedModelInferenceJobArn"
+    ]
+  },
+  "GetTrainedModelInferenceJobResponse": {
+    "type": "structure",
+    "members": {
+      "createTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "updateTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "trainedModelInferenceJobArn": {
+        "shape": "TrainedModelInferenceJobArn"
+      },
+      "configuredModelAlgorithmAssociationArn": {
+        "shape": "ConfiguredModelAlgorithmAssociationArn"
+      },
+      "name": {
+        "shape": "NameString"
+      },
+      "status": {
+        "shape": "TrainedModelInferenceJobStatus"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID"
+      },
+      "resourceConfig": {
+        "shape": "InferenceResourceConfig"
+      },
+      "outputConfiguration": {
+        "shape": "InferenceOutputConfiguration"
+      },
+      "membershipIdentifier": {
+        "shape": "UUID"
+      },
+      "dataSource": {
+        "shape": "ModelInferenceDataSource"
+      },
+      "containerExecutionParameters": {
+        "shape": "InferenceContainerExecutionParameters"
+      },
+      "statusDetails": {
+        "shape": "StatusDetails"
+      },
+      "description": {
+        "shape": "ResourceDescription"
+      },
+      "inferenceContainerImageDigest": {
+        "shape": "String"
+      },
+      "environment": {
+        "shape": "InferenceEnvironmentMap"
+      },
+      "kmsKeyArn": {
+        "shape": "KmsKeyArn"
+      },
+      "metricsStatus": {
+        "shape": "MetricsStatus"
+      },
+      "metricsStatusDetails": {
+        "shape": "String"
+      },
+      "logsStatus": {
+        "shape": "LogsStatus"
+      },
+      "logsStatusDetails": {
+        "shape": "String"
+      },
+      "tags": {
+        "shape": "TagMap"
+      },
+      "mlModelInferencePayerAccountId": {
+        "shape": "AccountId"
+      }
+    },
+    "required": [
+      "createTime",
+      "updateTime",
+      "trainedModelInferenceJobArn",
+      "name",
+      "status",
+      "trainedModelArn",
+      "resourceConfig",
+      "outputConfiguration",
+      "membershipIdentifier",
+      "dataSource"
+    ]
+  },
   "GetTrainedModelRequest": {
     "type": "structure",
     "members": {
@@ -1658,6 +1916,194 @@ export const shapes: Record<string, ShapeMeta> = {
     "required": [
       "imageUri"
     ]
+  },
+  "InferenceContainerExecutionParameters": {
+    "type": "structure",
+    "members": {
+      "maxPayloadInMB": {
+        "shape": "InferenceContainerExecutionParametersMaxPayloadInMBInteger"
+      }
+    },
+    "required": []
+  },
+  "InferenceContainerExecutionParametersMaxPayloadInMBInteger": {
+    "type": "integer",
+    "min": 1,
+    "max": 100
+  },
+  "InferenceEnvironmentMap": {
+    "type": "map",
+    "key": "InferenceEnvironmentMapKeyString",
+    "value": "InferenceEnvironmentMapValueString",
+    "min": 0,
+    "max": 16
+  },
+  "InferenceEnvironmentMapKeyString": {
+    "type": "string",
+    "min": 1,
+    "max": 1024,
+    "pattern": "[a-zA-Z_][a-zA-Z0-9_]*"
+  },
+  "InferenceEnvironmentMapValueString": {
+    "type": "string",
+    "min": 1,
+    "max": 10240,
+    "pattern": "[\\S\\s]*"
+  },
+  "InferenceInstanceType": {
+    "type": "string",
+    "enum": [
+      "ml.r7i.48xlarge",
+      "ml.r6i.16xlarge",
+      "ml.m6i.xlarge",
+      "ml.m5.4xlarge",
+      "ml.p2.xlarge",
+      "ml.m4.16xlarge",
+      "ml.r7i.16xlarge",
+      "ml.m7i.xlarge",
+      "ml.m6i.12xlarge",
+      "ml.r7i.8xlarge",
+      "ml.r7i.large",
+      "ml.m7i.12xlarge",
+      "ml.m6i.24xlarge",
+      "ml.m7i.24xlarge",
+      "ml.r6i.8xlarge",
+      "ml.r6i.large",
+      "ml.g5.2xlarge",
+      "ml.m5.large",
+      "ml.m7i.48xlarge",
+      "ml.m6i.16xlarge",
+      "ml.p2.16xlarge",
+      "ml.g5.4xlarge",
+      "ml.m7i.16xlarge",
+      "ml.c4.2xlarge",
+      "ml.c5.2xlarge",
+      "ml.c6i.32xlarge",
+      "ml.c4.4xlarge",
+      "ml.g5.8xlarge",
+      "ml.c6i.xlarge",
+      "ml.c5.4xlarge",
+      "ml.g4dn.xlarge",
+      "ml.c7i.xlarge",
+      "ml.c6i.12xlarge",
+      "ml.g4dn.12xlarge",
+      "ml.c7i.12xlarge",
+      "ml.c6i.24xlarge",
+      "ml.g4dn.2xlarge",
+      "ml.c7i.24xlarge",
+      "ml.c7i.2xlarge",
+      "ml.c4.8xlarge",
+      "ml.c6i.2xlarge",
+      "ml.g4dn.4xlarge",
+      "ml.c7i.48xlarge",
+      "ml.c7i.4xlarge",
+      "ml.c6i.16xlarge",
+      "ml.c5.9xlarge",
+      "ml.g4dn.16xlarge",
+      "ml.c7i.16xlarge",
+      "ml.c6i.4xlarge",
+      "ml.c5.xlarge",
+      "ml.c4.xlarge",
+      "ml.g4dn.8xlarge",
+      "ml.c7i.8xlarge",
+      "ml.c7i.large",
+      "ml.g5.xlarge",
+      "ml.c6i.8xlarge",
+      "ml.c6i.large",
+      "ml.g5.12xlarge",
+      "ml.g5.24xlarge",
+      "ml.m7i.2xlarge",
+      "ml.c5.18xlarge",
+      "ml.g5.48xlarge",
+      "ml.m6i.2xlarge",
+      "ml.g5.16xlarge",
+      "ml.m7i.4xlarge",
+      "ml.r6i.32xlarge",
+      "ml.m6i.4xlarge",
+      "ml.m5.xlarge",
+      "ml.m4.10xlarge",
+      "ml.r6i.xlarge",
+      "ml.m5.12xlarge",
+      "ml.m4.xlarge",
+      "ml.r7i.2xlarge",
+      "ml.r7i.xlarge",
+      "ml.r6i.12xlarge",
+      "ml.m5.24xlarge",
+      "ml.r7i.12xlarge",
+      "ml.m7i.8xlarge",
+      "ml.m7i.large",
+      "ml.r6i.24xlarge",
+      "ml.r6i.2xlarge",
+      "ml.m4.2xlarge",
+      "ml.r7i.24xlarge",
+      "ml.r7i.4xlarge",
+      "ml.m6i.8xlarge",
+      "ml.m6i.large",
+      "ml.m5.2xlarge",
+      "ml.p2.8xlarge",
+      "ml.r6i.4xlarge",
+      "ml.m6i.32xlarge",
+      "ml.m4.4xlarge",
+      "ml.p3.16xlarge",
+      "ml.p3.2xlarge",
+      "ml.p3.8xlarge"
+    ]
+  },
+  "InferenceOutputConfiguration": {
+    "type": "structure",
+    "members": {
+      "accept": {
+        "shape": "InferenceOutputConfigurationAcceptString"
+      },
+      "members": {
+        "shape": "InferenceReceiverMembers"
+      }
+    },
+    "required": [
+      "members"
+    ]
+  },
+  "InferenceOutputConfigurationAcceptString": {
+    "type": "string",
+    "min": 0,
+    "max": 256,
+    "pattern": ".*"
+  },
+  "InferenceReceiverMember": {
+    "type": "structure",
+    "members": {
+      "accountId": {
+        "shape": "AccountId"
+      }
+    },
+    "required": [
+      "accountId"
+    ]
+  },
+  "InferenceReceiverMembers": {
+    "type": "list",
+    "member": "InferenceReceiverMember",
+    "min": 1,
+    "max": 1
+  },
+  "InferenceResourceConfig": {
+    "type": "structure",
+    "members": {
+      "instanceType": {
+        "shape": "InferenceInstanceType"
+      },
+      "instanceCount": {
+        "shape": "InferenceResourceConfigInstanceCountInteger"
+      }
+    },
+    "required": [
+      "instanceType"
+    ]
+  },
+  "InferenceResourceConfigInstanceCountInteger": {
+    "type": "integer",
+    "min": 1,
+    "max": 10
   },
   "InputChannel": {
     "type": "structure",
@@ -1917,6 +2363,101 @@ export const shapes: Record<string, ShapeMeta> = {
       "collaborationMLInputChannelsList"
     ]
   },
+  "ListCollaborationTrainedModelExportJobsRequest": {
+    "type": "structure",
+    "members": {
+      "nextToken": {
+        "shape": "NextToken",
+        "location": "querystring",
+        "locationName": "nextToken"
+      },
+      "maxResults": {
+        "shape": "MaxResults",
+        "location": "querystring",
+        "locationName": "maxResults"
+      },
+      "collaborationIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "collaborationIdentifier"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn",
+        "location": "uri",
+        "locationName": "trainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID",
+        "location": "querystring",
+        "locationName": "trainedModelVersionIdentifier"
+      }
+    },
+    "required": [
+      "collaborationIdentifier",
+      "trainedModelArn"
+    ]
+  },
+  "ListCollaborationTrainedModelExportJobsResponse": {
+    "type": "structure",
+    "members": {
+      "nextToken": {
+        "shape": "NextToken"
+      },
+      "collaborationTrainedModelExportJobs": {
+        "shape": "CollaborationTrainedModelExportJobList"
+      }
+    },
+    "required": [
+      "collaborationTrainedModelExportJobs"
+    ]
+  },
+  "ListCollaborationTrainedModelInferenceJobsRequest": {
+    "type": "structure",
+    "members": {
+      "nextToken": {
+        "shape": "NextToken",
+        "location": "querystring",
+        "locationName": "nextToken"
+      },
+      "maxResults": {
+        "shape": "MaxResults",
+        "location": "querystring",
+        "locationName": "maxResults"
+      },
+      "collaborationIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "collaborationIdentifier"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn",
+        "location": "querystring",
+        "locationName": "trainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID",
+        "location": "querystring",
+        "locationName": "trainedModelVersionIdentifier"
+      }
+    },
+    "required": [
+      "collaborationIdentifier"
+    ]
+  },
+  "ListCollaborationTrainedModelInferenceJobsResponse": {
+    "type": "structure",
+    "members": {
+      "nextToken": {
+        "shape": "NextToken"
+      },
+      "collaborationTrainedModelInferenceJobs": {
+        "shape": "CollaborationTrainedModelInferenceJobList"
+      }
+    },
+    "required": [
+      "collaborationTrainedModelInferenceJobs"
+    ]
+  },
   "ListCollaborationTrainedModelsRequest": {
     "type": "structure",
     "members": {
@@ -2080,6 +2621,53 @@ export const shapes: Record<string, ShapeMeta> = {
     },
     "required": [
       "tags"
+    ]
+  },
+  "ListTrainedModelInferenceJobsRequest": {
+    "type": "structure",
+    "members": {
+      "nextToken": {
+        "shape": "NextToken",
+        "location": "querystring",
+        "locationName": "nextToken"
+      },
+      "maxResults": {
+        "shape": "MaxResults",
+        "location": "querystring",
+        "locationName": "maxResults"
+      },
+      "membershipIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "membershipIdentifier"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn",
+        "location": "querystring",
+        "locationName": "trainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID",
+        "location": "querystring",
+        "locationName": "trainedModelVersionIdentifier"
+      }
+    },
+    "required": [
+      "membershipIdentifier"
+    ]
+  },
+  "ListTrainedModelInferenceJobsResponse": {
+    "type": "structure",
+    "members": {
+      "nextToken": {
+        "shape": "NextToken"
+      },
+      "trainedModelInferenceJobs": {
+        "shape": "TrainedModelInferenceJobList"
+      }
+    },
+    "required": [
+      "trainedModelInferenceJobs"
     ]
   },
   "ListTrainedModelVersionsRequest": {
@@ -2433,6 +3021,17 @@ export const shapes: Record<string, ShapeMeta> = {
       "PUBLISH_FAILED"
     ]
   },
+  "ModelInferenceDataSource": {
+    "type": "structure",
+    "members": {
+      "mlInputChannelArn": {
+        "shape": "MLInputChannelArn"
+      }
+    },
+    "required": [
+      "mlInputChannelArn"
+    ]
+  },
   "ModelTrainingDataChannel": {
     "type": "structure",
     "members": {
@@ -2726,6 +3325,107 @@ export const shapes: Record<string, ShapeMeta> = {
     "min": 0,
     "max": 500
   },
+  "StartTrainedModelExportJobRequest": {
+    "type": "structure",
+    "members": {
+      "name": {
+        "shape": "NameString"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn",
+        "location": "uri",
+        "locationName": "trainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID"
+      },
+      "membershipIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "membershipIdentifier"
+      },
+      "outputConfiguration": {
+        "shape": "TrainedModelExportOutputConfiguration"
+      },
+      "description": {
+        "shape": "ResourceDescription"
+      }
+    },
+    "required": [
+      "name",
+      "trainedModelArn",
+      "membershipIdentifier",
+      "outputConfiguration"
+    ]
+  },
+  "StartTrainedModelInferenceJobRequest": {
+    "type": "structure",
+    "members": {
+      "membershipIdentifier": {
+        "shape": "UUID",
+        "location": "uri",
+        "locationName": "membershipIdentifier"
+      },
+      "name": {
+        "shape": "NameString"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID"
+      },
+      "configuredModelAlgorithmAssociationArn": {
+        "shape": "ConfiguredModelAlgorithmAssociationArn"
+      },
+      "resourceConfig": {
+        "shape": "InferenceResourceConfig"
+      },
+      "outputConfiguration": {
+        "shape": "InferenceOutputConfiguration"
+      },
+      "dataSource": {
+        "shape": "ModelInferenceDataSource"
+      },
+      "description": {
+        "shape": "ResourceDescription"
+      },
+      "containerExecutionParameters": {
+        "shape": "InferenceContainerExecutionParameters"
+      },
+      "environment": {
+        "shape": "InferenceEnvironmentMap"
+      },
+      "kmsKeyArn": {
+        "shape": "KmsKeyArn"
+      },
+      "tags": {
+        "shape": "TagMap"
+      },
+      "mlModelInferencePayerAccountId": {
+        "shape": "AccountId"
+      }
+    },
+    "required": [
+      "membershipIdentifier",
+      "name",
+      "trainedModelArn",
+      "resourceConfig",
+      "outputConfiguration",
+      "dataSource"
+    ]
+  },
+  "StartTrainedModelInferenceJobResponse": {
+    "type": "structure",
+    "members": {
+      "trainedModelInferenceJobArn": {
+        "shape": "TrainedModelInferenceJobArn"
+      }
+    },
+    "required": [
+      "trainedModelInferenceJobArn"
+    ]
+  },
   "StatusDetails": {
     "type": "structure",
     "members": {
@@ -2927,6 +3627,43 @@ export const shapes: Record<string, ShapeMeta> = {
     "min": 1,
     "max": 2
   },
+  "TrainedModelExportJobStatus": {
+    "type": "string",
+    "enum": [
+      "CREATE_PENDING",
+      "CREATE_IN_PROGRESS",
+      "CREATE_FAILED",
+      "ACTIVE"
+    ]
+  },
+  "TrainedModelExportOutputConfiguration": {
+    "type": "structure",
+    "members": {
+      "members": {
+        "shape": "TrainedModelExportReceiverMembers"
+      }
+    },
+    "required": [
+      "members"
+    ]
+  },
+  "TrainedModelExportReceiverMember": {
+    "type": "structure",
+    "members": {
+      "accountId": {
+        "shape": "AccountId"
+      }
+    },
+    "required": [
+      "accountId"
+    ]
+  },
+  "TrainedModelExportReceiverMembers": {
+    "type": "list",
+    "member": "TrainedModelExportReceiverMember",
+    "min": 1,
+    "max": 1
+  },
   "TrainedModelExportsConfigurationPolicy": {
     "type": "structure",
     "members": {
@@ -2967,6 +3704,96 @@ export const shapes: Record<string, ShapeMeta> = {
     "type": "double",
     "min": 0.01,
     "max": 50
+  },
+  "TrainedModelInferenceJobArn": {
+    "type": "string",
+    "min": 20,
+    "max": 2048,
+    "pattern": "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+"
+  },
+  "TrainedModelInferenceJobList": {
+    "type": "list",
+    "member": "TrainedModelInferenceJobSummary"
+  },
+  "TrainedModelInferenceJobStatus": {
+    "type": "string",
+    "enum": [
+      "CREATE_PENDING",
+      "CREATE_IN_PROGRESS",
+      "CREATE_FAILED",
+      "ACTIVE",
+      "CANCEL_PENDING",
+      "CANCEL_IN_PROGRESS",
+      "CANCEL_FAILED",
+      "INACTIVE"
+    ]
+  },
+  "TrainedModelInferenceJobSummary": {
+    "type": "structure",
+    "members": {
+      "trainedModelInferenceJobArn": {
+        "shape": "TrainedModelInferenceJobArn"
+      },
+      "configuredModelAlgorithmAssociationArn": {
+        "shape": "ConfiguredModelAlgorithmAssociationArn"
+      },
+      "membershipIdentifier": {
+        "shape": "UUID"
+      },
+      "trainedModelArn": {
+        "shape": "TrainedModelArn"
+      },
+      "trainedModelVersionIdentifier": {
+        "shape": "UUID"
+      },
+      "collaborationIdentifier": {
+        "shape": "UUID"
+      },
+      "status": {
+        "shape": "TrainedModelInferenceJobStatus"
+      },
+      "outputConfiguration": {
+        "shape": "InferenceOutputConfiguration"
+      },
+      "name": {
+        "shape": "NameString"
+      },
+      "description": {
+        "shape": "ResourceDescription"
+      },
+      "metricsStatus": {
+        "shape": "MetricsStatus"
+      },
+      "metricsStatusDetails": {
+        "shape": "String"
+      },
+      "logsStatus": {
+        "shape": "LogsStatus"
+      },
+      "logsStatusDetails": {
+        "shape": "String"
+      },
+      "mlModelInferencePayerAccountId": {
+        "shape": "AccountId"
+      },
+      "createTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      },
+      "updateTime": {
+        "shape": "SyntheticTimestamp_date_time"
+      }
+    },
+    "required": [
+      "trainedModelInferenceJobArn",
+      "membershipIdentifier",
+      "trainedModelArn",
+      "collaborationIdentifier",
+      "status",
+      "outputConfiguration",
+      "name",
+      "createTime",
+      "updateTime"
+    ]
   },
   "TrainedModelInferenceJobsConfigurationPolicy": {
     "type": "structure",
@@ -3600,6 +4427,103 @@ export const operations = {
       "AccessDeniedException",
       "ThrottlingException"
     ]
+  },
+  "StartTrainedModelInferenceJob": {
+    "name": "StartTrainedModelInferenceJob",
+    "method": "POST",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs",
+    "successCode": 200,
+    "input": "StartTrainedModelInferenceJobRequest",
+    "output": "StartTrainedModelInferenceJobResponse",
+    "errors": [
+      "ConflictException",
+      "ValidationException",
+      "AccessDeniedException",
+      "ResourceNotFoundException",
+      "ThrottlingException",
+      "ServiceQuotaExceededException"
+    ]
+  },
+  "GetTrainedModelInferenceJob": {
+    "name": "GetTrainedModelInferenceJob",
+    "method": "GET",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs/{trainedModelInferenceJobArn}",
+    "successCode": 200,
+    "input": "GetTrainedModelInferenceJobRequest",
+    "output": "GetTrainedModelInferenceJobResponse",
+    "errors": [
+      "ValidationException",
+      "AccessDeniedException",
+      "ResourceNotFoundException",
+      "ThrottlingException"
+    ]
+  },
+  "ListTrainedModelInferenceJobs": {
+    "name": "ListTrainedModelInferenceJobs",
+    "method": "GET",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs",
+    "successCode": 200,
+    "input": "ListTrainedModelInferenceJobsRequest",
+    "output": "ListTrainedModelInferenceJobsResponse",
+    "errors": [
+      "ValidationException",
+      "AccessDeniedException",
+      "ThrottlingException"
+    ]
+  },
+  "CancelTrainedModelInferenceJob": {
+    "name": "CancelTrainedModelInferenceJob",
+    "method": "PATCH",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs/{trainedModelInferenceJobArn}",
+    "successCode": 200,
+    "input": "CancelTrainedModelInferenceJobRequest",
+    "errors": [
+      "ConflictException",
+      "ValidationException",
+      "AccessDeniedException",
+      "ResourceNotFoundException",
+      "ThrottlingException"
+    ]
+  },
+  "ListCollaborationTrainedModelInferenceJobs": {
+    "name": "ListCollaborationTrainedModelInferenceJobs",
+    "method": "GET",
+    "requestUri": "/collaborations/{collaborationIdentifier}/trained-model-inference-jobs",
+    "successCode": 200,
+    "input": "ListCollaborationTrainedModelInferenceJobsRequest",
+    "output": "ListCollaborationTrainedModelInferenceJobsResponse",
+    "errors": [
+      "ValidationException",
+      "AccessDeniedException",
+      "ThrottlingException"
+    ]
+  },
+  "StartTrainedModelExportJob": {
+    "name": "StartTrainedModelExportJob",
+    "method": "POST",
+    "requestUri": "/memberships/{membershipIdentifier}/trained-models/{trainedModelArn}/export-jobs",
+    "successCode": 200,
+    "input": "StartTrainedModelExportJobRequest",
+    "errors": [
+      "ConflictException",
+      "ValidationException",
+      "AccessDeniedException",
+      "ResourceNotFoundException",
+      "ThrottlingException"
+    ]
+  },
+  "ListCollaborationTrainedModelExportJobs": {
+    "name": "ListCollaborationTrainedModelExportJobs",
+    "method": "GET",
+    "requestUri": "/collaborations/{collaborationIdentifier}/trained-models/{trainedModelArn}/export-jobs",
+    "successCode": 200,
+    "input": "ListCollaborationTrainedModelExportJobsRequest",
+    "output": "ListCollaborationTrainedModelExportJobsResponse",
+    "errors": [
+      "ValidationException",
+      "AccessDeniedException",
+      "ThrottlingException"
+    ]
   }
 } as const satisfies Record<string, OperationMeta>;
 
@@ -3653,15 +4577,29 @@ export const paginators: Partial<Record<OperationName, PaginatorMeta>> = {
     "output_token": "nextToken",
     "limit_key": "maxResults",
     "result_key": "collaborationMLInputChannelsList"
+  },
+  "ListTrainedModelInferenceJobs": {
+    "input_token": "nextToken",
+    "output_token": "nextToken",
+    "limit_key": "maxResults",
+    "result_key": "trainedModelInferenceJobs"
+  },
+  "ListCollaborationTrainedModelInferenceJobs": {
+    "input_token": "nextToken",
+    "output_token": "nextToken",
+    "limit_key": "maxResults",
+    "result_key": "collaborationTrainedModelInferenceJobs"
+  },
+  "ListCollaborationTrainedModelExportJobs": {
+    "input_token": "nextToken",
+    "output_token": "nextToken",
+    "limit_key": "maxResults",
+    "result_key": "collaborationTrainedModelExportJobs"
   }
 };
 
-/** The model's operations that are not about training (audiences, inference, exports): routed only to say so. */
+/** The model's operations this runner does not implement (audiences, …): routed only to say so. */
 export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'requestUri'>> = {
-  "CancelTrainedModelInferenceJob": {
-    "method": "PATCH",
-    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs/{trainedModelInferenceJobArn}"
-  },
   "CreateAudienceModel": {
     "method": "POST",
     "requestUri": "/audience-model"
@@ -3710,10 +4648,6 @@ export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'req
     "method": "GET",
     "requestUri": "/configured-audience-model/{configuredAudienceModelArn}/policy"
   },
-  "GetTrainedModelInferenceJob": {
-    "method": "GET",
-    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs/{trainedModelInferenceJobArn}"
-  },
   "GetTrainingDataset": {
     "method": "GET",
     "requestUri": "/training-dataset/{trainingDatasetArn}"
@@ -3730,21 +4664,9 @@ export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'req
     "method": "GET",
     "requestUri": "/audience-model"
   },
-  "ListCollaborationTrainedModelExportJobs": {
-    "method": "GET",
-    "requestUri": "/collaborations/{collaborationIdentifier}/trained-models/{trainedModelArn}/export-jobs"
-  },
-  "ListCollaborationTrainedModelInferenceJobs": {
-    "method": "GET",
-    "requestUri": "/collaborations/{collaborationIdentifier}/trained-model-inference-jobs"
-  },
   "ListConfiguredAudienceModels": {
     "method": "GET",
     "requestUri": "/configured-audience-model"
-  },
-  "ListTrainedModelInferenceJobs": {
-    "method": "GET",
-    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs"
   },
   "ListTrainingDatasets": {
     "method": "GET",
@@ -3761,14 +4683,6 @@ export const otherOperations: Record<string, Pick<OperationMeta, 'method' | 'req
   "StartAudienceGenerationJob": {
     "method": "POST",
     "requestUri": "/audience-generation-job"
-  },
-  "StartTrainedModelExportJob": {
-    "method": "POST",
-    "requestUri": "/memberships/{membershipIdentifier}/trained-models/{trainedModelArn}/export-jobs"
-  },
-  "StartTrainedModelInferenceJob": {
-    "method": "POST",
-    "requestUri": "/memberships/{membershipIdentifier}/trained-model-inference-jobs"
   },
   "UpdateConfiguredAudienceModel": {
     "method": "PATCH",

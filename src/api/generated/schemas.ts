@@ -57,9 +57,16 @@ export const AccessDeniedExceptionSchema = z.object({
   message: StringSchema,
 }, { error: typeError('a structure') });
 
-export const TrainedModelArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+"));
+export const TrainedModelInferenceJobArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+"));
 
 export const UUIDSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(36), lengthAtLeast(36), matches(new RegExp("^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", 'u'), "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"));
+
+export const CancelTrainedModelInferenceJobRequestSchema: z.ZodType<T.CancelTrainedModelInferenceJobRequest> = z.object({
+  membershipIdentifier: UUIDSchema,
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+}, { error: typeError('a structure') });
+
+export const TrainedModelArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+"));
 
 export const CancelTrainedModelRequestSchema: z.ZodType<T.CancelTrainedModelRequest> = z.object({
   membershipIdentifier: UUIDSchema,
@@ -712,6 +719,78 @@ export const GetMLInputChannelResponseSchema: z.ZodType<T.GetMLInputChannelRespo
   tags: TagMapSchema.optional(),
 }, { error: typeError('a structure') });
 
+export const GetTrainedModelInferenceJobRequestSchema: z.ZodType<T.GetTrainedModelInferenceJobRequest> = z.object({
+  membershipIdentifier: UUIDSchema,
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+}, { error: typeError('a structure') });
+
+export const InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(100), valueAtLeast(1));
+
+export const InferenceContainerExecutionParametersSchema: z.ZodType<T.InferenceContainerExecutionParameters> = z.object({
+  maxPayloadInMB: InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const InferenceEnvironmentMapKeyStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(1024), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z_][a-zA-Z0-9_]*)$", 'u'), "[a-zA-Z_][a-zA-Z0-9_]*"));
+
+export const InferenceEnvironmentMapValueStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(10240), lengthAtLeast(1), matches(new RegExp("^(?:[\\S\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\t\\n\\x0B\\f\\r ]*)$", 'u'), "[\\S\\s]*"));
+
+export const InferenceEnvironmentMapSchema: z.ZodType<T.InferenceEnvironmentMap> = z.record(InferenceEnvironmentMapKeyStringSchema, InferenceEnvironmentMapValueStringSchema, { error: typeError('a map') }).check(entriesAtMost(16));
+
+export const InferenceOutputConfigurationAcceptStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(256), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
+
+export const InferenceReceiverMemberSchema: z.ZodType<T.InferenceReceiverMember> = z.object({
+  accountId: AccountIdSchema,
+}, { error: typeError('a structure') });
+
+export const InferenceReceiverMembersSchema: z.ZodType<T.InferenceReceiverMembers> = z.array(InferenceReceiverMemberSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+
+export const InferenceOutputConfigurationSchema: z.ZodType<T.InferenceOutputConfiguration> = z.object({
+  accept: InferenceOutputConfigurationAcceptStringSchema.optional(),
+  members: InferenceReceiverMembersSchema,
+}, { error: typeError('a structure') });
+
+export const InferenceInstanceTypeSchema = oneOf(["ml.r7i.48xlarge","ml.r6i.16xlarge","ml.m6i.xlarge","ml.m5.4xlarge","ml.p2.xlarge","ml.m4.16xlarge","ml.r7i.16xlarge","ml.m7i.xlarge","ml.m6i.12xlarge","ml.r7i.8xlarge","ml.r7i.large","ml.m7i.12xlarge","ml.m6i.24xlarge","ml.m7i.24xlarge","ml.r6i.8xlarge","ml.r6i.large","ml.g5.2xlarge","ml.m5.large","ml.m7i.48xlarge","ml.m6i.16xlarge","ml.p2.16xlarge","ml.g5.4xlarge","ml.m7i.16xlarge","ml.c4.2xlarge","ml.c5.2xlarge","ml.c6i.32xlarge","ml.c4.4xlarge","ml.g5.8xlarge","ml.c6i.xlarge","ml.c5.4xlarge","ml.g4dn.xlarge","ml.c7i.xlarge","ml.c6i.12xlarge","ml.g4dn.12xlarge","ml.c7i.12xlarge","ml.c6i.24xlarge","ml.g4dn.2xlarge","ml.c7i.24xlarge","ml.c7i.2xlarge","ml.c4.8xlarge","ml.c6i.2xlarge","ml.g4dn.4xlarge","ml.c7i.48xlarge","ml.c7i.4xlarge","ml.c6i.16xlarge","ml.c5.9xlarge","ml.g4dn.16xlarge","ml.c7i.16xlarge","ml.c6i.4xlarge","ml.c5.xlarge","ml.c4.xlarge","ml.g4dn.8xlarge","ml.c7i.8xlarge","ml.c7i.large","ml.g5.xlarge","ml.c6i.8xlarge","ml.c6i.large","ml.g5.12xlarge","ml.g5.24xlarge","ml.m7i.2xlarge","ml.c5.18xlarge","ml.g5.48xlarge","ml.m6i.2xlarge","ml.g5.16xlarge","ml.m7i.4xlarge","ml.r6i.32xlarge","ml.m6i.4xlarge","ml.m5.xlarge","ml.m4.10xlarge","ml.r6i.xlarge","ml.m5.12xlarge","ml.m4.xlarge","ml.r7i.2xlarge","ml.r7i.xlarge","ml.r6i.12xlarge","ml.m5.24xlarge","ml.r7i.12xlarge","ml.m7i.8xlarge","ml.m7i.large","ml.r6i.24xlarge","ml.r6i.2xlarge","ml.m4.2xlarge","ml.r7i.24xlarge","ml.r7i.4xlarge","ml.m6i.8xlarge","ml.m6i.large","ml.m5.2xlarge","ml.p2.8xlarge","ml.r6i.4xlarge","ml.m6i.32xlarge","ml.m4.4xlarge","ml.p3.16xlarge","ml.p3.2xlarge","ml.p3.8xlarge"]);
+
+export const InferenceResourceConfigInstanceCountIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(10), valueAtLeast(1));
+
+export const InferenceResourceConfigSchema: z.ZodType<T.InferenceResourceConfig> = z.object({
+  instanceType: InferenceInstanceTypeSchema,
+  instanceCount: InferenceResourceConfigInstanceCountIntegerSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const ModelInferenceDataSourceSchema: z.ZodType<T.ModelInferenceDataSource> = z.object({
+  mlInputChannelArn: MLInputChannelArnSchema,
+}, { error: typeError('a structure') });
+
+export const TrainedModelInferenceJobStatusSchema = oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED","INACTIVE"]);
+
+export const GetTrainedModelInferenceJobResponseSchema: z.ZodType<T.GetTrainedModelInferenceJobResponse> = z.object({
+  createTime: SyntheticTimestamp_date_timeSchema,
+  updateTime: SyntheticTimestamp_date_timeSchema,
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
+  name: NameStringSchema,
+  status: TrainedModelInferenceJobStatusSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+  resourceConfig: InferenceResourceConfigSchema,
+  outputConfiguration: InferenceOutputConfigurationSchema,
+  membershipIdentifier: UUIDSchema,
+  dataSource: ModelInferenceDataSourceSchema,
+  containerExecutionParameters: InferenceContainerExecutionParametersSchema.optional(),
+  statusDetails: StatusDetailsSchema.optional(),
+  description: ResourceDescriptionSchema.optional(),
+  inferenceContainerImageDigest: StringSchema.optional(),
+  environment: InferenceEnvironmentMapSchema.optional(),
+  kmsKeyArn: KmsKeyArnSchema.optional(),
+  metricsStatus: MetricsStatusSchema.optional(),
+  metricsStatusDetails: StringSchema.optional(),
+  logsStatus: LogsStatusSchema.optional(),
+  logsStatusDetails: StringSchema.optional(),
+  tags: TagMapSchema.optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
+}, { error: typeError('a structure') });
+
 export const GetTrainedModelRequestSchema: z.ZodType<T.GetTrainedModelRequest> = z.object({
   trainedModelArn: TrainedModelArnSchema,
   membershipIdentifier: UUIDSchema,
@@ -807,6 +886,84 @@ export const CollaborationMLInputChannelsListSchema: z.ZodType<T.CollaborationML
 export const ListCollaborationMLInputChannelsResponseSchema: z.ZodType<T.ListCollaborationMLInputChannelsResponse> = z.object({
   nextToken: NextTokenSchema.optional(),
   collaborationMLInputChannelsList: CollaborationMLInputChannelsListSchema,
+}, { error: typeError('a structure') });
+
+export const ListCollaborationTrainedModelExportJobsRequestSchema: z.ZodType<T.ListCollaborationTrainedModelExportJobsRequest> = z.object({
+  nextToken: NextTokenSchema.optional(),
+  maxResults: MaxResultsSchema.optional(),
+  collaborationIdentifier: UUIDSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const TrainedModelExportJobStatusSchema = oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE"]);
+
+export const TrainedModelExportReceiverMemberSchema: z.ZodType<T.TrainedModelExportReceiverMember> = z.object({
+  accountId: AccountIdSchema,
+}, { error: typeError('a structure') });
+
+export const TrainedModelExportReceiverMembersSchema: z.ZodType<T.TrainedModelExportReceiverMembers> = z.array(TrainedModelExportReceiverMemberSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+
+export const TrainedModelExportOutputConfigurationSchema: z.ZodType<T.TrainedModelExportOutputConfiguration> = z.object({
+  members: TrainedModelExportReceiverMembersSchema,
+}, { error: typeError('a structure') });
+
+export const CollaborationTrainedModelExportJobSummarySchema: z.ZodType<T.CollaborationTrainedModelExportJobSummary> = z.object({
+  createTime: SyntheticTimestamp_date_timeSchema,
+  updateTime: SyntheticTimestamp_date_timeSchema,
+  name: NameStringSchema,
+  outputConfiguration: TrainedModelExportOutputConfigurationSchema,
+  status: TrainedModelExportJobStatusSchema,
+  statusDetails: StatusDetailsSchema.optional(),
+  description: ResourceDescriptionSchema.optional(),
+  creatorAccountId: AccountIdSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+  membershipIdentifier: UUIDSchema,
+  collaborationIdentifier: UUIDSchema,
+}, { error: typeError('a structure') });
+
+export const CollaborationTrainedModelExportJobListSchema: z.ZodType<T.CollaborationTrainedModelExportJobList> = z.array(CollaborationTrainedModelExportJobSummarySchema, { error: typeError('a list') });
+
+export const ListCollaborationTrainedModelExportJobsResponseSchema: z.ZodType<T.ListCollaborationTrainedModelExportJobsResponse> = z.object({
+  nextToken: NextTokenSchema.optional(),
+  collaborationTrainedModelExportJobs: CollaborationTrainedModelExportJobListSchema,
+}, { error: typeError('a structure') });
+
+export const ListCollaborationTrainedModelInferenceJobsRequestSchema: z.ZodType<T.ListCollaborationTrainedModelInferenceJobsRequest> = z.object({
+  nextToken: NextTokenSchema.optional(),
+  maxResults: MaxResultsSchema.optional(),
+  collaborationIdentifier: UUIDSchema,
+  trainedModelArn: TrainedModelArnSchema.optional(),
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const CollaborationTrainedModelInferenceJobSummarySchema: z.ZodType<T.CollaborationTrainedModelInferenceJobSummary> = z.object({
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
+  membershipIdentifier: UUIDSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+  collaborationIdentifier: UUIDSchema,
+  status: TrainedModelInferenceJobStatusSchema,
+  outputConfiguration: InferenceOutputConfigurationSchema,
+  name: NameStringSchema,
+  description: ResourceDescriptionSchema.optional(),
+  metricsStatus: MetricsStatusSchema.optional(),
+  metricsStatusDetails: StringSchema.optional(),
+  logsStatus: LogsStatusSchema.optional(),
+  logsStatusDetails: StringSchema.optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
+  createTime: SyntheticTimestamp_date_timeSchema,
+  updateTime: SyntheticTimestamp_date_timeSchema,
+  creatorAccountId: AccountIdSchema,
+}, { error: typeError('a structure') });
+
+export const CollaborationTrainedModelInferenceJobListSchema: z.ZodType<T.CollaborationTrainedModelInferenceJobList> = z.array(CollaborationTrainedModelInferenceJobSummarySchema, { error: typeError('a list') });
+
+export const ListCollaborationTrainedModelInferenceJobsResponseSchema: z.ZodType<T.ListCollaborationTrainedModelInferenceJobsResponse> = z.object({
+  nextToken: NextTokenSchema.optional(),
+  collaborationTrainedModelInferenceJobs: CollaborationTrainedModelInferenceJobListSchema,
 }, { error: typeError('a structure') });
 
 export const ListCollaborationTrainedModelsRequestSchema: z.ZodType<T.ListCollaborationTrainedModelsRequest> = z.object({
@@ -921,6 +1078,41 @@ export const ListTagsForResourceResponseSchema: z.ZodType<T.ListTagsForResourceR
   tags: TagMapSchema,
 }, { error: typeError('a structure') });
 
+export const ListTrainedModelInferenceJobsRequestSchema: z.ZodType<T.ListTrainedModelInferenceJobsRequest> = z.object({
+  nextToken: NextTokenSchema.optional(),
+  maxResults: MaxResultsSchema.optional(),
+  membershipIdentifier: UUIDSchema,
+  trainedModelArn: TrainedModelArnSchema.optional(),
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const TrainedModelInferenceJobSummarySchema: z.ZodType<T.TrainedModelInferenceJobSummary> = z.object({
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
+  membershipIdentifier: UUIDSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+  collaborationIdentifier: UUIDSchema,
+  status: TrainedModelInferenceJobStatusSchema,
+  outputConfiguration: InferenceOutputConfigurationSchema,
+  name: NameStringSchema,
+  description: ResourceDescriptionSchema.optional(),
+  metricsStatus: MetricsStatusSchema.optional(),
+  metricsStatusDetails: StringSchema.optional(),
+  logsStatus: LogsStatusSchema.optional(),
+  logsStatusDetails: StringSchema.optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
+  createTime: SyntheticTimestamp_date_timeSchema,
+  updateTime: SyntheticTimestamp_date_timeSchema,
+}, { error: typeError('a structure') });
+
+export const TrainedModelInferenceJobListSchema: z.ZodType<T.TrainedModelInferenceJobList> = z.array(TrainedModelInferenceJobSummarySchema, { error: typeError('a list') });
+
+export const ListTrainedModelInferenceJobsResponseSchema: z.ZodType<T.ListTrainedModelInferenceJobsResponse> = z.object({
+  nextToken: NextTokenSchema.optional(),
+  trainedModelInferenceJobs: TrainedModelInferenceJobListSchema,
+}, { error: typeError('a structure') });
+
 export const ListTrainedModelVersionsRequestSchema: z.ZodType<T.ListTrainedModelVersionsRequest> = z.object({
   nextToken: NextTokenSchema.optional(),
   maxResults: MaxResultsSchema.optional(),
@@ -979,6 +1171,36 @@ export const ServiceQuotaExceededExceptionSchema = z.object({
   quotaValue: ServiceQuotaExceededExceptionQuotaValueDoubleSchema.optional(),
 }, { error: typeError('a structure') });
 
+export const StartTrainedModelExportJobRequestSchema: z.ZodType<T.StartTrainedModelExportJobRequest> = z.object({
+  name: NameStringSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+  membershipIdentifier: UUIDSchema,
+  outputConfiguration: TrainedModelExportOutputConfigurationSchema,
+  description: ResourceDescriptionSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const StartTrainedModelInferenceJobRequestSchema: z.ZodType<T.StartTrainedModelInferenceJobRequest> = z.object({
+  membershipIdentifier: UUIDSchema,
+  name: NameStringSchema,
+  trainedModelArn: TrainedModelArnSchema,
+  trainedModelVersionIdentifier: UUIDSchema.optional(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
+  resourceConfig: InferenceResourceConfigSchema,
+  outputConfiguration: InferenceOutputConfigurationSchema,
+  dataSource: ModelInferenceDataSourceSchema,
+  description: ResourceDescriptionSchema.optional(),
+  containerExecutionParameters: InferenceContainerExecutionParametersSchema.optional(),
+  environment: InferenceEnvironmentMapSchema.optional(),
+  kmsKeyArn: KmsKeyArnSchema.optional(),
+  tags: TagMapSchema.optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
+}, { error: typeError('a structure') });
+
+export const StartTrainedModelInferenceJobResponseSchema: z.ZodType<T.StartTrainedModelInferenceJobResponse> = z.object({
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+}, { error: typeError('a structure') });
+
 export const TagResourceRequestSchema: z.ZodType<T.TagResourceRequest> = z.object({
   resourceArn: TaggableArnSchema,
   tags: TagMapSchema,
@@ -1019,12 +1241,17 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   Boolean: BooleanSchema,
   Budget: BudgetSchema,
   BudgetedResourceArn: BudgetedResourceArnSchema,
+  CancelTrainedModelInferenceJobRequest: CancelTrainedModelInferenceJobRequestSchema,
   CancelTrainedModelRequest: CancelTrainedModelRequestSchema,
   CollaborationConfiguredModelAlgorithmAssociationList: CollaborationConfiguredModelAlgorithmAssociationListSchema,
   CollaborationConfiguredModelAlgorithmAssociationSummary: CollaborationConfiguredModelAlgorithmAssociationSummarySchema,
   CollaborationMLInputChannelSummary: CollaborationMLInputChannelSummarySchema,
   CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsList: CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema,
   CollaborationMLInputChannelsList: CollaborationMLInputChannelsListSchema,
+  CollaborationTrainedModelExportJobList: CollaborationTrainedModelExportJobListSchema,
+  CollaborationTrainedModelExportJobSummary: CollaborationTrainedModelExportJobSummarySchema,
+  CollaborationTrainedModelInferenceJobList: CollaborationTrainedModelInferenceJobListSchema,
+  CollaborationTrainedModelInferenceJobSummary: CollaborationTrainedModelInferenceJobSummarySchema,
   CollaborationTrainedModelList: CollaborationTrainedModelListSchema,
   CollaborationTrainedModelSummary: CollaborationTrainedModelSummarySchema,
   ColumnClassificationDetails: ColumnClassificationDetailsSchema,
@@ -1089,6 +1316,8 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   GetMLInputChannelResponseNumberOfRecordsLong: GetMLInputChannelResponseNumberOfRecordsLongSchema,
   GetMLInputChannelResponseRetentionInDaysInteger: GetMLInputChannelResponseRetentionInDaysIntegerSchema,
   GetMLInputChannelResponseSizeInGbDouble: GetMLInputChannelResponseSizeInGbDoubleSchema,
+  GetTrainedModelInferenceJobRequest: GetTrainedModelInferenceJobRequestSchema,
+  GetTrainedModelInferenceJobResponse: GetTrainedModelInferenceJobResponseSchema,
   GetTrainedModelRequest: GetTrainedModelRequestSchema,
   GetTrainedModelResponse: GetTrainedModelResponseSchema,
   HyperParameters: HyperParametersSchema,
@@ -1100,6 +1329,18 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   IncrementalTrainingDataChannels: IncrementalTrainingDataChannelsSchema,
   IncrementalTrainingDataChannelsOutput: IncrementalTrainingDataChannelsOutputSchema,
   InferenceContainerConfig: InferenceContainerConfigSchema,
+  InferenceContainerExecutionParameters: InferenceContainerExecutionParametersSchema,
+  InferenceContainerExecutionParametersMaxPayloadInMBInteger: InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema,
+  InferenceEnvironmentMap: InferenceEnvironmentMapSchema,
+  InferenceEnvironmentMapKeyString: InferenceEnvironmentMapKeyStringSchema,
+  InferenceEnvironmentMapValueString: InferenceEnvironmentMapValueStringSchema,
+  InferenceInstanceType: InferenceInstanceTypeSchema,
+  InferenceOutputConfiguration: InferenceOutputConfigurationSchema,
+  InferenceOutputConfigurationAcceptString: InferenceOutputConfigurationAcceptStringSchema,
+  InferenceReceiverMember: InferenceReceiverMemberSchema,
+  InferenceReceiverMembers: InferenceReceiverMembersSchema,
+  InferenceResourceConfig: InferenceResourceConfigSchema,
+  InferenceResourceConfigInstanceCountInteger: InferenceResourceConfigInstanceCountIntegerSchema,
   InputChannel: InputChannelSchema,
   InputChannelDataSource: InputChannelDataSourceSchema,
   InstanceType: InstanceTypeSchema,
@@ -1109,6 +1350,10 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   ListCollaborationConfiguredModelAlgorithmAssociationsResponse: ListCollaborationConfiguredModelAlgorithmAssociationsResponseSchema,
   ListCollaborationMLInputChannelsRequest: ListCollaborationMLInputChannelsRequestSchema,
   ListCollaborationMLInputChannelsResponse: ListCollaborationMLInputChannelsResponseSchema,
+  ListCollaborationTrainedModelExportJobsRequest: ListCollaborationTrainedModelExportJobsRequestSchema,
+  ListCollaborationTrainedModelExportJobsResponse: ListCollaborationTrainedModelExportJobsResponseSchema,
+  ListCollaborationTrainedModelInferenceJobsRequest: ListCollaborationTrainedModelInferenceJobsRequestSchema,
+  ListCollaborationTrainedModelInferenceJobsResponse: ListCollaborationTrainedModelInferenceJobsResponseSchema,
   ListCollaborationTrainedModelsRequest: ListCollaborationTrainedModelsRequestSchema,
   ListCollaborationTrainedModelsResponse: ListCollaborationTrainedModelsResponseSchema,
   ListConfiguredModelAlgorithmAssociationsRequest: ListConfiguredModelAlgorithmAssociationsRequestSchema,
@@ -1119,6 +1364,8 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   ListMLInputChannelsResponse: ListMLInputChannelsResponseSchema,
   ListTagsForResourceRequest: ListTagsForResourceRequestSchema,
   ListTagsForResourceResponse: ListTagsForResourceResponseSchema,
+  ListTrainedModelInferenceJobsRequest: ListTrainedModelInferenceJobsRequestSchema,
+  ListTrainedModelInferenceJobsResponse: ListTrainedModelInferenceJobsResponseSchema,
   ListTrainedModelVersionsRequest: ListTrainedModelVersionsRequestSchema,
   ListTrainedModelVersionsResponse: ListTrainedModelVersionsResponseSchema,
   ListTrainedModelsRequest: ListTrainedModelsRequestSchema,
@@ -1149,6 +1396,7 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   MetricRegex: MetricRegexSchema,
   MetricsConfigurationPolicy: MetricsConfigurationPolicySchema,
   MetricsStatus: MetricsStatusSchema,
+  ModelInferenceDataSource: ModelInferenceDataSourceSchema,
   ModelTrainingDataChannel: ModelTrainingDataChannelSchema,
   ModelTrainingDataChannelName: ModelTrainingDataChannelNameSchema,
   ModelTrainingDataChannels: ModelTrainingDataChannelsSchema,
@@ -1180,6 +1428,9 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   SparkProperties: SparkPropertiesSchema,
   SparkPropertyKey: SparkPropertyKeySchema,
   SparkPropertyValue: SparkPropertyValueSchema,
+  StartTrainedModelExportJobRequest: StartTrainedModelExportJobRequestSchema,
+  StartTrainedModelInferenceJobRequest: StartTrainedModelInferenceJobRequestSchema,
+  StartTrainedModelInferenceJobResponse: StartTrainedModelInferenceJobResponseSchema,
   StatusDetails: StatusDetailsSchema,
   StoppingCondition: StoppingConditionSchema,
   StoppingConditionMaxRuntimeInSecondsInteger: StoppingConditionMaxRuntimeInSecondsIntegerSchema,
@@ -1204,10 +1455,18 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   TrainedModelArtifactMaxSizeValue: TrainedModelArtifactMaxSizeValueSchema,
   TrainedModelExportFileType: TrainedModelExportFileTypeSchema,
   TrainedModelExportFileTypeList: TrainedModelExportFileTypeListSchema,
+  TrainedModelExportJobStatus: TrainedModelExportJobStatusSchema,
+  TrainedModelExportOutputConfiguration: TrainedModelExportOutputConfigurationSchema,
+  TrainedModelExportReceiverMember: TrainedModelExportReceiverMemberSchema,
+  TrainedModelExportReceiverMembers: TrainedModelExportReceiverMembersSchema,
   TrainedModelExportsConfigurationPolicy: TrainedModelExportsConfigurationPolicySchema,
   TrainedModelExportsMaxSize: TrainedModelExportsMaxSizeSchema,
   TrainedModelExportsMaxSizeUnitType: TrainedModelExportsMaxSizeUnitTypeSchema,
   TrainedModelExportsMaxSizeValue: TrainedModelExportsMaxSizeValueSchema,
+  TrainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
+  TrainedModelInferenceJobList: TrainedModelInferenceJobListSchema,
+  TrainedModelInferenceJobStatus: TrainedModelInferenceJobStatusSchema,
+  TrainedModelInferenceJobSummary: TrainedModelInferenceJobSummarySchema,
   TrainedModelInferenceJobsConfigurationPolicy: TrainedModelInferenceJobsConfigurationPolicySchema,
   TrainedModelInferenceMaxOutputSize: TrainedModelInferenceMaxOutputSizeSchema,
   TrainedModelInferenceMaxOutputSizeUnitType: TrainedModelInferenceMaxOutputSizeUnitTypeSchema,
@@ -1227,7 +1486,7 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   WorkerComputeType: WorkerComputeTypeSchema,
 };
 
-/** The input schema of each training operation. */
+/** The input schema of each implemented operation. */
 export const operationInputSchemas: { [N in keyof T.OperationInputs]: z.ZodType<T.OperationInputs[N]> } = {
   CreateConfiguredModelAlgorithm: CreateConfiguredModelAlgorithmRequestSchema,
   GetConfiguredModelAlgorithm: GetConfiguredModelAlgorithmRequestSchema,
@@ -1259,4 +1518,11 @@ export const operationInputSchemas: { [N in keyof T.OperationInputs]: z.ZodType<
   ListCollaborationConfiguredModelAlgorithmAssociations: ListCollaborationConfiguredModelAlgorithmAssociationsRequestSchema,
   GetCollaborationMLInputChannel: GetCollaborationMLInputChannelRequestSchema,
   ListCollaborationMLInputChannels: ListCollaborationMLInputChannelsRequestSchema,
+  StartTrainedModelInferenceJob: StartTrainedModelInferenceJobRequestSchema,
+  GetTrainedModelInferenceJob: GetTrainedModelInferenceJobRequestSchema,
+  ListTrainedModelInferenceJobs: ListTrainedModelInferenceJobsRequestSchema,
+  CancelTrainedModelInferenceJob: CancelTrainedModelInferenceJobRequestSchema,
+  ListCollaborationTrainedModelInferenceJobs: ListCollaborationTrainedModelInferenceJobsRequestSchema,
+  StartTrainedModelExportJob: StartTrainedModelExportJobRequestSchema,
+  ListCollaborationTrainedModelExportJobs: ListCollaborationTrainedModelExportJobsRequestSchema,
 };

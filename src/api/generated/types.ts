@@ -37,6 +37,11 @@ export type Budget = number;
 
 export type BudgetedResourceArn = string;
 
+export interface CancelTrainedModelInferenceJobRequest {
+  membershipIdentifier: string;
+  trainedModelInferenceJobArn: string;
+}
+
 export interface CancelTrainedModelRequest {
   membershipIdentifier: string;
   trainedModelArn: string;
@@ -74,6 +79,46 @@ export interface CollaborationMLInputChannelSummary {
 export type CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsList = string[];
 
 export type CollaborationMLInputChannelsList = CollaborationMLInputChannelSummary[];
+
+export type CollaborationTrainedModelExportJobList = CollaborationTrainedModelExportJobSummary[];
+
+export interface CollaborationTrainedModelExportJobSummary {
+  createTime: Date;
+  updateTime: Date;
+  name: string;
+  outputConfiguration: TrainedModelExportOutputConfiguration;
+  status: TrainedModelExportJobStatus;
+  statusDetails?: StatusDetails;
+  description?: string;
+  creatorAccountId: string;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+  membershipIdentifier: string;
+  collaborationIdentifier: string;
+}
+
+export type CollaborationTrainedModelInferenceJobList = CollaborationTrainedModelInferenceJobSummary[];
+
+export interface CollaborationTrainedModelInferenceJobSummary {
+  trainedModelInferenceJobArn: string;
+  configuredModelAlgorithmAssociationArn?: string;
+  membershipIdentifier: string;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+  collaborationIdentifier: string;
+  status: TrainedModelInferenceJobStatus;
+  outputConfiguration: InferenceOutputConfiguration;
+  name: string;
+  description?: string;
+  metricsStatus?: MetricsStatus;
+  metricsStatusDetails?: string;
+  logsStatus?: LogsStatus;
+  logsStatusDetails?: string;
+  mlModelInferencePayerAccountId?: string;
+  createTime: Date;
+  updateTime: Date;
+  creatorAccountId: string;
+}
 
 export type CollaborationTrainedModelList = CollaborationTrainedModelSummary[];
 
@@ -429,6 +474,38 @@ export type GetMLInputChannelResponseRetentionInDaysInteger = number;
 
 export type GetMLInputChannelResponseSizeInGbDouble = number;
 
+export interface GetTrainedModelInferenceJobRequest {
+  membershipIdentifier: string;
+  trainedModelInferenceJobArn: string;
+}
+
+export interface GetTrainedModelInferenceJobResponse {
+  createTime: Date;
+  updateTime: Date;
+  trainedModelInferenceJobArn: string;
+  configuredModelAlgorithmAssociationArn?: string;
+  name: string;
+  status: TrainedModelInferenceJobStatus;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+  resourceConfig: InferenceResourceConfig;
+  outputConfiguration: InferenceOutputConfiguration;
+  membershipIdentifier: string;
+  dataSource: ModelInferenceDataSource;
+  containerExecutionParameters?: InferenceContainerExecutionParameters;
+  statusDetails?: StatusDetails;
+  description?: string;
+  inferenceContainerImageDigest?: string;
+  environment?: InferenceEnvironmentMap;
+  kmsKeyArn?: string;
+  metricsStatus?: MetricsStatus;
+  metricsStatusDetails?: string;
+  logsStatus?: LogsStatus;
+  logsStatusDetails?: string;
+  tags?: TagMap;
+  mlModelInferencePayerAccountId?: string;
+}
+
 export interface GetTrainedModelRequest {
   trainedModelArn: string;
   membershipIdentifier: string;
@@ -492,6 +569,41 @@ export interface InferenceContainerConfig {
   imageUri: string;
 }
 
+export interface InferenceContainerExecutionParameters {
+  maxPayloadInMB?: number;
+}
+
+export type InferenceContainerExecutionParametersMaxPayloadInMBInteger = number;
+
+export type InferenceEnvironmentMap = Record<string, string>;
+
+export type InferenceEnvironmentMapKeyString = string;
+
+export type InferenceEnvironmentMapValueString = string;
+
+export type InferenceInstanceType = "ml.r7i.48xlarge" | "ml.r6i.16xlarge" | "ml.m6i.xlarge" | "ml.m5.4xlarge" | "ml.p2.xlarge" | "ml.m4.16xlarge" | "ml.r7i.16xlarge" | "ml.m7i.xlarge" | "ml.m6i.12xlarge" | "ml.r7i.8xlarge" | "ml.r7i.large" | "ml.m7i.12xlarge" | "ml.m6i.24xlarge" | "ml.m7i.24xlarge" | "ml.r6i.8xlarge" | "ml.r6i.large" | "ml.g5.2xlarge" | "ml.m5.large" | "ml.m7i.48xlarge" | "ml.m6i.16xlarge" | "ml.p2.16xlarge" | "ml.g5.4xlarge" | "ml.m7i.16xlarge" | "ml.c4.2xlarge" | "ml.c5.2xlarge" | "ml.c6i.32xlarge" | "ml.c4.4xlarge" | "ml.g5.8xlarge" | "ml.c6i.xlarge" | "ml.c5.4xlarge" | "ml.g4dn.xlarge" | "ml.c7i.xlarge" | "ml.c6i.12xlarge" | "ml.g4dn.12xlarge" | "ml.c7i.12xlarge" | "ml.c6i.24xlarge" | "ml.g4dn.2xlarge" | "ml.c7i.24xlarge" | "ml.c7i.2xlarge" | "ml.c4.8xlarge" | "ml.c6i.2xlarge" | "ml.g4dn.4xlarge" | "ml.c7i.48xlarge" | "ml.c7i.4xlarge" | "ml.c6i.16xlarge" | "ml.c5.9xlarge" | "ml.g4dn.16xlarge" | "ml.c7i.16xlarge" | "ml.c6i.4xlarge" | "ml.c5.xlarge" | "ml.c4.xlarge" | "ml.g4dn.8xlarge" | "ml.c7i.8xlarge" | "ml.c7i.large" | "ml.g5.xlarge" | "ml.c6i.8xlarge" | "ml.c6i.large" | "ml.g5.12xlarge" | "ml.g5.24xlarge" | "ml.m7i.2xlarge" | "ml.c5.18xlarge" | "ml.g5.48xlarge" | "ml.m6i.2xlarge" | "ml.g5.16xlarge" | "ml.m7i.4xlarge" | "ml.r6i.32xlarge" | "ml.m6i.4xlarge" | "ml.m5.xlarge" | "ml.m4.10xlarge" | "ml.r6i.xlarge" | "ml.m5.12xlarge" | "ml.m4.xlarge" | "ml.r7i.2xlarge" | "ml.r7i.xlarge" | "ml.r6i.12xlarge" | "ml.m5.24xlarge" | "ml.r7i.12xlarge" | "ml.m7i.8xlarge" | "ml.m7i.large" | "ml.r6i.24xlarge" | "ml.r6i.2xlarge" | "ml.m4.2xlarge" | "ml.r7i.24xlarge" | "ml.r7i.4xlarge" | "ml.m6i.8xlarge" | "ml.m6i.large" | "ml.m5.2xlarge" | "ml.p2.8xlarge" | "ml.r6i.4xlarge" | "ml.m6i.32xlarge" | "ml.m4.4xlarge" | "ml.p3.16xlarge" | "ml.p3.2xlarge" | "ml.p3.8xlarge";
+export const InferenceInstanceTypeValues = ["ml.r7i.48xlarge","ml.r6i.16xlarge","ml.m6i.xlarge","ml.m5.4xlarge","ml.p2.xlarge","ml.m4.16xlarge","ml.r7i.16xlarge","ml.m7i.xlarge","ml.m6i.12xlarge","ml.r7i.8xlarge","ml.r7i.large","ml.m7i.12xlarge","ml.m6i.24xlarge","ml.m7i.24xlarge","ml.r6i.8xlarge","ml.r6i.large","ml.g5.2xlarge","ml.m5.large","ml.m7i.48xlarge","ml.m6i.16xlarge","ml.p2.16xlarge","ml.g5.4xlarge","ml.m7i.16xlarge","ml.c4.2xlarge","ml.c5.2xlarge","ml.c6i.32xlarge","ml.c4.4xlarge","ml.g5.8xlarge","ml.c6i.xlarge","ml.c5.4xlarge","ml.g4dn.xlarge","ml.c7i.xlarge","ml.c6i.12xlarge","ml.g4dn.12xlarge","ml.c7i.12xlarge","ml.c6i.24xlarge","ml.g4dn.2xlarge","ml.c7i.24xlarge","ml.c7i.2xlarge","ml.c4.8xlarge","ml.c6i.2xlarge","ml.g4dn.4xlarge","ml.c7i.48xlarge","ml.c7i.4xlarge","ml.c6i.16xlarge","ml.c5.9xlarge","ml.g4dn.16xlarge","ml.c7i.16xlarge","ml.c6i.4xlarge","ml.c5.xlarge","ml.c4.xlarge","ml.g4dn.8xlarge","ml.c7i.8xlarge","ml.c7i.large","ml.g5.xlarge","ml.c6i.8xlarge","ml.c6i.large","ml.g5.12xlarge","ml.g5.24xlarge","ml.m7i.2xlarge","ml.c5.18xlarge","ml.g5.48xlarge","ml.m6i.2xlarge","ml.g5.16xlarge","ml.m7i.4xlarge","ml.r6i.32xlarge","ml.m6i.4xlarge","ml.m5.xlarge","ml.m4.10xlarge","ml.r6i.xlarge","ml.m5.12xlarge","ml.m4.xlarge","ml.r7i.2xlarge","ml.r7i.xlarge","ml.r6i.12xlarge","ml.m5.24xlarge","ml.r7i.12xlarge","ml.m7i.8xlarge","ml.m7i.large","ml.r6i.24xlarge","ml.r6i.2xlarge","ml.m4.2xlarge","ml.r7i.24xlarge","ml.r7i.4xlarge","ml.m6i.8xlarge","ml.m6i.large","ml.m5.2xlarge","ml.p2.8xlarge","ml.r6i.4xlarge","ml.m6i.32xlarge","ml.m4.4xlarge","ml.p3.16xlarge","ml.p3.2xlarge","ml.p3.8xlarge"] as const;
+
+export interface InferenceOutputConfiguration {
+  accept?: string;
+  members: InferenceReceiverMembers;
+}
+
+export type InferenceOutputConfigurationAcceptString = string;
+
+export interface InferenceReceiverMember {
+  accountId: string;
+}
+
+export type InferenceReceiverMembers = InferenceReceiverMember[];
+
+export interface InferenceResourceConfig {
+  instanceType: InferenceInstanceType;
+  instanceCount?: number;
+}
+
+export type InferenceResourceConfigInstanceCountInteger = number;
+
 export interface InputChannel {
   dataSource: InputChannelDataSource;
   roleArn: string;
@@ -526,6 +638,32 @@ export interface ListCollaborationMLInputChannelsRequest {
 export interface ListCollaborationMLInputChannelsResponse {
   nextToken?: string;
   collaborationMLInputChannelsList: CollaborationMLInputChannelsList;
+}
+
+export interface ListCollaborationTrainedModelExportJobsRequest {
+  nextToken?: string;
+  maxResults?: number;
+  collaborationIdentifier: string;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+}
+
+export interface ListCollaborationTrainedModelExportJobsResponse {
+  nextToken?: string;
+  collaborationTrainedModelExportJobs: CollaborationTrainedModelExportJobList;
+}
+
+export interface ListCollaborationTrainedModelInferenceJobsRequest {
+  nextToken?: string;
+  maxResults?: number;
+  collaborationIdentifier: string;
+  trainedModelArn?: string;
+  trainedModelVersionIdentifier?: string;
+}
+
+export interface ListCollaborationTrainedModelInferenceJobsResponse {
+  nextToken?: string;
+  collaborationTrainedModelInferenceJobs: CollaborationTrainedModelInferenceJobList;
 }
 
 export interface ListCollaborationTrainedModelsRequest {
@@ -577,6 +715,19 @@ export interface ListTagsForResourceRequest {
 
 export interface ListTagsForResourceResponse {
   tags: TagMap;
+}
+
+export interface ListTrainedModelInferenceJobsRequest {
+  nextToken?: string;
+  maxResults?: number;
+  membershipIdentifier: string;
+  trainedModelArn?: string;
+  trainedModelVersionIdentifier?: string;
+}
+
+export interface ListTrainedModelInferenceJobsResponse {
+  nextToken?: string;
+  trainedModelInferenceJobs: TrainedModelInferenceJobList;
 }
 
 export interface ListTrainedModelVersionsRequest {
@@ -695,6 +846,10 @@ export interface MetricsConfigurationPolicy {
 export type MetricsStatus = "PUBLISH_SUCCEEDED" | "PUBLISH_FAILED";
 export const MetricsStatusValues = ["PUBLISH_SUCCEEDED","PUBLISH_FAILED"] as const;
 
+export interface ModelInferenceDataSource {
+  mlInputChannelArn: string;
+}
+
 export interface ModelTrainingDataChannel {
   mlInputChannelArn: string;
   channelName: string;
@@ -788,6 +943,36 @@ export type SparkPropertyKey = string;
 
 export type SparkPropertyValue = string;
 
+export interface StartTrainedModelExportJobRequest {
+  name: string;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+  membershipIdentifier: string;
+  outputConfiguration: TrainedModelExportOutputConfiguration;
+  description?: string;
+}
+
+export interface StartTrainedModelInferenceJobRequest {
+  membershipIdentifier: string;
+  name: string;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+  configuredModelAlgorithmAssociationArn?: string;
+  resourceConfig: InferenceResourceConfig;
+  outputConfiguration: InferenceOutputConfiguration;
+  dataSource: ModelInferenceDataSource;
+  description?: string;
+  containerExecutionParameters?: InferenceContainerExecutionParameters;
+  environment?: InferenceEnvironmentMap;
+  kmsKeyArn?: string;
+  tags?: TagMap;
+  mlModelInferencePayerAccountId?: string;
+}
+
+export interface StartTrainedModelInferenceJobResponse {
+  trainedModelInferenceJobArn: string;
+}
+
 export interface StatusDetails {
   statusCode?: string;
   message?: string;
@@ -856,6 +1041,19 @@ export const TrainedModelExportFileTypeValues = ["MODEL","OUTPUT"] as const;
 
 export type TrainedModelExportFileTypeList = TrainedModelExportFileType[];
 
+export type TrainedModelExportJobStatus = "CREATE_PENDING" | "CREATE_IN_PROGRESS" | "CREATE_FAILED" | "ACTIVE";
+export const TrainedModelExportJobStatusValues = ["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE"] as const;
+
+export interface TrainedModelExportOutputConfiguration {
+  members: TrainedModelExportReceiverMembers;
+}
+
+export interface TrainedModelExportReceiverMember {
+  accountId: string;
+}
+
+export type TrainedModelExportReceiverMembers = TrainedModelExportReceiverMember[];
+
 export interface TrainedModelExportsConfigurationPolicy {
   maxSize: TrainedModelExportsMaxSize;
   filesToExport: TrainedModelExportFileTypeList;
@@ -870,6 +1068,33 @@ export type TrainedModelExportsMaxSizeUnitType = "GB";
 export const TrainedModelExportsMaxSizeUnitTypeValues = ["GB"] as const;
 
 export type TrainedModelExportsMaxSizeValue = number;
+
+export type TrainedModelInferenceJobArn = string;
+
+export type TrainedModelInferenceJobList = TrainedModelInferenceJobSummary[];
+
+export type TrainedModelInferenceJobStatus = "CREATE_PENDING" | "CREATE_IN_PROGRESS" | "CREATE_FAILED" | "ACTIVE" | "CANCEL_PENDING" | "CANCEL_IN_PROGRESS" | "CANCEL_FAILED" | "INACTIVE";
+export const TrainedModelInferenceJobStatusValues = ["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED","INACTIVE"] as const;
+
+export interface TrainedModelInferenceJobSummary {
+  trainedModelInferenceJobArn: string;
+  configuredModelAlgorithmAssociationArn?: string;
+  membershipIdentifier: string;
+  trainedModelArn: string;
+  trainedModelVersionIdentifier?: string;
+  collaborationIdentifier: string;
+  status: TrainedModelInferenceJobStatus;
+  outputConfiguration: InferenceOutputConfiguration;
+  name: string;
+  description?: string;
+  metricsStatus?: MetricsStatus;
+  metricsStatusDetails?: string;
+  logsStatus?: LogsStatus;
+  logsStatusDetails?: string;
+  mlModelInferencePayerAccountId?: string;
+  createTime: Date;
+  updateTime: Date;
+}
 
 export interface TrainedModelInferenceJobsConfigurationPolicy {
   containerLogs?: LogsConfigurationPolicyList;
@@ -940,7 +1165,7 @@ export interface WorkerComputeConfigurationProperties {
 export type WorkerComputeType = "CR.1X" | "CR.4X" | "CR.8X";
 export const WorkerComputeTypeValues = ["CR.1X","CR.4X","CR.8X"] as const;
 
-/** The input type of each training operation. */
+/** The input type of each implemented operation. */
 export interface OperationInputs {
   CreateConfiguredModelAlgorithm: CreateConfiguredModelAlgorithmRequest;
   GetConfiguredModelAlgorithm: GetConfiguredModelAlgorithmRequest;
@@ -972,9 +1197,16 @@ export interface OperationInputs {
   ListCollaborationConfiguredModelAlgorithmAssociations: ListCollaborationConfiguredModelAlgorithmAssociationsRequest;
   GetCollaborationMLInputChannel: GetCollaborationMLInputChannelRequest;
   ListCollaborationMLInputChannels: ListCollaborationMLInputChannelsRequest;
+  StartTrainedModelInferenceJob: StartTrainedModelInferenceJobRequest;
+  GetTrainedModelInferenceJob: GetTrainedModelInferenceJobRequest;
+  ListTrainedModelInferenceJobs: ListTrainedModelInferenceJobsRequest;
+  CancelTrainedModelInferenceJob: CancelTrainedModelInferenceJobRequest;
+  ListCollaborationTrainedModelInferenceJobs: ListCollaborationTrainedModelInferenceJobsRequest;
+  StartTrainedModelExportJob: StartTrainedModelExportJobRequest;
+  ListCollaborationTrainedModelExportJobs: ListCollaborationTrainedModelExportJobsRequest;
 }
 
-/** The output type of each training operation (`void` when it returns nothing). */
+/** The output type of each implemented operation (`void` when it returns nothing). */
 export interface OperationOutputs {
   CreateConfiguredModelAlgorithm: CreateConfiguredModelAlgorithmResponse;
   GetConfiguredModelAlgorithm: GetConfiguredModelAlgorithmResponse;
@@ -1006,4 +1238,11 @@ export interface OperationOutputs {
   ListCollaborationConfiguredModelAlgorithmAssociations: ListCollaborationConfiguredModelAlgorithmAssociationsResponse;
   GetCollaborationMLInputChannel: GetCollaborationMLInputChannelResponse;
   ListCollaborationMLInputChannels: ListCollaborationMLInputChannelsResponse;
+  StartTrainedModelInferenceJob: StartTrainedModelInferenceJobResponse;
+  GetTrainedModelInferenceJob: GetTrainedModelInferenceJobResponse;
+  ListTrainedModelInferenceJobs: ListTrainedModelInferenceJobsResponse;
+  CancelTrainedModelInferenceJob: void;
+  ListCollaborationTrainedModelInferenceJobs: ListCollaborationTrainedModelInferenceJobsResponse;
+  StartTrainedModelExportJob: void;
+  ListCollaborationTrainedModelExportJobs: ListCollaborationTrainedModelExportJobsResponse;
 }

@@ -18,14 +18,14 @@ export const wireErrors = {
   methodNotAllowed: (method: string, path: string, allowed: string[]) =>
     new WireError('MethodNotAllowedException', 405, `${method} is not allowed on ${path}; this path answers ${allowed.join(', ')}.`),
   /**
-   * An operation of the model that is not about custom-model training. 501 says "not here" without
+   * An operation of the model that is not about custom-model training, inference or export. 501 says "not here" without
    * inviting a retry (botocore retries 500, 502, 503 and 504 only).
    */
   notImplemented: (operation: string) =>
     new WireError(
       'NotImplementedException',
       501,
-      `cleanrooms-ml-local implements the custom-model training operations of Clean Rooms ML only; ${operation} is not implemented.`,
+      `cleanrooms-ml-local implements the custom-model training, inference and export operations of Clean Rooms ML only; ${operation} is not implemented.`,
     ),
   /** Smithy's restJson1 malformed-request rules: a body that is not JSON is a 400 SerializationException. */
   serialization: (detail: string) => new WireError('SerializationException', 400, detail),

@@ -11,7 +11,8 @@ import { UsageError } from '../errors.js';
 const NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
- * `crml artifacts <trained model> --to DIR`: copies model.tar.gz, output.tar.gz and manifest.json out.
+ * `crml artifacts <trained model> --to DIR`: copies model.tar.gz, output.tar.gz and manifest.json out (for an
+ * inference job, its output.tar.gz).
  * DIR itself is resolved once (a link to a folder is the user's own choice, decided); the files in it are never
  * followed: each is written to a new temporary file in DIR and renamed over its name, which replaces a link
  * named model.tar.gz rather than writing to where it points.
@@ -22,7 +23,7 @@ export async function copyArtifacts(
   opts: { to: string; membershipIdentifier?: string; versionIdentifier?: string },
 ): Promise<string[]> {
   const files = await trainedModelArtifacts(service, trainedModel, opts);
-  if (files.length === 0) throw new UsageError(`Trained model ${trainedModel} has no artifacts (yet, or any more).`);
+  if (files.length === 0) throw new UsageError(`${trainedModel} has no artifacts (yet, or any more).`);
   const to = resolve(opts.to);
   mkdirSync(to, { recursive: true });
   const dir = realpathSync(to);

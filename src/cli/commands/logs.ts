@@ -1,5 +1,5 @@
 import type { CleanRoomsMLLocal } from '../../api/service.js';
-import { resolveTrainedModelArn } from '../../api/artifacts.js';
+import { inferenceJobArn, resolveTrainedModelArn } from '../../api/artifacts.js';
 
 interface ReadOptions {
   host?: string;
@@ -28,6 +28,13 @@ export async function printLogs(
   opts: ReadOptions & { follow?: boolean },
   print: Print,
 ): Promise<void> {
+  const job = inferenceJobArn(service, trainedModel);
+  if (job) {
+    const membershipIdentifier = opts.membershipIdentifier ?? service.inference.get(job)?.membershipIdentifier ?? service.settings.defaultMembershipId;
+    const lines = service.inferenceJobLogs({ membershipIdentifier, trainedModelInferenceJobArn: job, asAccountId: opts.asAccount, follow: opts.follow });
+    for await (const l of lines) await print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
+    return;
+  }
   // Lines come from the store a page at a time, and each waits for the reader: memory stays flat.
   for await (const l of service.trainedModelLogs({ ...readRequest(service, trainedModel, opts), host: opts.host, follow: opts.follow })) {
     await print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);

@@ -66,8 +66,9 @@ describe('the REST-JSON endpoint over a fake service', () => {
       expect(service.last()?.operation).toBe('ListTrainedModelVersions');
     });
 
-    it('routes every training operation of the model and no other', () => {
-      expect(Object.keys(operations)).toHaveLength(30);
+    it('routes every training, inference and export operation of the model and no other', () => {
+      expect(Object.keys(operations)).toHaveLength(37);
+      expect(Object.keys(operations)).toContain('StartTrainedModelInferenceJob');
       expect(Object.keys(otherOperations)).toContain('CreateAudienceModel');
     });
 
@@ -79,14 +80,14 @@ describe('the REST-JSON endpoint over a fake service', () => {
       expect(wrong.json.message).toContain('GET, POST');
     });
 
-    it('says clearly that the non-training operations are not implemented, and so for an operation the service lacks', async () => {
+    it('says clearly that the audience operations are not implemented, and so for an operation the service lacks', async () => {
       const audience = await send(server.port, 'POST', '/audience-model', '{}', { 'content-type': 'application/json' });
       expectAwsError(audience, 501, 'NotImplementedException');
       expect(audience.json.message).toBe(
-        'cleanrooms-ml-local implements the custom-model training operations of Clean Rooms ML only; CreateAudienceModel is not implemented.',
+        'cleanrooms-ml-local implements the custom-model training, inference and export operations of Clean Rooms ML only; CreateAudienceModel is not implemented.',
       );
-      const inference = await send(server.port, 'GET', `/memberships/${MEMBERSHIP}/trained-model-inference-jobs`);
-      expect(inference.json.message).toContain('ListTrainedModelInferenceJobs is not implemented');
+      const generation = await send(server.port, 'GET', '/audience-generation-job');
+      expect(generation.json.message).toContain('ListAudienceGenerationJobs is not implemented');
       const lacking = await send(server.port, 'GET', `/memberships/${MEMBERSHIP}/ml-input-channels`);
       expectAwsError(lacking, 501, 'NotImplementedException');
       expect(lacking.json.message).toContain('ListMLInputChannels');

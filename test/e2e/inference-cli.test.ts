@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { MEMBERSHIP, tempDataFolder, tempService, until } from '../helpers/fixtures.js';
+import { buildInferenceImages, containersLabelled, csvOf, featureRows, inputChannel, NETCHECK_IMAGE, trainedLinearRegression } from '../inference/inference-fixtures.js';
+import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+/** The CLI as a user runs it (node with tsx's loader, so that SIGINT reaches the CLI itself as Ctrl-C does). */
+function crml(dataDir: string, args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CRML_DATA_DIR: dataDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, out, exited };
+}
+
+describe('crml start-trained-model-inference-job', () => {
+  let setup: ReturnType<typeof tempService>;
+  let model: { trainedModelArn: string; associationArn: string };
+  let slow: { trainedModelArn: string; associationArn: string };
+
+  beforeAll(async () => {
+    await buildInferenceImages();
+    setup = tempService({ reconcile: false });
+    model = await trainedLinearRegression(setup);
+    slow = await trainedLinearRegression(setup, { inferenceImage: NETCHECK_IMAGE });
+  }, 300_000);
+  afterAll(async () => {
+    await setup?.[Symbol.asyncDispose]();
+  });
+
+  const args = (name: string, trainedModelArn: string, channel: string) => [
+    'start-trained-model-inference-job', '--name', name, '--trained-model-arn', trainedModelArn,
+    '--resource-config', '{"instanceType": "ml.m5.large"}',
+    '--output-configuration', '{"members": [{"accountId": "123456789012"}]}',
+    '--data-source', JSON.stringify({ mlInputChannelArn: channel }),
+  ];
+
+  it('runs the job in the CLI process to its end, then crml artifacts and crml logs read it by name', async () => {
+    const channel = await inputChannel(setup, model.associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(10)) }));
+    const run = crml(setup.dataDir, args('cli-predict', model.trainedModelArn, channel));
+    expect(await run.exited).toBe(0);
+    const arn = JSON.parse(run.out.stdout).trainedModelInferenceJobArn as string;
+    expect(run.out.stderr).toContain(`Running inference job ${arn} in this process; Ctrl-C cancels it.`);
+    expect(run.out.stderr).toContain('Inference job ACTIVE');
+
+    const to = tempDataFolder({});
+    const artifacts = crml(setup.dataDir, ['artifacts', 'cli-predict', '--to', to]);
+    expect(await artifacts.exited).toBe(0);
+    expect(artifacts.out.stdout.trim()).toBe(join(to, 'output.tar.gz'));
+    expect(existsSync(join(to, 'output.tar.gz'))).toBe(true);
+    const logs = crml(setup.dataDir, ['logs', arn]);
+    expect(await logs.exited).toBe(0);
+    expect(logs.out.stdout).toMatch(/ algo-1 stdout invocation bytes=\d+ records=10\n/);
+  }, 120_000);
+
+  it('Ctrl-C cancels the job: INACTIVE, and no container left', async () => {
+    const channel = await inputChannel(setup, slow.associationArn, tempDataFolder({ 'slow.csv': 'gateway:9\n'.repeat(30) }));
+    const run = crml(setup.dataDir, args('cli-cancel', slow.trainedModelArn, channel));
+    await until(() => run.out.stdout.includes('trainedModelInferenceJobArn'), 60_000);
+    const arn = JSON.parse(run.out.stdout).trainedModelInferenceJobArn as string;
+    await until(() => setup.inference.get(arn)?.status === 'CREATE_IN_PROGRESS', 60_000);
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+    expect(run.out.stderr).toContain('Inference job INACTIVE: CANCELLED');
+    const job = await setup.getTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn });
+    expect(job.status).toBe('INACTIVE');
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+  }, 120_000);
+});
