@@ -180,12 +180,32 @@ export async function main(argv: string[]): Promise<number> {
       await printMetrics(getService(program), trainedModel, o, print);
     });
 
+  // A command that ran to its end may still answer non-zero (crml check: a case failed).
+  let commandExitCode: number | undefined;
+  program
+    .command('check <spec...>')
+    .description('run the training cases of a spec (YAML or JSON) and check how they end; JUnit XML for CI')
+    .option('--junit <file>', 'write a JUnit XML report here')
+    .option('--parallel <n>', 'how many cases run at once', '1')
+    .action(async (specs: string[], o: { junit?: string; parallel?: string }) => {
+      // Loaded on demand: the check's modules (YAML, the JUnit writer) are not needed by the other commands.
+      const { check } = await import('./commands/check.js');
+      const settings = envSettings();
+      commandExitCode = await check(specs, o, {
+        settings,
+        dataDir: program.opts<{ dataDir?: string }>().dataDir,
+        logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
+        print,
+        printErr,
+      });
+    });
+
   groupCommandsInHelp(program);
 
   let code: number;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    code = 0;
+    code = commandExitCode ?? 0;
   } catch (e) {
     code = report(e);
   } finally {
