@@ -67,6 +67,6 @@ export function caseVerdict(expect: CaseExpectations, f: RunFacts): string[] {
       reasons.push(`model.tar.gz has no ${f.model.missing.join(', ')} (${held})`);
     }
   }
-  for (const m of f.logs.unmatched) reasons.push(`no log line ${m.kind === 'regex' ? 'matched' : 'contains'} ${describeMatcher(m)} (${f.logs.lineCount} lines)`);
+  for (const m of f.logs.unmatched) reasons.push(`no log line ${m.kind === 'regex' ? 'matched' : 'contains'} ${describeMatcher(m)} (${f.logs.lineCount} line${f.logs.lineCount === 1 ? '' : 's'})`);
   return reasons;
 }
