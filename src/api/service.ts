@@ -4,6 +4,7 @@ import { defaultSettings, type Settings, type SettingsOverrides } from '../setti
 import type { TrainingRunner } from '../runner/types.js';
 import type * as T from './generated/types.js';
 import { validateInput } from './validation.js';
+import { ValidationException } from './generated/errors.js';
 import { Store } from './store.js';
 import { TrainingCoordinator } from './training-coordinator.js';
 import { reconcileMLInputChannels } from './ml-input-channel-reconcile.js';
@@ -18,6 +19,7 @@ import * as mlConfigurations from './operations/ml-configurations.js';
 import * as tags from './operations/tags.js';
 import * as collaboration from './operations/collaboration.js';
 import * as observability from './operations/trained-model-observability.js';
+import { train, type TrainInput, type TrainResult } from './train.js';
 
 export interface CleanRoomsMLLocalOptions {
   /** Settings, or just the ones that differ from the defaults. */
@@ -88,6 +90,9 @@ export class CleanRoomsMLLocal extends operationMethods() {
   private readonly ctx: ServiceContext;
   private readonly training: TrainingCoordinator;
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly runner: () => Promise<TrainingRunner>;
+  /** Pull progress of one run, for the train call that started it. */
+  private readonly pullListeners = new Map<string, (p: { id?: string; status: string; progress?: string }) => void>();
   /** Resolves once runs left by dead processes have been taken over (re-attached, finished or failed). */
   readonly reconciled: Promise<void>;
 
@@ -97,6 +102,7 @@ export class CleanRoomsMLLocal extends operationMethods() {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.store = options.store ?? Store.open(join(this.settings.dataDir, 'store.sqlite'));
     const clock = options.clock ?? (() => new Date());
+    this.runner = runnerFactory(options.runner, this.settings, this.logger);
     this.trainedModels = new TrainedModelRecords(this.store, this.settings.dataDir, clock);
     this.training = new TrainingCoordinator({
       store: this.store,
@@ -104,8 +110,11 @@ export class CleanRoomsMLLocal extends operationMethods() {
       settings: this.settings,
       logger: this.logger,
       clock,
-      runner: runnerFactory(options.runner, this.settings, this.logger),
-      onPullProgress: options.onPullProgress,
+      runner: this.runner,
+      onPullProgress: (arn, p) => {
+        options.onPullProgress?.(arn, p);
+        this.pullListeners.get(arn)?.(p);
+      },
     });
     this.reconciled =
       options.reconcile === false
@@ -124,6 +133,30 @@ export class CleanRoomsMLLocal extends operationMethods() {
         this.pending.add(tracked);
       },
     };
+  }
+
+  /**
+   * Trains in one call: builds the image when given a folder, creates or reuses (by names derived from what
+   * was given) the algorithm, association and channels, and creates the trained model. The run goes on in the
+   * background: `waitForRuns(result.trainedModelArn)`. Bad values are the API's ValidationException.
+   */
+  async train(input: TrainInput): Promise<TrainResult> {
+    return train(
+      {
+        service: this,
+        buildImage: async (spec) => {
+          const runner = await this.runner();
+          if (!runner.buildImage) throw new ValidationException('This service\'s runner cannot build images: give imageUri instead of build.');
+          return runner.buildImage(spec);
+        },
+        createTrainedModel: async (request, extras) => trainedModels.createTrainedModel(this.ctx, validateInput('CreateTrainedModel', request), extras),
+        onPullProgress: (arn, listener) => {
+          this.pullListeners.set(arn, listener);
+          return () => this.pullListeners.delete(arn);
+        },
+      },
+      input,
+    );
   }
 
   /** Waits for the runs this process started (all of them, or one version of a trained model: '' is the base one). */

@@ -1,24 +1,11 @@
 import type { UserRegex } from '../user-regex.js';
+import type { TrainChannel, TrainInput } from '../api/train.js';
 import type { MetricBound } from './check-spec.js';
 
-/** A channel as the one-call training takes it: a path, or a SQL query over the workspace's tables. */
-export type CaseChannel = string | { path: string } | { sql: string; resultFormat?: 'CSV' | 'PARQUET' };
+/** What one case trains: the one-call training's input (paths made absolute), less what the check decides itself. */
+export type CaseTraining = Omit<TrainInput, 'name' | 'onProgress' | 'labels' | 'privacyConfiguration' | 'roleArn'>;
 
-/** What one case trains: the one-call training's input, with paths made absolute. */
-export interface CaseTraining {
-  imageUri?: string;
-  build?: { context: string; dockerfile?: string; buildArgs?: Record<string, string> };
-  channels: Record<string, CaseChannel>;
-  hyperparameters?: Record<string, string>;
-  environment?: Record<string, string>;
-  instanceType?: string;
-  instanceCount?: number;
-  inputMode?: 'File' | 'FastFile' | 'Pipe';
-  maxRuntimeInSeconds?: number;
-  metricDefinitions?: { name: string; regex: string }[];
-  entrypoint?: string[];
-  arguments?: string[];
-}
+export type CaseChannel = TrainChannel;
 
 export type LogLineMatcher = { kind: 'contains'; text: string } | { kind: 'regex'; source: string; regex: UserRegex };
 

@@ -92,6 +92,7 @@ const caseFields = {
   instanceCount: positiveWhole('a whole number from 1').optional(),
   inputMode: z.enum(TrainingInputModeSchema.options, { error: `expected one of ${TrainingInputModeSchema.options.join(', ')}` }).optional(),
   maxRuntimeInSeconds: positiveWhole('a whole number of seconds from 1').optional(),
+  volumeSizeInGB: positiveWhole('a whole number of GB from 1').optional(),
   metricDefinitions: z
     .array(fields({ name: text('a metric name'), regex: text('a regular expression') }), { error: 'expected a list of { name, regex }' })
     .optional(),

@@ -175,6 +175,7 @@ function suiteOf(file: string, path: string, spec: CheckSpecFile): CheckSuite {
         instanceCount: c.instanceCount,
         inputMode: c.inputMode,
         maxRuntimeInSeconds: c.maxRuntimeInSeconds,
+        volumeSizeInGB: c.volumeSizeInGB,
         metricDefinitions: c.metricDefinitions,
         entrypoint: c.entrypoint,
         arguments: c.arguments,

@@ -42,6 +42,8 @@ export interface RunCheckOptions {
   parallel?: number;
   /** How many of a run's last log lines a result keeps (default 100). */
   logTailLines?: number;
+  /** Labels on every container and network of every run (a test session's, so that its cleanup finds them). */
+  labels?: Record<string, string>;
   /** Aborting cancels the runs under way; cases not yet started end as errors. */
   signal?: AbortSignal;
   onCaseStart?: (suite: CheckSuite, c: CheckCase) => void;
@@ -102,7 +104,7 @@ async function runCase(
 
   let run: { trainedModelArn: string; imageUri: string };
   try {
-    run = await trainCase(service, c.training, c.name);
+    run = await trainCase(service, c.training, c.name, opts.labels);
   } catch (e) {
     const err = e as Error;
     return { ...notRun(suite, c, `could not start: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`), warnings, elapsedSeconds: elapsed() };

@@ -1,5 +1,4 @@
 import type { CleanRoomsMLLocal } from '../api/service.js';
-import { train } from '../api/train.js';
 import type { CaseTraining } from './check-case.js';
 
 /** The API's limit on a trained model's name. */
@@ -14,25 +13,16 @@ export function trainedModelName(caseName: string): string {
   return `check-${slug}`.slice(0, NAME_LENGTH);
 }
 
-/** Starts a case's run through the one-call training: the product's own path, with the API's validation. */
-export async function trainCase(service: CleanRoomsMLLocal, training: CaseTraining, caseName: string): Promise<{ trainedModelArn: string; imageUri: string }> {
-  if (training.build || !training.imageUri) throw new Error('building an image is not available yet');
-  const channels: Record<string, string> = {};
-  for (const [name, ch] of Object.entries(training.channels)) {
-    if (typeof ch !== 'string') throw new Error(`channel ${name}: only folders are available yet`);
-    channels[name] = ch;
-  }
-  const { trainedModelArn } = await train(service, {
-    imageUri: training.imageUri,
-    channels,
-    name: trainedModelName(caseName),
-    hyperparameters: training.hyperparameters,
-    environment: training.environment,
-    instanceType: training.instanceType,
-    instanceCount: training.instanceCount,
-    inputMode: training.inputMode,
-    maxRuntimeInSeconds: training.maxRuntimeInSeconds,
-    metricDefinitions: training.metricDefinitions,
-  });
-  return { trainedModelArn, imageUri: training.imageUri };
+/**
+ * Starts a case's run through the one-call training (CleanRoomsMLLocal.train): the product's own path, with
+ * the API's validation, building the image first when the case names a folder.
+ */
+export async function trainCase(
+  service: CleanRoomsMLLocal,
+  training: CaseTraining,
+  caseName: string,
+  labels?: Record<string, string>,
+): Promise<{ trainedModelArn: string; imageUri: string }> {
+  const { trainedModelArn, imageUri } = await service.train({ ...training, name: trainedModelName(caseName), labels });
+  return { trainedModelArn, imageUri };
 }

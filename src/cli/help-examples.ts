@@ -1,6 +1,10 @@
 import { operations, shapes, type OperationName } from '../api/generated/model.js';
 import { kebabName } from './names.js';
 
+/** `crml train`'s example: build the linear-regression example offline and train it on its data. */
+export const TRAIN_EXAMPLE =
+  "crml train --build examples/algorithms/linear-regression --channel train=examples/algorithms/linear-regression/data/train --hyperparameters epochs=20 --metric 'train_loss=train_loss=([0-9.]+)'";
+
 /**
  * An example line for an API command's help, made from the model's required members (the membership is left out:
  * the CLI fills in the default one). Scalars are placeholders, structures and lists JSON of their required members.

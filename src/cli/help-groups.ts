@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { operations } from '../api/generated/model.js';
 import { kebabName } from './names.js';
+import { TRAIN_EXAMPLE } from './help-examples.js';
 
 /**
  * How `crml --help` groups its commands, in this order. A new command joins a group with one line here; a command
@@ -12,7 +13,7 @@ const API = 'API commands (as `aws cleanroomsml …`; --output, --query, --cli-i
 const SERVER = 'The server:';
 
 const COMMANDS: Record<string, { group: string; example?: string }> = {
-  train: { group: GETTING_STARTED },
+  train: { group: GETTING_STARTED, example: TRAIN_EXAMPLE },
   report: { group: GETTING_STARTED },
   compare: { group: GETTING_STARTED },
   logs: { group: GETTING_STARTED, example: 'crml logs my-model --follow' },

@@ -12,6 +12,7 @@ import { copyArtifacts } from './commands/artifacts.js';
 import { printLogs, printMetrics } from './commands/logs.js';
 import { LineOutput, OutputClosedError } from './output.js';
 import { groupCommandsInHelp } from './help-groups.js';
+import type { TrainFlags } from './train-job.js';
 
 /** The AWS CLI's exit codes: 252 for a usage error, 254 for an error the service answered, 255 otherwise. */
 const EXIT_USAGE = 252;
@@ -29,6 +30,8 @@ const printErr = (s: string) => void stderr.line(s)?.catch(() => undefined);
 
 let service: CleanRoomsMLLocal | undefined;
 let currentOperation = '';
+/** An exit code a command decided itself (crml train: 1 when the model is not ACTIVE, 130 on Ctrl-C). */
+let commandExit: number | undefined;
 let logger: Logger | undefined;
 
 /**
@@ -63,7 +66,8 @@ function getService(program: Command): CleanRoomsMLLocal {
       settings: dataDir ? { ...settings, dataDir } : settings,
       logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
       reconcile,
-      onPullProgress: pullProgressRenderer(process.stderr),
+      // crml train draws pull progress in its own live view.
+      onPullProgress: currentOperation === 'train' ? undefined : pullProgressRenderer(process.stderr),
     });
   }
   return service;
@@ -89,6 +93,7 @@ async function followRun(run: { trainedModelArn: string; versionIdentifier?: str
 
 export async function main(argv: string[]): Promise<number> {
   fromEnv = undefined;
+  commandExit = undefined;
   const program = new Command('crml')
     .description('cleanrooms-ml-local: AWS Clean Rooms ML custom-model training on this machine')
     .option('--data-dir <dir>', 'where the store and artifacts live (default ~/.cleanrooms-ml-local, or $CRML_DATA_DIR)')
@@ -107,6 +112,34 @@ export async function main(argv: string[]): Promise<number> {
     defaultOutput: () => envSettings().cliOutput,
     terminalWidth: () => (process.stdout.isTTY ? process.stdout.columns : 80),
   });
+
+  program
+    .command('train')
+    .description('build (or take) an image, train it on local channels and follow the run live, ending with a summary')
+    .option('-f, --file <job.yaml>', 'a job file (YAML or JSON) with the same fields; flags override it')
+    .option('--image <uri>', 'the training image')
+    .option('--build <dir>', 'build the image from this folder (its Dockerfile) through the engine, offline')
+    .option('--build-arg <K=V>', 'a build argument (repeatable)', collect, [])
+    .option('--dockerfile <path>', "the Dockerfile's path inside the build folder (default Dockerfile)")
+    .option('--channel <name=path>', 'a channel: a folder, a single file, or sql:SELECT … over the workspace (repeatable)', collect, [])
+    .option('--name <name>', "the trained model's name (default train-<timestamp>)")
+    .option('--hyperparameters <K=V,…>', 'hyperparameters as K=V,K2=V2 or a JSON object')
+    .option('--environment <K=V,…>', 'environment variables as K=V,K2=V2 or a JSON object')
+    .option('--instance-type <type>', 'the instance type (default ml.m5.large)')
+    .option('--instance-count <n>', 'how many instances (default 1)')
+    .option('--input-mode <mode>', 'File, FastFile or Pipe')
+    .option('--max-runtime <seconds>', 'the stopping condition')
+    .option('--volume-size <GB>', 'volumeSizeInGB (default 10)')
+    .option('--metric <name=regex>', "a metric definition, e.g. 'loss=loss: ([0-9.]+)' (repeatable)", collect, [])
+    .option('--entrypoint <words>', 'the entrypoint, as a JSON array or words separated by spaces')
+    .option('--watch', 're-build and re-train when the --build folder changes (the run going on is cancelled)')
+    .action(async (o: TrainFlags) => {
+      const { trainCommand } = await import('./commands/train.js');
+      commandExit = await trainCommand(
+        { service: () => getService(program), stdout, printErr, isTTY: Boolean(process.stdout.isTTY), columns: () => process.stdout.columns ?? 80 },
+        o,
+      );
+    });
 
   program
     .command('serve')
@@ -180,8 +213,6 @@ export async function main(argv: string[]): Promise<number> {
       await printMetrics(getService(program), trainedModel, o, print);
     });
 
-  // A command that ran to its end may still answer non-zero (crml check: a case failed).
-  let commandExitCode: number | undefined;
   program
     .command('check <spec...>')
     .description('run the training cases of a spec (YAML or JSON) and check how they end; JUnit XML for CI')
@@ -191,7 +222,7 @@ export async function main(argv: string[]): Promise<number> {
       // Loaded on demand: the check's modules (YAML, the JUnit writer) are not needed by the other commands.
       const { check } = await import('./commands/check.js');
       const settings = envSettings();
-      commandExitCode = await check(specs, o, {
+      commandExit = await check(specs, o, {
         settings,
         dataDir: program.opts<{ dataDir?: string }>().dataDir,
         logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
@@ -205,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
   let code: number;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    code = commandExitCode ?? 0;
+    code = commandExit ?? 0;
   } catch (e) {
     code = report(e);
   } finally {

@@ -29,6 +29,16 @@ export interface PullProgress {
   progress?: string;
 }
 
+/** What an image build needs besides its context: the tag it gets, and the Dockerfile's own inputs. */
+export interface BuildImageOptions {
+  tag: string;
+  /** The Dockerfile's path inside the context (default `Dockerfile`). */
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
+  /** Each line the builder prints (`Step 1/4 : FROM …`), without its newline. */
+  onProgress?: (line: string) => void;
+}
+
 export interface BindMount {
   hostPath: string;
   containerPath: string;
@@ -101,6 +111,11 @@ export interface ContainerEngine {
   inspectImage(reference: string): Promise<ImageInfo | undefined>;
   /** Pulls; rejects with an EngineError in the registry's own words when the call or any progress line fails. */
   pullImage(reference: string, opts?: { auth?: RegistryAuth; onProgress?: (p: PullProgress) => void }): Promise<void>;
+  /**
+   * Builds an image from a tar stream of its context (read with backpressure) and tags it; rejects with an
+   * EngineError in the builder's own words when the build fails (a failing RUN, a missing base image).
+   */
+  buildImage(context: Readable, opts: BuildImageOptions): Promise<void>;
   /** Returns the container id. */
   createContainer(spec: ContainerCreateSpec): Promise<string>;
   /** Extracts a tar stream at `path` inside the container (created or running). */

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
 import {
   EngineError,
+  type BuildImageOptions,
   type ContainerCreateSpec,
   type ContainerEngine,
   type ContainerLogs,
@@ -59,6 +60,8 @@ export function endedForMemory(
 
 interface ProgressEvent {
   id?: string;
+  /** A build's output, newline included. */
+  stream?: string;
   status?: string;
   progress?: string;
   error?: string;
@@ -134,6 +137,38 @@ export class DockerEngine implements ContainerEngine {
             return;
           }
           opts.onProgress?.({ id: event.id, status: event.status ?? '', progress: event.progress });
+        },
+      );
+    });
+  }
+
+  async buildImage(context: Readable, opts: BuildImageOptions): Promise<void> {
+    const stream = await this.call('build', () =>
+      this.docker.buildImage(context, {
+        t: opts.tag,
+        dockerfile: opts.dockerfile,
+        buildargs: opts.buildArgs,
+        // The intermediate containers of a failed step are removed too: nothing of a build is left behind.
+        rm: true,
+        forcerm: true,
+      }) as Promise<Readable>,
+    );
+    await new Promise<void>((resolve, reject) => {
+      let failure: string | undefined;
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => {
+          // The classic builder reports a failed step inside a 200 stream: its error line is the reason.
+          if (failure !== undefined) reject(new EngineError(failure, undefined, { operation: 'build' }));
+          else if (err) reject(engineError(err, 'build'));
+          else resolve();
+        },
+        (event: ProgressEvent) => {
+          if (event.error || event.errorDetail) {
+            failure ??= (event.errorDetail?.message ?? event.error ?? 'build failed').trim();
+            return;
+          }
+          for (const line of (event.stream ?? event.status ?? '').split('\n')) if (line.trim() !== '') opts.onProgress?.(line.trimEnd());
         },
       );
     });

@@ -7,7 +7,8 @@ import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMoun
 import type { ChannelSpec } from '../channels/channel-spec.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import type { ContainerEngine, StopSignal } from './container-engine.js';
+import { EngineError, type ContainerEngine, type StopSignal } from './container-engine.js';
+import { buildContextTar } from './build-context.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
 import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
@@ -29,7 +30,7 @@ import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluste
 import { removeStrayRuns } from './stray-runs.js';
 import { ProvisionedRun, type Member } from './provisioned-run.js';
 import { channelLines, clusterLine, peerFailedLine, runnerLine } from './run-narration.js';
-import type { ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
+import type { ImageBuildSpec, ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
   engine: ContainerEngine;
@@ -194,6 +195,22 @@ export class DockerTrainingRunner implements TrainingRunner {
 
   async removeStrayRuns(storeId: string, keep: (run: RunKey) => boolean): Promise<number> {
     return removeStrayRuns(this.opts.engine, storeId, keep, this.opts.logger);
+  }
+
+  /** Streams the folder to the engine's builder (its .dockerignore applied, links not followed) and tags the image. */
+  async buildImage(spec: ImageBuildSpec): Promise<{ imageId: string }> {
+    const log = this.opts.logger.child({ build: spec.context, tag: spec.tag });
+    log.info('building image');
+    const context = buildContextTar(spec.context, { dockerfile: spec.dockerfile });
+    try {
+      await this.opts.engine.buildImage(context, { tag: spec.tag, dockerfile: spec.dockerfile, buildArgs: spec.buildArgs, onProgress: spec.onProgress });
+    } finally {
+      context.destroy();
+    }
+    const image = await this.opts.engine.inspectImage(spec.tag);
+    if (!image) throw new EngineError(`the build reported success but the engine has no image ${spec.tag}`, undefined, { operation: 'build' });
+    log.info({ imageId: image.id }, 'image built');
+    return { imageId: image.id };
   }
 
   /** Limits, room on the host, how the channels reach the containers, the image: nothing on the engine yet. */

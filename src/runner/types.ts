@@ -135,6 +135,18 @@ export interface RunFailed extends RunFacts {
 /** One result shape for every finished run: a success, or a failure with its status code and message. */
 export type RunResult = RunSucceeded | RunFailed;
 
+/** An image to build from a folder with a Dockerfile, through the engine's build API. */
+export interface ImageBuildSpec {
+  /** The build folder (absolute). */
+  context: string;
+  /** The Dockerfile's path inside the folder (default `Dockerfile`). */
+  dockerfile?: string;
+  buildArgs?: Record<string, string>;
+  tag: string;
+  /** Each line the builder prints. */
+  onProgress?: (line: string) => void;
+}
+
 export interface TrainingRunner {
   /** Runs one trained model to the end. Aborting the signal cancels it (containers stopped within the grace period). */
   run(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal): Promise<RunResult>;
@@ -145,4 +157,6 @@ export interface TrainingRunner {
   reattach?(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ReattachOptions): Promise<RunResult | undefined>;
   /** Removes the containers (and cluster networks) of store `storeId` whose run `keep` does not keep (reconciliation). */
   removeStrayRuns?(storeId: string, keep: (run: RunKey) => boolean): Promise<number>;
+  /** Builds and tags an image from a folder; resolves with the image's id. A failed build rejects in the builder's words. */
+  buildImage?(spec: ImageBuildSpec): Promise<{ imageId: string }>;
 }

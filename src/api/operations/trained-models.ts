@@ -25,7 +25,13 @@ import type { ChannelSpec } from '../../runner/types.js';
 /** ModelTrainingDataChannels' maximum, which applies to data and incremental channels together. */
 const MAX_CHANNELS = 20;
 
-export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedModelRequest): T.CreateTrainedModelResponse {
+/** What an in-process caller (the service's train) may add that the API cannot carry. */
+export interface CreateTrainedModelExtras {
+  /** Extra labels on every container and network of the run (a test session's, for its cleanup). */
+  labels?: Record<string, string>;
+}
+
+export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedModelRequest, extras: CreateTrainedModelExtras = {}): T.CreateTrainedModelResponse {
   const membershipId = input.membershipIdentifier;
   assertMembership(ctx, membershipId);
   assertUserTags(input.tags);
@@ -126,6 +132,7 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
     maxRuntimeInSeconds: body.stoppingCondition!.maxRuntimeInSeconds!,
     trainingInputMode: body.trainingInputMode!,
     channels,
+    ...(extras.labels && Object.keys(extras.labels).length > 0 ? { labels: { ...extras.labels } } : {}),
     // The association's privacy limit: the runner fails a run that packages more, before writing its manifest.
     ...(maxArtifactSize ? { maxArtifactBytes: maxArtifactBytes(maxArtifactSize) } : {}),
   };
