@@ -36,6 +36,7 @@ export function junitReport(suites: readonly CheckSuite[], results: readonly Cas
       if (r.outcome === 'failed') tc.failure(reasons.join('; '), 'ExpectationFailed').stacktrace(reasons.join('\n'));
       if (r.outcome === 'error') tc.error(reasons.join('; '), 'CouldNotRun', reasons.join('\n'));
       if (r.trainedModelArn) tc.property('trainedModelArn', r.trainedModelArn);
+      if (r.imageUri) tc.property('image', xmlSafe(r.imageUri));
       if (r.status) tc.property('status', r.status);
       if (r.statusCode) tc.property('statusCode', xmlSafe(r.statusCode));
       for (const m of r.finalMetrics) tc.property(`metric.${xmlSafe(m.name)}.${xmlSafe(m.host)}`, String(m.value));

@@ -24,6 +24,8 @@ export interface CaseResult {
   reasons: string[];
   warnings: string[];
   trainedModelArn?: string;
+  /** The image the run used: the one named, or the tag of the one built. */
+  imageUri?: string;
   status?: string;
   statusCode?: string;
   statusMessage?: string;
@@ -48,6 +50,8 @@ export interface RunCheckOptions {
   signal?: AbortSignal;
   onCaseStart?: (suite: CheckSuite, c: CheckCase) => void;
   onCaseEnd?: (result: CaseResult) => void;
+  /** A line of an image build's output (a case with a build folder). */
+  onBuildLine?: (c: CheckCase, line: string) => void;
 }
 
 /** Outcomes that mean the algorithm never got to run as asked, unless the case expects exactly that. */
@@ -67,6 +71,8 @@ export async function runCheck(suites: readonly CheckSuite[], opts: RunCheckOpti
     }
     return w;
   };
+  const builds = new Map<string, Promise<string>>();
+  const session: Session = { platformWarning, start: (c) => startTraining(c, opts, builds) };
   let next = 0;
   const worker = async () => {
     while (next < work.length) {
@@ -77,12 +83,39 @@ export async function runCheck(suites: readonly CheckSuite[], opts: RunCheckOpti
         continue;
       }
       opts.onCaseStart?.(suite, c);
-      results[i] = await runCase(suite, c, opts, platformWarning);
+      results[i] = await runCase(suite, c, opts, session);
       opts.onCaseEnd?.(results[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.parallel ?? 1, work.length)) }, worker));
   return results;
+}
+
+/** What the cases of one check share: one inspection per image, one build per folder. */
+interface Session {
+  platformWarning(uri: string): Promise<string | undefined>;
+  start(c: CheckCase): Promise<{ trainedModelArn: string; imageUri: string }>;
+}
+
+/**
+ * Starts a case's run. Cases that build the same folder (a grid's) build it once: the first one builds, the
+ * others run the image it made; if that first build fails, the next case tries again and says why itself.
+ */
+async function startTraining(c: CheckCase, opts: RunCheckOptions, builds: Map<string, Promise<string>>) {
+  const build = c.training.build;
+  const onBuildLine = opts.onBuildLine && ((line: string) => opts.onBuildLine!(c, line));
+  if (!build) return trainCase(opts.service, c.training, c.name, { labels: opts.labels });
+  const key = JSON.stringify(build);
+  const built = builds.get(key);
+  const imageUri = built && (await built.catch(() => undefined));
+  if (imageUri) return trainCase(opts.service, { ...c.training, build: undefined, imageUri }, c.name, { labels: opts.labels });
+  const run = trainCase(opts.service, c.training, c.name, { labels: opts.labels, onBuildLine });
+  const image = run.then((r) => r.imageUri);
+  builds.set(key, image);
+  image.catch(() => {
+    if (builds.get(key) === image) builds.delete(key);
+  });
+  return run;
 }
 
 function notRun(suite: CheckSuite, c: CheckCase, reason: string): CaseResult {
@@ -93,7 +126,7 @@ async function runCase(
   suite: CheckSuite,
   c: CheckCase,
   opts: RunCheckOptions,
-  platformWarning: (uri: string) => Promise<string | undefined>,
+  session: Session,
 ): Promise<CaseResult> {
   const { service } = opts;
   const started = Date.now();
@@ -104,7 +137,7 @@ async function runCase(
 
   let run: { trainedModelArn: string; imageUri: string };
   try {
-    run = await trainCase(service, c.training, c.name, opts.labels);
+    run = await session.start(c);
   } catch (e) {
     const err = e as Error;
     return { ...notRun(suite, c, `could not start: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`), warnings, elapsedSeconds: elapsed() };
@@ -135,7 +168,7 @@ async function runCase(
 
   const reasons = caseVerdict(c.expect, facts);
   const couldNotRun = reasons.length > 0 && statusCode !== undefined && COULD_NOT_RUN.has(statusCode) && c.expect.statusCode !== statusCode;
-  const platform = await platformWarning(run.imageUri);
+  const platform = await session.platformWarning(run.imageUri);
   if (platform) warnings.push(platform);
   // Only a green run is one that AWS might not make green: a failed one says little of its metric definitions.
   if (status === 'ACTIVE') warnings.push(...unmatchedMetricWarnings(c.training.metricDefinitions ?? [], new Set(points.map((p) => p.name))));
@@ -146,6 +179,7 @@ async function runCase(
     reasons: couldNotRun ? [`could not run: ${statusCode}${statusMessage ? `: ${statusMessage}` : ''}`] : reasons,
     warnings,
     trainedModelArn,
+    imageUri: run.imageUri,
     status,
     statusCode,
     statusMessage,

@@ -21,8 +21,14 @@ export async function trainCase(
   service: CleanRoomsMLLocal,
   training: CaseTraining,
   caseName: string,
-  labels?: Record<string, string>,
+  opts: { labels?: Record<string, string>; onBuildLine?: (line: string) => void } = {},
 ): Promise<{ trainedModelArn: string; imageUri: string }> {
-  const { trainedModelArn, imageUri } = await service.train({ ...training, name: trainedModelName(caseName), labels });
+  const { onBuildLine, labels } = opts;
+  const { trainedModelArn, imageUri } = await service.train({
+    ...training,
+    name: trainedModelName(caseName),
+    labels,
+    onProgress: onBuildLine && ((p) => p.kind === 'build' && onBuildLine(p.line)),
+  });
   return { trainedModelArn, imageUri };
 }

@@ -179,4 +179,36 @@ cases:
       'the metric definition loss (loss=([0-9.]+)) matched no log line with a number: the service would report no loss either',
     ]);
   }, 300_000);
+
+  it('builds a case folder once for all of its grid, and warns that a built image is not in ECR', async () => {
+    using t = tempFolder();
+    mkdirSync(join(t.dir, 'data'));
+    writeFileSync(join(t.dir, 'data', 'rows.csv'), '1,2\n');
+    mkdirSync(join(t.dir, 'algo'));
+    writeFileSync(join(t.dir, 'algo', 'Dockerfile'), `FROM ${PROBE}\nLABEL crml-test-check=built\n`);
+    const spec = t.write(
+      'build.yaml',
+      `cases:
+  - name: built
+    build: algo
+    channels: { train: data }
+    grid: { print_text: [one, two] }
+    expect: { modelFiles: [model.txt] }
+`,
+    );
+    const junit = join(t.dir, 'check.xml');
+    const r = await crml(['check', spec, '--junit', junit, '--parallel', '2']);
+    const xml = await readJunit(junit);
+    const images = new Set(xml.suites[0]!.cases.flatMap((c) => c.properties.filter(([k]) => k === 'image').map(([, v]) => v)));
+    try {
+      expect(r.code).toBe(0);
+      expect(r.stderr.match(/build for built\[print_text=\w+\]: Step 1\/2 : FROM/g)).toHaveLength(1);
+      expect(r.stdout).toContain(`  warning: the image is built here from ${join(t.dir, 'algo')}: Clean Rooms ML pulls training images only from ECR, so push it there and give its ECR address as imageUri (every case)`);
+      expect([xml.tests, xml.failures, xml.errors]).toEqual([2, 0, 0]);
+      expect(images.size).toBe(1);
+      expect([...images][0]).toMatch(/^crml-build\/algo-[0-9a-f]{8}:latest$/);
+    } finally {
+      for (const image of images) execFileSync('docker', ['rmi', image], { stdio: 'ignore' });
+    }
+  }, 300_000);
 });

@@ -84,6 +84,8 @@ export async function check(files: readonly string[], o: CheckCommandOptions, de
       parallel,
       signal: aborter.signal,
       onCaseStart: (_s, c) => deps.printErr(`▶ ${c.name}`),
+      // The build's steps, not its every line: what a failed build's error does not already say.
+      onBuildLine: (c, line) => void (/^Step \d+\/\d+ : /.test(line) && deps.printErr(`  build for ${c.name}: ${line.trim()}`)),
       onCaseEnd: (r) => deps.printErr(`[${++done}/${total}] ${r.outcome === 'passed' ? 'PASS' : r.outcome === 'failed' ? 'FAIL' : 'ERROR'} ${r.case.name} (${r.elapsedSeconds.toFixed(1)}s)`),
     });
     for (const line of checkTable(results)) await deps.print(line);
