@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crml, readJunit, tempFolder } from './check-helpers.js';
+import { crml, readJunit, REPO, tempFolder } from './check-helpers.js';
 
 const PROBE = 'crml-examples/probe:latest';
 /** Tags this file makes (and removes): the probe relabelled as linux/arm64, and the probe under an ECR address. */
@@ -33,6 +33,19 @@ function loadArm64Probe(): void {
   }
 }
 
+/** `npx crml check …` as both workflow files run it (they must agree), without `npx crml`. */
+function workflowCheckCommand(): string[] {
+  const commands = ['examples/ci/github-actions.yml', 'examples/ci/gitlab-ci.yml'].map((f) => {
+    const line = readFileSync(join(REPO, f), 'utf8')
+      .split('\n')
+      .find((l) => l.includes('npx crml check '));
+    expect(line, `${f} runs crml check`).toBeDefined();
+    return line!.slice(line!.indexOf('npx crml check ') + 'npx crml '.length).replace(/\s*\|\|.*$/, '').trim();
+  });
+  expect(commands[1]).toBe(commands[0]);
+  return commands[0]!.split(/\s+/);
+}
+
 beforeAll(() => {
   execFileSync('docker', ['image', 'inspect', PROBE], { stdio: 'ignore' });
   loadArm64Probe();
@@ -45,10 +58,15 @@ afterAll(() => {
 });
 
 describe('crml check with a real engine', () => {
-  it('passes the example spec (a learning-rate grid on linear-regression), and its JUnit XML says so', async () => {
+  it('passes the example spec (a learning-rate grid on linear-regression) as the CI workflows run it, and its JUnit XML says so', async () => {
     using t = tempFolder();
+    // The command the workflow files run, with the report written here instead of into the repository.
+    const args = workflowCheckCommand();
+    const at = args.indexOf('--junit');
+    expect(args.slice(0, at)).toEqual(['check', 'examples/ci/check.yaml']);
     const junit = join(t.dir, 'reports', 'check.xml');
-    const r = await crml(['check', 'examples/ci/check.yaml', '--junit', junit]);
+    args[at + 1] = junit;
+    const r = await crml(args);
     expect(r.stderr).not.toContain('internal error');
     expect(r.code).toBe(0);
     const table = r.stdout.split('\n');
