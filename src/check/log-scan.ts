@@ -6,6 +6,9 @@ export interface LogLine {
   text: string;
 }
 
+/** A line in the tail is cut here: a container may print lines of 256 KiB, and the report is read by people. */
+export const TAIL_LINE_CHARS = 4096;
+
 export interface LogScan {
   /** The patterns no line matched. */
   unmatched: LogLineMatcher[];
@@ -29,7 +32,8 @@ export async function scanLogLines(lines: AsyncIterable<LogLine>, matchers: read
   for await (const l of lines) {
     lineCount++;
     if (pending.length > 0) pending = pending.filter((m) => !(m.kind === 'regex' ? m.regex.test(l.text) : l.text.includes(m.text)));
-    tail.push(`${l.host} ${l.stream} ${l.text}`);
+    const text = l.text.length > TAIL_LINE_CHARS ? `${l.text.slice(0, TAIL_LINE_CHARS)}… (${l.text.length - TAIL_LINE_CHARS} more characters)` : l.text;
+    tail.push(`${l.host} ${l.stream} ${text}`);
     if (tail.length > tailLines) tail.shift();
   }
   return { unmatched: pending, tail, lineCount };

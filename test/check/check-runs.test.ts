@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -228,5 +228,55 @@ cases:
     } finally {
       for (const image of images) execFileSync('docker', ['rmi', image], { stdio: 'ignore' });
     }
+  }, 300_000);
+
+  it('Ctrl-C cancels the run under way, reports the cases not started, and leaves no container', async () => {
+    using t = tempFolder();
+    mkdirSync(join(t.dir, 'data'));
+    writeFileSync(join(t.dir, 'data', 'rows.csv'), '1,2\n');
+    const spec = t.write(
+      'interrupt.yaml',
+      `defaults:
+  image: ${PROBE}
+  channels: { train: data }
+cases:
+  - name: sleeper
+    hyperparameters: { sleep_seconds: 120 }
+  - name: never started
+`,
+    );
+    const junit = join(t.dir, 'check.xml');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/bin.ts'), 'check', spec, '--junit', junit], {
+      cwd: REPO,
+      env: { ...process.env, CRML_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('▶ sleeper')) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await started;
+    // The case's container is running once the probe's sleep shows in the engine's list.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !execFileSync('docker', ['ps', '--no-trunc', '--filter', 'label=crml.trained-model', '--format', '{{.Command}}'], { encoding: 'utf8' }).includes('probe.sh')) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toContain('Interrupted: cancelling the runs under way');
+    expect(stdout).toMatch(/^FAIL\s+sleeper\s+INACTIVE/m);
+    expect(stdout).toMatch(/^ERROR\s+never started\s+-\s+\S+\s+not run: the check was interrupted$/m);
+    const xml = await readJunit(junit);
+    expect([xml.tests, xml.failures, xml.errors]).toEqual([2, 1, 1]);
+    const arn = new Map(xml.suites[0]!.cases[0]!.properties).get('trainedModelArn');
+    expect(arn).toMatch(/^arn:aws:cleanrooms-ml:/);
+    expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`], { encoding: 'utf8' }).trim()).toBe('');
   }, 300_000);
 });
