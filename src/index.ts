@@ -5,3 +5,4 @@ export * from './api/generated/errors.js';
 export type * from './api/generated/types.js';
 export type { LocalDataSource } from './api/operations/ml-input-channels.js';
 export type { TrainingRunner, TrainingJobSpec, RunResult, RunEvents } from './runner/types.js';
+export type { TrainInput, TrainResult, TrainProgress, TrainChannel, TrainBuild } from './api/train.js';

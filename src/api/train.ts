@@ -1,9 +1,10 @@
-import type { ResourceKind } from './store.js';
+import type { ResourceKind, Store } from './store.js';
 import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CleanRoomsMLLocal } from './service.js';
+import type { Settings } from '../settings.js';
+import type { CreateMLInputChannelInput } from './operations/ml-input-channels.js';
 import type * as T from './generated/types.js';
 import { ValidationException } from './generated/errors.js';
 import { validateInput, validationException } from './validation.js';
@@ -55,6 +56,8 @@ export interface TrainInput {
   onProgress?: (e: TrainProgress) => void;
   /** Labels on every container and network of the run (a test session's, so its cleanup finds them). */
   labels?: Record<string, string>;
+  /** Aborts a build in progress, or the call before it creates anything (rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -67,9 +70,22 @@ export interface TrainResult {
   imageUri: string;
 }
 
+/** The service's public operations train uses (CleanRoomsMLLocal; named here so that train.ts does not import it). */
+export interface TrainService {
+  readonly settings: Settings;
+  readonly store: Pick<Store, 'arnByIdOrName'>;
+  createConfiguredModelAlgorithm(input: T.CreateConfiguredModelAlgorithmRequest): Promise<T.CreateConfiguredModelAlgorithmResponse>;
+  createConfiguredModelAlgorithmAssociation(
+    input: T.CreateConfiguredModelAlgorithmAssociationRequest,
+  ): Promise<T.CreateConfiguredModelAlgorithmAssociationResponse>;
+  createMLInputChannel(input: CreateMLInputChannelInput): Promise<T.CreateMLInputChannelResponse>;
+  getMLInputChannel(input: T.GetMLInputChannelRequest): Promise<T.GetMLInputChannelResponse>;
+  waitForRuns(trainedModelArn: string): Promise<void>;
+}
+
 /** What train needs of the service beyond its public operations (the service passes them). */
 export interface TrainDeps {
-  service: CleanRoomsMLLocal;
+  service: TrainService;
   buildImage(spec: ImageBuildSpec): Promise<{ imageId: string }>;
   createTrainedModel(input: T.CreateTrainedModelRequest, extras: CreateTrainedModelExtras): Promise<T.CreateTrainedModelResponse>;
   /** Sends the pull progress of a trained model's run to `listener` until the returned function is called. */
@@ -129,7 +145,7 @@ function assertTrainShape(input: TrainInput): void {
 }
 
 /** The algorithm's container config and the trained model's request, with stand-in ARNs: validated before anything exists. */
-function preflight(service: CleanRoomsMLLocal, input: TrainInput, imageUri: string, roleArn: string): void {
+function preflight(service: TrainService, input: TrainInput, imageUri: string, roleArn: string): void {
   const membershipIdentifier = service.settings.defaultMembershipId;
   validateInput('CreateConfiguredModelAlgorithm', { name: 'crml-train', roleArn, trainingContainerConfig: containerConfig(input, imageUri) });
   const ctx = { region: service.settings.region, accountId: service.settings.accountId };
@@ -178,6 +194,7 @@ async function imageOf(deps: TrainDeps, input: TrainInput): Promise<string> {
     buildArgs: input.build.buildArgs,
     tag,
     onProgress: input.onProgress && ((line) => input.onProgress!({ kind: 'build', line })),
+    signal: input.signal,
   });
   return tag;
 }
@@ -210,7 +227,7 @@ async function dataSourceOf(
   dataDir: string,
   channelName: string,
   channel: TrainChannel,
-): Promise<{ dataSource: NonNullable<Parameters<CleanRoomsMLLocal['createMLInputChannel']>[0]['inputChannel']['dataSource']>; key: unknown }> {
+): Promise<{ dataSource: CreateMLInputChannelInput['inputChannel']['dataSource']; key: unknown }> {
   if (typeof channel === 'object' && 'sql' in channel) {
     const resultFormat = channel.resultFormat ?? 'CSV';
     return { dataSource: { protectedQueryInputParameters: { sqlParameters: { queryString: channel.sql }, resultFormat } }, key: ['sql', channel.sql, resultFormat] };
@@ -228,7 +245,7 @@ async function dataSourceOf(
 }
 
 /** Waits for a SQL channel's query: ACTIVE, or the ValidationException carrying the query engine's message. */
-async function untilChannelReady(service: CleanRoomsMLLocal, channelName: string, mlInputChannelArn: string): Promise<void> {
+async function untilChannelReady(service: TrainService, channelName: string, mlInputChannelArn: string): Promise<void> {
   const membershipIdentifier = service.settings.defaultMembershipId;
   for (;;) {
     const c = await service.getMLInputChannel({ membershipIdentifier, mlInputChannelArn });
@@ -251,7 +268,11 @@ export async function train(deps: TrainDeps, input: TrainInput): Promise<TrainRe
   assertTrainShape(input);
   const roleArn = input.roleArn ?? ROLE;
   preflight(service, input, input.imageUri ?? input.build!.tag ?? buildTag(input.build!.context), roleArn);
-  const imageUri = await imageOf(deps, input);
+  const imageUri = await imageOf(deps, input).catch((e: unknown) => {
+    input.signal?.throwIfAborted();
+    throw e;
+  });
+  input.signal?.throwIfAborted();
   const membershipIdentifier = service.settings.defaultMembershipId;
   const trainingContainerConfig = containerConfig(input, imageUri);
   const algoName = `crml-train-${shortHash(trainingContainerConfig)}`;

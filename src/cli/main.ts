@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o: TrainFlags) => {
       const { trainCommand } = await import('./commands/train.js');
       commandExit = await trainCommand(
-        { service: () => getService(program), stdout, printErr, isTTY: Boolean(process.stdout.isTTY), columns: () => process.stdout.columns ?? 80 },
+        { service: () => getService(program), stdout, printErr, isTTY: Boolean(process.stdout.isTTY), columns: () => process.stdout.columns || 80 },
         o,
       );
     });

@@ -37,6 +37,8 @@ export interface BuildImageOptions {
   buildArgs?: Record<string, string>;
   /** Each line the builder prints (`Step 1/4 : FROM …`), without its newline. */
   onProgress?: (line: string) => void;
+  /** Aborting it ends the build (the engine stops when the request goes). */
+  signal?: AbortSignal;
 }
 
 export interface BindMount {

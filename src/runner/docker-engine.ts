@@ -151,6 +151,7 @@ export class DockerEngine implements ContainerEngine {
         // The intermediate containers of a failed step are removed too: nothing of a build is left behind.
         rm: true,
         forcerm: true,
+        abortSignal: opts.signal,
       }) as Promise<Readable>,
     );
     await new Promise<void>((resolve, reject) => {

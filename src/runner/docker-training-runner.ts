@@ -203,7 +203,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     log.info('building image');
     const context = buildContextTar(spec.context, { dockerfile: spec.dockerfile });
     try {
-      await this.opts.engine.buildImage(context, { tag: spec.tag, dockerfile: spec.dockerfile, buildArgs: spec.buildArgs, onProgress: spec.onProgress });
+      await this.opts.engine.buildImage(context, { tag: spec.tag, dockerfile: spec.dockerfile, buildArgs: spec.buildArgs, onProgress: spec.onProgress, signal: spec.signal });
     } finally {
       context.destroy();
     }

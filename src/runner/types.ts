@@ -145,6 +145,7 @@ export interface ImageBuildSpec {
   tag: string;
   /** Each line the builder prints. */
   onProgress?: (line: string) => void;
+  signal?: AbortSignal;
 }
 
 export interface TrainingRunner {

@@ -95,6 +95,26 @@ describe('service.train (one call)', () => {
     expect((await service.listConfiguredModelAlgorithms({})).configuredModelAlgorithms).toHaveLength(0);
   }, 60_000);
 
+  it('stops a build in progress when its signal is aborted, creating nothing', async () => {
+    await using service = tempService();
+    const folder = busyboxFolder();
+    writeFileSync(join(folder, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sleep", "60"]\n');
+    const abort = new AbortController();
+    const started = Date.now();
+    const training = service.train({
+      build: { context: folder, tag: `crml-test-train/slow-${randomBytes(4).toString('hex')}:latest` },
+      channels: { train: tempDataFolder() },
+      signal: abort.signal,
+      onProgress: (e) => {
+        if (e.kind === 'build' && e.line.includes('Running in')) abort.abort(new Error('stopped by the test'));
+      },
+    });
+    await expect(training).rejects.toThrow('stopped by the test');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect((await service.listConfiguredModelAlgorithms({})).configuredModelAlgorithms).toHaveLength(0);
+    rmSync(folder, { recursive: true, force: true });
+  }, 60_000);
+
   it('trains on a SQL channel over the workspace, and a failing query is refused with the query engine’s message', async () => {
     await using service = tempService();
     const r = await service.train({

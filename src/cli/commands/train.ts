@@ -58,9 +58,17 @@ async function runOnce(deps: TrainCommandDeps, service: CleanRoomsMLLocal, input
   const startedAt = Date.now();
   let result;
   try {
-    result = await service.train({ ...input, onProgress: (e) => void (e.kind === 'build' ? view.build(e.line) : view.pull(e))?.catch(() => undefined) });
+    result = await service.train({
+      ...input,
+      signal,
+      onProgress: (e) => void (e.kind === 'build' ? view.build(e.line) : view.pull(e))?.catch(() => undefined),
+    });
   } catch (e) {
     view.close();
+    if (signal.aborted) {
+      deps.printErr('crml: cancelled before the trained model was created');
+      return EXIT_INTERRUPTED;
+    }
     if (e instanceof EngineError && e.operation === 'build') {
       deps.printErr(`crml: the build of ${input.build?.context} failed: ${e.message}`);
       return EXIT_NOT_ACTIVE;
@@ -71,7 +79,7 @@ async function runOnce(deps: TrainCommandDeps, service: CleanRoomsMLLocal, input
   const membershipIdentifier = service.settings.defaultMembershipId;
   const record = () => service.trainedModels.get(arn)?.body;
   const cancel = () => void service.cancelTrainedModel({ membershipIdentifier, trainedModelArn: arn }).catch(() => undefined);
-  // A Ctrl-C during the build cancels the run as soon as it exists.
+  // A Ctrl-C between the build and here cancels the run as soon as it exists.
   if (signal.aborted) cancel();
   else signal.addEventListener('abort', cancel, { once: true });
 
