@@ -3,7 +3,7 @@ import type { TrainChannel, TrainInput } from '../api/train.js';
 import type { MetricBound } from './check-spec.js';
 
 /** What one case trains: the one-call training's input (paths made absolute), less what the check decides itself. */
-export type CaseTraining = Omit<TrainInput, 'name' | 'onProgress' | 'labels' | 'privacyConfiguration' | 'roleArn'>;
+export type CaseTraining = Omit<TrainInput, 'name' | 'onProgress' | 'labels' | 'signal' | 'privacyConfiguration' | 'roleArn'>;
 
 export type CaseChannel = TrainChannel;
 

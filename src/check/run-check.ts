@@ -104,12 +104,13 @@ interface Session {
 async function startTraining(c: CheckCase, opts: RunCheckOptions, builds: Map<string, Promise<string>>) {
   const build = c.training.build;
   const onBuildLine = opts.onBuildLine && ((line: string) => opts.onBuildLine!(c, line));
-  if (!build) return trainCase(opts.service, c.training, c.name, { labels: opts.labels });
+  const { labels, signal } = opts;
+  if (!build) return trainCase(opts.service, c.training, c.name, { labels, signal });
   const key = JSON.stringify(build);
   const built = builds.get(key);
   const imageUri = built && (await built.catch(() => undefined));
-  if (imageUri) return trainCase(opts.service, { ...c.training, build: undefined, imageUri }, c.name, { labels: opts.labels });
-  const run = trainCase(opts.service, c.training, c.name, { labels: opts.labels, onBuildLine });
+  if (imageUri) return trainCase(opts.service, { ...c.training, build: undefined, imageUri }, c.name, { labels, signal });
+  const run = trainCase(opts.service, c.training, c.name, { labels, signal, onBuildLine });
   const image = run.then((r) => r.imageUri);
   builds.set(key, image);
   image.catch(() => {
@@ -139,6 +140,8 @@ async function runCase(
   try {
     run = await session.start(c);
   } catch (e) {
+    // A build or a request stopped by Ctrl-C created nothing.
+    if (opts.signal?.aborted) return { ...notRun(suite, c, 'not run: the check was interrupted'), warnings, elapsedSeconds: elapsed() };
     const err = e as Error;
     return { ...notRun(suite, c, `could not start: ${err.name && err.name !== 'Error' ? `${err.name}: ` : ''}${err.message}`), warnings, elapsedSeconds: elapsed() };
   }

@@ -21,13 +21,14 @@ export async function trainCase(
   service: CleanRoomsMLLocal,
   training: CaseTraining,
   caseName: string,
-  opts: { labels?: Record<string, string>; onBuildLine?: (line: string) => void } = {},
+  opts: { labels?: Record<string, string>; onBuildLine?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<{ trainedModelArn: string; imageUri: string }> {
-  const { onBuildLine, labels } = opts;
+  const { onBuildLine, labels, signal } = opts;
   const { trainedModelArn, imageUri } = await service.train({
     ...training,
     name: trainedModelName(caseName),
     labels,
+    signal,
     onProgress: onBuildLine && ((p) => p.kind === 'build' && onBuildLine(p.line)),
   });
   return { trainedModelArn, imageUri };
