@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
@@ -67,16 +67,11 @@ export async function loadCheckSpec(file: string): Promise<CheckSuite> {
   };
   let source: string;
   try {
-    const handle = await open(path, 'r');
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) fail('', 'expected a spec file, got a folder or device');
-      const size = stat.size;
-      if (size > MAX_SPEC_BYTES) fail('', `expected a spec of at most ${MAX_SPEC_BYTES} bytes, got ${size}`);
-      source = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
+    // Looked at before it is opened: opening a FIFO would wait for a writer.
+    const found = await stat(path);
+    if (!found.isFile()) fail('', 'expected a spec file, got a folder or a special file');
+    if (found.size > MAX_SPEC_BYTES) fail('', `expected a spec of at most ${MAX_SPEC_BYTES} bytes, got ${found.size}`);
+    source = await readFile(path, 'utf8');
   } catch (e) {
     if (e instanceof CheckSpecError) throw e;
     return fail('', `cannot read the spec: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);

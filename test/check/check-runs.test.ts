@@ -279,4 +279,24 @@ cases:
     expect(arn).toMatch(/^arn:aws:cleanrooms-ml:/);
     expect(execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`], { encoding: 'utf8' }).trim()).toBe('');
   }, 300_000);
+
+  it("trains on a SQL channel over the spec's workspace", async () => {
+    using t = tempFolder();
+    const spec = t.write(
+      'sql.yaml',
+      `workspace: ${join(REPO, 'test/fixtures/tables/workspace.json')}
+cases:
+  - name: from a query
+    image: ${PROBE}
+    channels: { train: { sql: "SELECT id, age FROM customers WHERE age > 18" } }
+    hyperparameters: { list_channels_to_stdout: true }
+    expect:
+      logLines: [{ regex: "^channel-file algo-1 train/" }]
+`,
+    );
+    const r = await crml(['check', spec]);
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stdout).toMatch(/^PASS\s+from a query\s+ACTIVE/m);
+    expect(r.code).toBe(0);
+  }, 300_000);
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckSpecError, loadCheckSpec } from '../../src/check/load-check-spec.js';
@@ -121,6 +122,8 @@ cases:
     using t = tempFolder();
     expect((await specError(join(t.dir, 'none.yaml'))).message).toBe(`${join(t.dir, 'none.yaml')}: cannot read the spec: no such file`);
     expect((await specError(t.write('broken.yaml', 'cases: [\n'))).message).toMatch(/broken\.yaml: not valid YAML: /);
+    execFileSync('mkfifo', [join(t.dir, 'fifo.yaml')]);
+    expect((await specError(join(t.dir, 'fifo.yaml'))).message).toMatch(/fifo\.yaml: expected a spec file, got a folder or a special file$/);
     expect((await specError(t.write('empty.yaml', 'cases: []\n'))).message).toMatch(/empty\.yaml: cases: expected at least one case, got a list$/);
   });
 
@@ -134,5 +137,7 @@ cases:
     const parallel = await crml(['check', join(REPO, 'examples/ci/check.yaml'), '--parallel', '0']);
     expect(parallel.code).toBe(252);
     expect(parallel.stderr).toContain("crml: --parallel: expected a whole number of 1 or more, got '0'");
+    const junit = await crml(['check', join(REPO, 'examples/ci/check.yaml'), '--junit', t.dir]);
+    expect([junit.code, junit.stderr.trim()]).toEqual([252, `crml: --junit: ${t.dir} is not a file`]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -58,6 +58,8 @@ function parallelOf(value: string | undefined): number {
  */
 export async function check(files: readonly string[], o: CheckCommandOptions, deps: CheckCommandDeps): Promise<number> {
   const parallel = parallelOf(o.parallel);
+  // Found out now, not after every case has run.
+  if (o.junit !== undefined && existsSync(o.junit) && !statSync(o.junit).isFile()) throw new UsageError(`--junit: ${o.junit} is not a file`);
   const suites = await loadSuites(files);
   const total = suites.reduce((n, s) => n + s.cases.length, 0);
   const dataDir = deps.dataDir ?? mkdtempSync(join(tmpdir(), 'crml-check-'));
