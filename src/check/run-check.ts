@@ -155,7 +155,25 @@ async function runCase(
   } finally {
     opts.signal?.removeEventListener('abort', cancel);
   }
+  try {
+    return await judgeRun(suite, c, opts, session, { ...run, warnings, elapsed });
+  } catch (e) {
+    // One case whose outcome cannot be read (its artifacts removed meanwhile, say) does not end the whole check.
+    return { ...notRun(suite, c, `could not check the run: ${(e as Error).message}`), warnings, trainedModelArn, elapsedSeconds: elapsed() };
+  }
+}
 
+/** Reads what a finished run showed and judges it against the case's expectations. */
+async function judgeRun(
+  suite: CheckSuite,
+  c: CheckCase,
+  opts: RunCheckOptions,
+  session: Session,
+  run: { trainedModelArn: string; imageUri: string; warnings: string[]; elapsed: () => number },
+): Promise<CaseResult> {
+  const { service } = opts;
+  const { trainedModelArn, warnings, elapsed } = run;
+  const membershipIdentifier = service.settings.defaultMembershipId;
   const record = service.trainedModels.get(trainedModelArn)?.body;
   const status = record?.status ?? 'unknown';
   const statusCode = record?.statusDetails?.statusCode;
