@@ -19,7 +19,7 @@ const COMMANDS: Record<string, { group: string; example?: string }> = {
   logs: { group: GETTING_STARTED, example: 'crml logs my-model --follow' },
   metrics: { group: GETTING_STARTED, example: 'crml metrics my-model --output json' },
   artifacts: { group: GETTING_STARTED, example: 'crml artifacts my-model --to ./out' },
-  check: { group: GETTING_STARTED },
+  check: { group: GETTING_STARTED, example: 'crml check examples/ci/check.yaml --junit reports/crml-check.xml --parallel 2' },
   serve: { group: SERVER, example: 'crml serve --port 8080 &  aws cleanroomsml list-trained-models --endpoint-url http://127.0.0.1:8080 --membership-identifier …' },
   reconcile: { group: SERVER, example: 'crml reconcile' },
   ...Object.fromEntries(Object.keys(operations).map((o) => [kebabName(o), { group: API }])),

@@ -254,6 +254,24 @@ export async function main(argv: string[]): Promise<number> {
       await printComparison(getService(program), trainedModels, o, terminalStyle(), print);
     });
 
+  program
+    .command('check <spec...>')
+    .description('run the training cases of a spec (YAML or JSON) and check how they end; JUnit XML for CI')
+    .option('--junit <file>', 'write a JUnit XML report here')
+    .option('--parallel <n>', 'how many cases run at once', '1')
+    .action(async (specs: string[], o: { junit?: string; parallel?: string }) => {
+      // Loaded on demand: the check's modules (YAML, the JUnit writer) are not needed by the other commands.
+      const { check } = await import('./commands/check.js');
+      const settings = envSettings();
+      commandExit = await check(specs, o, {
+        settings,
+        dataDir: program.opts<{ dataDir?: string }>().dataDir,
+        logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
+        print,
+        printErr,
+      });
+    });
+
   groupCommandsInHelp(program);
 
   let code: number;

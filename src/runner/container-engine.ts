@@ -18,6 +18,9 @@ export interface ImageInfo {
   /** `repository@sha256:…` for every registry the image came from or went to; empty for a local build. */
   repoDigests: string[];
   repoTags: string[];
+  /** The platform the image was built for (`linux`, `amd64`), when the engine says. */
+  os?: string;
+  architecture?: string;
 }
 
 export interface PullProgress {

@@ -109,7 +109,7 @@ export class DockerEngine implements ContainerEngine {
   async inspectImage(reference: string): Promise<ImageInfo | undefined> {
     try {
       const i = await this.docker.getImage(reference).inspect();
-      return { id: i.Id, repoDigests: i.RepoDigests ?? [], repoTags: i.RepoTags ?? [] };
+      return { id: i.Id, repoDigests: i.RepoDigests ?? [], repoTags: i.RepoTags ?? [], os: i.Os || undefined, architecture: i.Architecture || undefined };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw engineError(e, 'inspect image');
