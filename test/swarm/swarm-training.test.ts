@@ -39,7 +39,7 @@ describe('CRML_ENGINE=swarm: a run placed on a real 3-node Docker Swarm (scripts
     });
     const model = await waitForStatus(service, trainedModelArn, undefined, 180_000);
     const lines = service.store.readLogLines(trainedModelArn, '');
-    expect(model.status, lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
+    expect(model.status, JSON.stringify(model.statusDetails) + lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
 
     const hosts = ['algo-1', 'algo-2', 'algo-3'];
     expect(lines.map((l) => l.text)).toContainEqual(
@@ -76,7 +76,7 @@ describe('CRML_ENGINE=swarm: a run placed on a real 3-node Docker Swarm (scripts
     });
     const model = await waitForStatus(service, trainedModelArn, undefined, 180_000);
     const lines = service.store.readLogLines(trainedModelArn, '');
-    expect(model.status, lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
+    expect(model.status, JSON.stringify(model.statusDetails) + lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
     const seen = (host: string) => lines.filter((l) => l.text.startsWith(`channel-file ${host} `)).map((l) => l.text.split(' ')[2]).sort();
     expect(seen('algo-1')).toEqual(['train/part-0.csv', 'train/part-3.csv', 'train/part-6.csv']);
     expect(seen('algo-2')).toEqual(['train/part-1.csv', 'train/part-4.csv']);

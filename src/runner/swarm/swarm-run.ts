@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { LABEL_TRAINED_MODEL, LABEL_VERSION } from '../container-config.js';
 import type { ContainerLogs } from '../container-engine.js';
-import { listNodeVolumes, removeNodeVolume, type SwarmCluster, type SwarmNode } from './swarm-cluster.js';
+import { listNodeVolumes, removeNodeVolume, TERMINAL_TASK_STATES, type SwarmCluster, type SwarmNode } from './swarm-cluster.js';
 
 /** One host of a Swarm run: its service and task container on its node, and the holder of its volumes there. */
 export interface SwarmMember {
@@ -52,10 +52,22 @@ export async function removeSwarmObjects(
 ): Promise<number> {
   const services = (await cluster.listServices(label).catch(logged(log, 'list services'))).filter((s) => select(s.labels));
   await Promise.all(services.map((s) => cluster.removeService(s.id).catch(logged(log, `remove service ${s.name}`))));
+  const removeContainers = () =>
+    Promise.all(
+      nodes.map(async (node) => {
+        const containers = (await node.engine.listContainers(label).catch(logged(log, `list containers on ${node.hostname}`))).filter((c) => select(c.labels));
+        await Promise.all(containers.map((c) => node.engine.removeContainer(c.id).catch(logged(log, `remove container ${c.id} on ${node.hostname}`))));
+      }),
+    );
+  await removeContainers();
+  // A node's agent may still be creating a task's container when its service goes: once every task of the
+  // removed services has reached a final state, nothing more appears, and a second sweep takes what did.
+  if (services.length > 0) {
+    await settledTasks(cluster, services.map((s) => s.id), log);
+    await removeContainers();
+  }
   await Promise.all(
     nodes.map(async (node) => {
-      const containers = (await node.engine.listContainers(label).catch(logged(log, `list containers on ${node.hostname}`))).filter((c) => select(c.labels));
-      await Promise.all(containers.map((c) => node.engine.removeContainer(c.id).catch(logged(log, `remove container ${c.id} on ${node.hostname}`))));
       const volumes = (await listNodeVolumes(node, label).catch(logged(log, `list volumes on ${node.hostname}`))).filter((v) => select(v.labels));
       await Promise.all(volumes.map((v) => untilFree(`volume ${v.name} on ${node.hostname}`, () => removeNodeVolume(node, v.name), log)));
     }),
@@ -65,6 +77,16 @@ export async function removeSwarmObjects(
   const networks = (await cluster.listNetworks(label).catch(logged(log, 'list networks'))).filter((n) => select(n.labels));
   await Promise.all(networks.map((n) => untilFree(`network ${n.id}`, () => cluster.removeNetwork(n.id), log)));
   return services.length;
+}
+
+/** Waits (a bounded while) until every task of `serviceIds` is in a final state. */
+async function settledTasks(cluster: SwarmCluster, serviceIds: string[], log: Logger): Promise<void> {
+  const until = Date.now() + IN_USE_DEADLINE_MS;
+  for (;;) {
+    const tasks = await cluster.tasksOf(serviceIds).catch(logged(log, 'list tasks'));
+    if (tasks.every((t) => TERMINAL_TASK_STATES.has(t.Status.State)) || Date.now() > until) return;
+    await new Promise((r) => setTimeout(r, IN_USE_RETRY_MS));
+  }
 }
 
 function logged(log: Logger, what: string): (e: unknown) => never[] {

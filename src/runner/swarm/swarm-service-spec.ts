@@ -62,7 +62,7 @@ export interface ServiceInput {
  * One host of the run as a Swarm service (distributed.md §1): a replicated job of one task that never restarts
  * (a failed task would be re-run forever otherwise), pinned to its node (its volumes live there), hostname and
  * alias algo-i on the run's overlay network (dnsrr: this kernel, like many, has no IPVS for VIPs), the instance
- * type's limits (reserved too, so Swarm places it only where it fits), /dev/shm as a tmpfs of the contract's size,
+ * type's limits, /dev/shm as a tmpfs of the contract's size,
  * the config files as Swarm configs, and the hardening Swarm offers (capabilities; no-new-privileges is not
  * among the fields of services before API 1.44).
  */
@@ -98,10 +98,10 @@ export function trainingServiceSpec(input: ServiceInput): Record<string, unknown
         StopSignal: 'SIGTERM',
         StopGracePeriod: input.stopGracePeriodMs * 1e6,
       },
-      Resources: {
-        Limits: { NanoCPUs: nanoCPUs, MemoryBytes: limits.memoryBytes, Pids: hardening.pidsLimit },
-        Reservations: { NanoCPUs: nanoCPUs, MemoryBytes: limits.memoryBytes },
-      },
+      // Limits only, no Reservations: swarmkit (20.10) keeps the tasks of a removed replicated job with desired
+      // state `complete`, and its constraint enforcer counts their reservations against the node for good, so the
+      // next run's tasks on that node were rejected ("assigned node no longer meets constraints").
+      Resources: { Limits: { NanoCPUs: nanoCPUs, MemoryBytes: limits.memoryBytes, Pids: hardening.pidsLimit } },
       RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
       Placement: { Constraints: [`node.id==${input.nodeId}`] },
       Networks: [{ Target: input.networkId, Aliases: [host] }],
