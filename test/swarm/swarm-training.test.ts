@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MEMBERSHIP, tempDataFolder, tempService, trainingSetup, until, waitForStatus } from '../helpers/fixtures.js';
+import { MEMBERSHIP, ROLE_ARN, tempDataFolder, tempService, trainingSetup, until, waitForStatus } from '../helpers/fixtures.js';
 import { labDown, labUp, leftOnLab, MANAGER, NODES, onNode } from './swarm-lab.js';
 
 const DATA = join(import.meta.dirname, '../../examples/algorithms/data-parallel/data/train');
@@ -66,21 +66,33 @@ describe('CRML_ENGINE=swarm: a run placed on a real 3-node Docker Swarm (scripts
     await using service = swarmService();
     const files = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`part-${i}.csv`, `${i}\n`]));
     const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, { imageUri: PROBE, dataDir: tempDataFolder(files) });
+    const { mlInputChannelArn: everyFile } = await service.createMLInputChannel({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'lookup',
+      retentionInDays: 1,
+      configuredModelAlgorithmAssociations: [configuredModelAlgorithmAssociationArn],
+      inputChannel: { roleArn: ROLE_ARN, dataSource: { localDataSource: { path: tempDataFolder({ 'a.csv': 'a\n', 'sub/b.csv': 'b\n' }) } } },
+    });
     const { trainedModelArn } = await service.createTrainedModel({
       membershipIdentifier: MEMBERSHIP,
       name: 'swarm-shards',
       configuredModelAlgorithmAssociationArn,
       resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 3 },
       hyperparameters: { list_channels_to_stdout: 'true' },
-      dataChannels: [{ channelName: 'train', mlInputChannelArn, s3DataDistributionType: 'ShardedByS3Key' }],
+      dataChannels: [
+        { channelName: 'train', mlInputChannelArn, s3DataDistributionType: 'ShardedByS3Key' },
+        { channelName: 'lookup', mlInputChannelArn: everyFile },
+      ],
     });
     const model = await waitForStatus(service, trainedModelArn, undefined, 180_000);
     const lines = service.store.readLogLines(trainedModelArn, '');
     expect(model.status, JSON.stringify(model.statusDetails) + lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
-    const seen = (host: string) => lines.filter((l) => l.text.startsWith(`channel-file ${host} `)).map((l) => l.text.split(' ')[2]).sort();
-    expect(seen('algo-1')).toEqual(['train/part-0.csv', 'train/part-3.csv', 'train/part-6.csv']);
-    expect(seen('algo-2')).toEqual(['train/part-1.csv', 'train/part-4.csv']);
-    expect(seen('algo-3')).toEqual(['train/part-2.csv', 'train/part-5.csv']);
+    const seen = (host: string, channel: string) =>
+      lines.filter((l) => l.text.startsWith(`channel-file ${host} ${channel}/`)).map((l) => l.text.split(' ')[2]).sort();
+    expect(seen('algo-1', 'train')).toEqual(['train/part-0.csv', 'train/part-3.csv', 'train/part-6.csv']);
+    expect(seen('algo-2', 'train')).toEqual(['train/part-1.csv', 'train/part-4.csv']);
+    expect(seen('algo-3', 'train')).toEqual(['train/part-2.csv', 'train/part-5.csv']);
+    for (const host of ['algo-1', 'algo-2', 'algo-3']) expect(seen(host, 'lookup'), host).toEqual(['lookup/a.csv', 'lookup/sub/b.csv']);
     expect(leftOnLab(trainedModelArn)).toEqual([]);
   });
 

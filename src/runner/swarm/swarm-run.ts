@@ -76,6 +76,14 @@ export async function removeSwarmObjects(
   await Promise.all(configs.map((c) => untilFree(`config ${c.id}`, () => cluster.removeConfig(c.id), log)));
   const networks = (await cluster.listNetworks(label).catch(logged(log, 'list networks'))).filter((n) => select(n.labels));
   await Promise.all(networks.map((n) => untilFree(`network ${n.id}`, () => cluster.removeNetwork(n.id), log)));
+  // The manager deletes an overlay network once its addresses are freed, a moment after the call: the run ends
+  // only when the network is gone, so no caller finds it still listed.
+  const until = Date.now() + IN_USE_DEADLINE_MS;
+  while (networks.length > 0 && Date.now() < until) {
+    const left = await cluster.listNetworks(label).catch(logged(log, 'list networks'));
+    if (!left.some((n) => networks.some((m) => m.id === n.id))) break;
+    await new Promise((r) => setTimeout(r, IN_USE_RETRY_MS));
+  }
   return services.length;
 }
 
