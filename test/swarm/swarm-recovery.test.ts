@@ -122,6 +122,32 @@ describe('CRML_ENGINE=swarm: recovery and the limits of placement', () => {
     }
   });
 
+  it('reconciliation removes a run of the store that no record keeps: its services, containers, volumes, configs, network', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'crml-swarm-stray-'));
+    try {
+      const settings = defaultSettings({ dataDir: work, stopGracePeriodMs: 1000 });
+      const runner = new SwarmTrainingRunner({ cluster: new SwarmCluster(MANAGER), logger: silent, settings });
+      const arn = 'arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/00000000-0000-4000-8000-000000000001/trained-model/swarm-stray';
+      let started!: () => void;
+      const running = new Promise<void>((r) => (started = r));
+      const orphan = runner.run(
+        probeJobSpec({ trainedModelArn: arn, name: 'stray', artifactsDir: work, instanceCount: 2, hyperparameters: { sleep_seconds: '120' }, labels: { 'crml.store': 'swarm-stray-test' } }),
+        { onStarted: () => started(), onLogLine: () => undefined, onMetric: () => undefined },
+        new AbortController().signal,
+      );
+      await running;
+      const other = new SwarmTrainingRunner({ cluster: new SwarmCluster(MANAGER), logger: silent, settings });
+      // Another store's runs and the runs this store keeps are left alone.
+      expect(await other.removeStrayRuns('some-other-store', () => false)).toBe(0);
+      expect(await other.removeStrayRuns('swarm-stray-test', () => true)).toBe(0);
+      expect(await other.removeStrayRuns('swarm-stray-test', ({ trainedModelArn }) => trainedModelArn !== arn)).toBe(2);
+      expect(leftOnLab(arn)).toEqual([]);
+      expect((await orphan).succeeded).toBe(false);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
   it('refuses Pipe mode with a clear message before anything is made on the swarm', async () => {
     const work = mkdtempSync(join(tmpdir(), 'crml-swarm-pipe-'));
     try {

@@ -62,6 +62,45 @@ describe('CRML_ENGINE=swarm: a run placed on a real 3-node Docker Swarm (scripts
     expect(leftOnLab(trainedModelArn)).toEqual([]);
   });
 
+  it("gives each host the contract's environment, config files, limits and hardening; the log says what Swarm cannot apply", async () => {
+    await using service = swarmService();
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, { imageUri: PROBE });
+    const { trainedModelArn } = await service.createTrainedModel({
+      membershipIdentifier: MEMBERSHIP,
+      name: 'swarm-contract',
+      configuredModelAlgorithmAssociationArn,
+      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 2 },
+      hyperparameters: { epochs: '3', model_text: 'from algo-1' },
+      dataChannels: [{ channelName: 'train', mlInputChannelArn }],
+    });
+    const model = await waitForStatus(service, trainedModelArn, undefined, 180_000);
+    const lines = service.store.readLogLines(trainedModelArn, '').map((l) => l.text);
+    expect(model.status, JSON.stringify(model.statusDetails) + lines.join('\n')).toBe('ACTIVE');
+    expect(lines).toContainEqual(expect.stringMatching(/^\[cleanrooms-ml-local\] On a Docker Swarm, these parts .* are not applied: no-new-privileges/));
+
+    const dir = join(service.dataDir, 'artifacts', trainedModelArn.split('/').pop()!, 'base');
+    const out = (file: string) => execFileSync('tar', ['-xzOf', join(dir, 'output.tar.gz'), file], { encoding: 'utf8' });
+    expect(execFileSync('tar', ['-xzOf', join(dir, 'model.tar.gz'), 'model.txt'], { encoding: 'utf8' })).toBe('from algo-1\n');
+    const env = out('env.txt').split('\n');
+    for (const line of ['SM_CURRENT_HOST=algo-1', 'SM_HOSTS=["algo-1","algo-2"]', 'SM_HP_EPOCHS=3', 'SM_CHANNEL_TRAIN=/opt/ml/input/data/train', 'SM_NUM_CPUS=2']) {
+      expect(env).toContain(line);
+    }
+    expect(JSON.parse(out('config/resourceconfig.json'))).toMatchObject({ current_host: 'algo-1', hosts: ['algo-1', 'algo-2'] });
+    expect(JSON.parse(out('config/hyperparameters.json'))).toEqual({ epochs: '3', model_text: 'from algo-1' });
+    const limits = out('limits.txt');
+    expect(limits).toMatch(/^cpus=2(\.00)?$/m);
+    expect(limits).toMatch(new RegExp(`^memory_limit_bytes=${8 * 1024 ** 3}$`, 'm'));
+    expect(limits).toMatch(/^pids_max=4096$/m);
+    expect(limits).toMatch(new RegExp(`^shm_size_bytes=${4 * 1024 ** 3}$`, 'm'));
+    expect(out('capabilities.txt')).toMatch(/^CapEff:\s+0+$/m);
+    const writable = out('writable.txt');
+    expect(writable).toMatch(/^\/opt\/ml\/input\/config=no$/m);
+    expect(writable).toMatch(/^\/opt\/ml\/model=yes$/m);
+    expect(writable).toMatch(/^\/opt\/ml\/output\/data=yes$/m);
+    expect(out('mounts.txt')).not.toContain('docker.sock');
+    expect(leftOnLab(trainedModelArn)).toEqual([]);
+  });
+
   it('gives each node its share of a ShardedByS3Key channel, and every file of a FullyReplicated one', async () => {
     await using service = swarmService();
     const files = Object.fromEntries(Array.from({ length: 7 }, (_, i) => [`part-${i}.csv`, `${i}\n`]));
