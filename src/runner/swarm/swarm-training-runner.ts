@@ -185,7 +185,7 @@ export class SwarmTrainingRunner implements TrainingRunner {
       ({ nodes, skipped } = await this.opts.cluster.usableNodes());
     } catch (e) {
       if (e instanceof SwarmPlacementError) throw new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
-      throw new EndedEarly('INTERNAL_ERROR', runnerFailure({ endpoint: this.opts.cluster.endpoint } as never, e as Error), { cause: e });
+      throw new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.cluster, e as Error), { cause: e });
     }
     ctx.nodes = nodes;
     if (nodes.length === 0) {
@@ -445,7 +445,7 @@ export class SwarmTrainingRunner implements TrainingRunner {
     else if (e instanceof ChannelMountError) failure = new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
     else {
       log.error({ err: e }, 'run failed on the runner side');
-      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure({ endpoint: this.opts.cluster.endpoint } as never, e as Error), { cause: e });
+      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.cluster, e as Error), { cause: e });
     }
     const { statusCode, message, cause } = failure;
     const details = { imageDigest: image?.digest, limits, cause };
