@@ -8,6 +8,8 @@ export interface SwarmMember {
   host: string;
   node: SwarmNode;
   serviceId?: string;
+  /** The service as created, to create it again when Swarm refused its task for a passing network reason. */
+  serviceSpec?: Record<string, unknown>;
   /** The task's container on the node, once Swarm started it. */
   containerId: string;
   /** The created (never started) container on the node that holds the host's volumes: data in, artifacts out. */

@@ -52,6 +52,13 @@ class EndedEarly extends Error {
   }
 }
 
+/**
+ * What swarmkit says when a task is placed before the run's new overlay network is allocated on its node (seen in
+ * the lab); such a task never ran, and the same service created again is placed fine.
+ */
+const TRANSIENT_NETWORK_REFUSAL = /missing network attachments|failed to find a load balancer IP/i;
+const SERVICE_RETRIES = 2;
+
 const CANCELLED_BEFORE_START = 'The trained model was cancelled before it started.';
 
 interface RunContext {
@@ -310,7 +317,10 @@ export class SwarmTrainingRunner implements TrainingRunner {
     }
     if (p.signal.aborted) throw new EndedEarly('CANCELLED', CANCELLED_BEFORE_START);
     // Every host's data is in place before any service exists, so the hosts start together.
-    for (const [i, s] of services.entries()) run.members[i]!.serviceId = await cluster.createService(s);
+    for (const [i, s] of services.entries()) {
+      run.members[i]!.serviceSpec = s;
+      run.members[i]!.serviceId = await cluster.createService(s);
+    }
   }
 
   /**
@@ -322,18 +332,30 @@ export class SwarmTrainingRunner implements TrainingRunner {
     const { cluster, settings } = this.opts;
     const until = Date.now() + settings.swarmPlacementTimeoutMs;
     const byService = new Map(run.members.map((m) => [m.serviceId!, m]));
+    const retries = new Map<SwarmMember, number>();
     let last: SwarmTask[] = [];
     for (;;) {
       if (p.signal.aborted) throw new EndedEarly('CANCELLED', CANCELLED_BEFORE_START);
       last = await cluster.tasksOf([...byService.keys()]);
       for (const t of last) {
         const m = byService.get(t.ServiceID);
-        if (!m || m.containerId) continue;
+        if (!m || m.containerId || m.serviceId !== t.ServiceID) continue;
         const id = t.Status.ContainerStatus?.ContainerID;
         const state = t.Status.State;
+        const why = t.Status.Err ?? t.Status.Message ?? state;
+        if (TERMINAL_TASK_STATES.has(state) && TRANSIENT_NETWORK_REFUSAL.test(why) && (retries.get(m) ?? 0) < SERVICE_RETRIES) {
+          // The run's network was not yet ready on that node when its task was placed: the same service again.
+          retries.set(m, (retries.get(m) ?? 0) + 1);
+          p.log.warn({ host: m.host, node: m.node.hostname, why }, 'Swarm refused the task for a network reason: creating its service again');
+          await cluster.removeService(m.serviceId!);
+          await delay(this.pollMs * 4);
+          m.serviceId = await cluster.createService(m.serviceSpec!);
+          byService.set(m.serviceId, m);
+          continue;
+        }
         if (id && (state === 'running' || TERMINAL_TASK_STATES.has(state))) m.containerId = id;
         else if (TERMINAL_TASK_STATES.has(state)) {
-          throw new EndedEarly('INTERNAL_ERROR', `Swarm could not start ${m.host} on node ${m.node.hostname}: ${t.Status.Err ?? t.Status.Message ?? state}.`);
+          throw new EndedEarly('INTERNAL_ERROR', `Swarm could not start ${m.host} on node ${m.node.hostname}: ${why}.`);
         }
       }
       if (run.members.every((m) => m.containerId)) break;
