@@ -49,6 +49,12 @@ export interface Settings {
   logLevel: LogLevel;
   /** Where the container engine is (DOCKER_HOST; none: discovered) and the ssh agent an ssh:// engine uses. */
   engine: { dockerHost?: string; sshAuthSock?: string };
+  /**
+   * Where runs are placed: 'docker' (default) on the one engine; 'swarm' as services of the Docker Swarm whose manager
+   * DOCKER_HOST names (src/runner/swarm). A swarm instance not running within `swarmPlacementTimeoutMs` fails the run.
+   */
+  placement: 'docker' | 'swarm';
+  swarmPlacementTimeoutMs: number;
   /** Docker's config.json, as the docker CLI finds it: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`. */
   dockerConfigPath: string;
   /** AWS_DEFAULT_OUTPUT: the API commands' --output when none is given (checked by the CLI, which knows the formats). */
@@ -93,6 +99,8 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     defaultMaxRuntimeSeconds: 86_400,
     logLevel: 'warn',
     engine: {},
+    placement: 'docker',
+    swarmPlacementTimeoutMs: 120_000,
     dockerConfigPath: join(homedir(), '.docker', 'config.json'),
     sigv4: {},
     ecr: { registries: {} },
@@ -188,6 +196,8 @@ const VARIABLES: Record<string, Variable> = {
   CRML_ACCESS_KEY_ID: variable(text, (s, v) => (s.sigv4.accessKeyId = v)),
   CRML_SECRET_ACCESS_KEY: variable(text, (s, v) => (s.sigv4.secretAccessKey = v)),
   DOCKER_HOST: variable(engineAddress, (s, v) => (s.engine.dockerHost = v)),
+  CRML_ENGINE: variable(oneOf(['docker', 'swarm']), (s, v) => (s.placement = v)),
+  CRML_SWARM_PLACEMENT_TIMEOUT_SECONDS: variable(seconds, (s, v) => (s.swarmPlacementTimeoutMs = v * 1000)),
   DOCKER_CONFIG: variable(text, (s, v) => (s.dockerConfigPath = join(v, 'config.json'))),
   SSH_AUTH_SOCK: variable(text, (s, v) => (s.engine.sshAuthSock = v)),
   CRML_LOCAL_DATA_MAX_FILES: variable(wholeNumber(1), (s, v) => (s.localDataMaxFiles = v)),

@@ -6,6 +6,7 @@ import { DockerTrainingRunner } from './docker-training-runner.js';
 import { SqliteCapacityLedger } from './capacity-ledger.js';
 import { join } from 'node:path';
 import { createRegistryAuthProvider } from './registry-auth/index.js';
+import { createSwarmRunner } from './swarm/index.js';
 
 /**
  * The runner a CleanRoomsMLLocal gets when none is injected: the first engine that answers, with registry
@@ -14,13 +15,15 @@ import { createRegistryAuthProvider } from './registry-auth/index.js';
  */
 export async function createDefaultRunner(opts: { settings: Settings; logger: Logger }): Promise<TrainingRunner> {
   const { dockerHost, sshAuthSock } = opts.settings.engine;
-  const engine = await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock });
   const registryAuth = createRegistryAuthProvider({
     logger: opts.logger,
     explicit: opts.settings.registryCredentials,
     dockerConfigPath: opts.settings.dockerConfigPath,
     ecr: { endpoint: opts.settings.ecr.endpoint, registries: opts.settings.ecr.registries },
   });
+  // CRML_ENGINE=swarm: each instance a service of the swarm DOCKER_HOST manages (src/runner/swarm).
+  if (opts.settings.placement === 'swarm') return createSwarmRunner({ settings: opts.settings, logger: opts.logger, registryAuth });
+  const engine = await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock });
   // One budget for every process on this data folder, so two of them never oversubscribe the host.
   const capacityLedger = SqliteCapacityLedger.open(join(opts.settings.dataDir, 'capacity.sqlite'));
   return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth, capacityLedger });

@@ -30,36 +30,43 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 /** An engine at a DOCKER_HOST-style address: unix:///path, tcp://host:port (http), or https://host:port. */
 export function createEngine(dockerHost: string, env: Pick<EngineEnvironment, 'SSH_AUTH_SOCK'> = {}): ContainerEngine {
+  const { docker, sharesHostFilesystem } = dockerClient(dockerHost, env);
+  return new DockerEngine(docker, { endpoint: dockerHost, sharesHostFilesystem });
+}
+
+/**
+ * The dockerode client for a DOCKER_HOST-style address, and whether that engine sees this machine's folders
+ * (for callers that need more of the Engine API than the ContainerEngine port: the Swarm placement).
+ */
+export function dockerClient(dockerHost: string, env: Pick<EngineEnvironment, 'SSH_AUTH_SOCK'> = {}): { docker: Docker; sharesHostFilesystem: boolean } {
   let url: URL;
   try {
     url = new URL(dockerHost);
   } catch {
     throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost} is not a URL (use unix:///var/run/docker.sock or tcp://host:2375)`);
   }
-  if (url.protocol === 'unix:') {
-    return new DockerEngine(new Docker({ socketPath: url.pathname }), { endpoint: dockerHost, sharesHostFilesystem: true });
-  }
+  if (url.protocol === 'unix:') return { docker: new Docker({ socketPath: url.pathname }), sharesHostFilesystem: true };
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const https = url.protocol === 'https:';
-    return new DockerEngine(
-      new Docker({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
+    return {
+      docker: new Docker({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
       // Bind mounts name this machine's folders: only an engine on this machine sees them.
-      { endpoint: dockerHost, sharesHostFilesystem: LOOPBACK.has(url.hostname) },
-    );
+      sharesHostFilesystem: LOOPBACK.has(url.hostname),
+    };
   }
   if (url.protocol === 'ssh:') {
     // As the docker CLI does: the engine's socket on another machine, through ssh (keys from the ssh agent).
     // That machine cannot see this one's folders, so channels are streamed in.
-    return new DockerEngine(
-      new Docker({
+    return {
+      docker: new Docker({
         protocol: 'ssh',
         host: url.hostname,
         port: Number(url.port || 22),
         username: url.username || undefined,
         sshOptions: { agent: env.SSH_AUTH_SOCK },
       } as Docker.DockerOptions),
-      { endpoint: dockerHost, sharesHostFilesystem: false },
-    );
+      sharesHostFilesystem: false,
+    };
   }
   throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost}: unsupported scheme ${url.protocol} (use unix://, tcp://, https:// or ssh://)`);
 }

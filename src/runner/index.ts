@@ -13,3 +13,4 @@ export { limitsFor, hostCapacity, InsufficientCapacityError, type AppliedLimits,
 export { compileMetricDefinition, MetricDefinitionError, parseMetricValue, type CompiledMetricDefinition } from './metric-definition.js';
 export { MetricExtractor } from './metric-extractor.js';
 export { createDefaultRunner } from './default-runner.js';
+export { SwarmTrainingRunner, SwarmCluster, createSwarmRunner, type SwarmTrainingRunnerOptions } from './swarm/index.js';

@@ -6,7 +6,7 @@ import { EngineError, type ContainerEngine } from './container-engine.js';
  * its own words (an engine that restarted or went away mid-run: "connect ECONNREFUSED …"), or the file that
  * could not be written and why ("no space left on device").
  */
-export function runnerFailure(engine: ContainerEngine, e: Error): string {
+export function runnerFailure(engine: Pick<ContainerEngine, 'endpoint'>, e: Error): string {
   // An engine that answered (a 4xx/5xx: a missing entrypoint, a refused mount) ran fine: what it refused is the
   // container's problem. Only an engine that did not answer at all (no status) failed during the run.
   if (e instanceof EngineError && e.statusCode === undefined) {

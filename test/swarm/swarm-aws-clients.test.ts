@@ -1,0 +1,40 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { startServer } from '../../src/api/http/server.js';
+import { boto3Script } from '../helpers/aws-clients.js';
+import { tempService, trainingSetup } from '../helpers/fixtures.js';
+import { labDown, labUp, leftOnLab, MANAGER } from './swarm-lab.js';
+
+const DATA = join(import.meta.dirname, '../../examples/algorithms/data-parallel/data/train');
+
+let broughtUp = false;
+beforeAll(() => {
+  broughtUp = labUp();
+}, 300_000);
+afterAll(() => {
+  if (broughtUp) labDown();
+}, 120_000);
+
+describe('boto3 through the HTTP endpoint, with runs placed on the swarm', () => {
+  it('trains the 3-instance data-parallel example ACTIVE, unchanged from one engine, and leaves nothing on the lab', async () => {
+    await using service = tempService({ settings: { placement: 'swarm', engine: { dockerHost: MANAGER } } });
+    // localDataSource is our extension, which boto3's model does not know: the channel is made beside the server.
+    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, {
+      imageUri: 'crml-examples/data-parallel:latest',
+      dataDir: DATA,
+    });
+    const server = await startServer({ service });
+    try {
+      const seen = (await boto3Script(join(import.meta.dirname, 'boto3_swarm_flow.py'), [server.url, configuredModelAlgorithmAssociationArn, mlInputChannelArn])) as {
+        trainedModelArn: string;
+        status: string;
+        statusDetails?: unknown;
+        instanceCount: number;
+      };
+      expect(seen, JSON.stringify(seen)).toMatchObject({ status: 'ACTIVE', instanceCount: 3 });
+      expect(leftOnLab(seen.trainedModelArn)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 240_000);
+});

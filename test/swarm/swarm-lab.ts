@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+/**
+ * The 3-node lab of scripts/swarm-lab.sh for the Swarm tests: brought up when it is not (and then taken down by
+ * the same test file), and read through each node's own socket as a user would with `docker -H`.
+ */
+const SCRIPT = join(import.meta.dirname, '../../scripts/swarm-lab.sh');
+const LAB = process.env.CRML_SWARM_LAB_DIR ?? join(process.env.TMPDIR ?? '/tmp', 'crml-swarm-lab');
+
+export const NODES = [1, 2, 3].map((i) => ({ hostname: `crml-lab-n${i}`, socket: `unix://${join(LAB, `n${i}`, 'docker.sock')}` }));
+export const MANAGER = NODES[0]!.socket;
+
+function lab(...args: string[]): string {
+  return execFileSync('bash', [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 }).trim();
+}
+
+/** Brings the lab up if it is not; true when this call did (so the caller takes it down again). */
+export function labUp(): boolean {
+  try {
+    lab('status');
+    lab('up'); // loads any image a node lacks
+    return false;
+  } catch {
+    lab('up');
+    return true;
+  }
+}
+
+export function labDown(): void {
+  lab('down');
+}
+
+export function onNode(socket: string, ...args: string[]): string {
+  return execFileSync('docker', ['-H', socket, ...args], { encoding: 'utf8' }).trim();
+}
+
+/** What of the run is left anywhere on the lab: services, configs and networks on the manager, containers and volumes on each node. */
+export function leftOnLab(trainedModelArn: string): string[] {
+  const label = `label=crml.trained-model=${trainedModelArn}`;
+  const left: string[] = [];
+  const add = (what: string, out: string) => out && left.push(`${what}: ${out.replace(/\n/g, ' ')}`);
+  add('services', onNode(MANAGER, 'service', 'ls', '-q', '--filter', label));
+  add('configs', onNode(MANAGER, 'config', 'ls', '-q', '--filter', label));
+  add('networks', onNode(MANAGER, 'network', 'ls', '-q', '--filter', label));
+  for (const n of NODES) {
+    add(`containers on ${n.hostname}`, onNode(n.socket, 'ps', '-aq', '--filter', label));
+    add(`volumes on ${n.hostname}`, onNode(n.socket, 'volume', 'ls', '-q', '--filter', label));
+  }
+  return left;
+}
