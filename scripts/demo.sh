@@ -61,6 +61,15 @@ echo "model.tar.gz holds:"; tar -tzf .work/demo-artifacts/model.tar.gz
 
 [ "$STATUS" = "ACTIVE" ] || { echo "Final status: $STATUS"; exit 1; }
 
+echo "== the same in one command: crml train builds the example's folder, creates what it needs and trains"
+crml train --build examples/algorithms/linear-regression --name demo-one-command \
+  --channel train="$DATA/train" --channel validation="$DATA/validation" \
+  --hyperparameters epochs=30,learning_rate=0.1 \
+  --metric 'validation:loss=validation_loss=([0-9.eE+-]+)'
+echo "== report: charts of the run, one self-contained page"
+crml report demo-one-command --html .work/demo-report.html
+echo "open .work/demo-report.html in a browser (it needs no network)"
+
 echo "== inference: predict the validation rows (features, then the target, which the server ignores)"
 PREDICT=$(crml create-ml-input-channel --name predict --retention-in-days 1 \
   --configured-model-algorithm-associations "[\"$ASSOCIATION\"]" --local-path "$DATA/validation" | field mlInputChannelArn)

@@ -16,7 +16,7 @@ bash scripts/apt-install.sh python3-boto3 awscli docker-registry apache2-utils b
 # belong to runs that the runner reconciles itself; they are removed only when CRML_CLEAN_RUNS=1 (CI, where no run
 # of a user can be going on). CRML_KEEP_CONTAINERS=1 skips the cleanup.
 labels=(crml.test=1)
-[ "${CRML_CLEAN_RUNS:-}" != 1 ] || labels+=(crml.trained-model)
+[ "${CRML_CLEAN_RUNS:-}" != 1 ] || labels+=(crml.trained-model crml.inference-job)
 remove_leftovers() {
   local label ids removed=0
   for label in "${labels[@]}"; do
