@@ -16,6 +16,8 @@ import { LogFollower } from '../runner/log-follower.js';
 import { waitForExit } from '../runner/container-wait.js';
 import { removeContainerLogged, removeNetworkLogged } from '../runner/provisioned-run.js';
 import { runnerFailure } from '../runner/runner-failure.js';
+import { CapacityGate } from '../runner/capacity-gate.js';
+import type { CapacityLedger } from '../runner/capacity-ledger.js';
 import type { ContainerLogs } from '../runner/container-engine.js';
 import { inferenceInstanceTypeSpec } from './inference-instance-types.js';
 import { extractModel, ModelExtractionError } from './model-extraction.js';
@@ -38,6 +40,8 @@ export interface DockerInferenceRunnerOptions {
   imageResolver?: ImageResolver;
   registryAuth?: RegistryAuthProvider;
   host?: HostCapacity;
+  /** The host's budget shared with training runs and other processes on the data folder (none: this runner's jobs only). */
+  capacityLedger?: CapacityLedger;
   /** What keeps the containers from the host's services (default: an iptables rule on the job's bridge). */
   firewall?: HostFirewall;
   /** How long every container has to answer GET /ping with 200 after it started (default 240 s, decided). */
@@ -87,9 +91,11 @@ export class DockerInferenceRunner implements InferenceRunner {
   private readonly host: HostCapacity;
   private readonly resolver: ImageResolver;
   private readonly firewall: HostFirewall;
+  private readonly capacity: CapacityGate;
 
   constructor(private readonly opts: DockerInferenceRunnerOptions) {
     this.host = opts.host ?? hostCapacity();
+    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes }, opts.capacityLedger);
     this.resolver =
       opts.imageResolver ?? new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
     this.firewall = opts.firewall ?? new IptablesHostFirewall();
@@ -112,6 +118,7 @@ export class DockerInferenceRunner implements InferenceRunner {
     let networkMade = false;
     let logsDone: Promise<void>[] = [];
     let isolated = false;
+    let releaseCapacity: (() => void) | undefined;
 
     // The first reason to stop wins: a cancel, the deadline, or a container that exited mid-job.
     const stop = new AbortController();
@@ -168,6 +175,12 @@ export class DockerInferenceRunner implements InferenceRunner {
         throw e;
       }
       if (limits.scaledDown) say(limits.scaledDown);
+      // Every container at once, as a training cluster: the job stays CREATE_PENDING until the host has room.
+      releaseCapacity = await this.capacity
+        .acquire({ cpus: limits.vcpus * spec.instanceCount, memoryBytes: limits.memoryBytes * spec.instanceCount }, stop.signal)
+        .catch(() => {
+          throw new JobFailed('INTERNAL_ERROR', 'stopped');
+        });
       try {
         image = await until(this.resolver.resolve(spec.imageUri, (p) => log.info({ pull: p }, 'pull progress')));
       } catch (e) {
@@ -320,6 +333,7 @@ export class DockerInferenceRunner implements InferenceRunner {
       if (isolated) await this.firewall.release(bridge);
       if (networkMade) await removeNetworkLogged(engine, network, log);
       await rm(modelDir, { recursive: true, force: true }).catch(() => undefined);
+      releaseCapacity?.();
     }
   }
 

@@ -11,6 +11,8 @@ import { tempDataFolder, tempService, trainingSetup, waitForStatus, MEMBERSHIP }
 import { discoverEngine } from '../../src/runner/engine-discovery.js';
 import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
+import { SqliteCapacityLedger } from '../../src/runner/capacity-ledger.js';
+import { hostCapacity } from '../../src/runner/resource-limits.js';
 import type { CleanRoomsMLLocal } from '../../src/api/service.js';
 import {
   buildInferenceImages,
@@ -41,7 +43,13 @@ function serviceWithShortStartup() {
   const holder: { service?: CleanRoomsMLLocal } = {};
   const s = tempService({
     inferenceRunner: async () =>
-      new DockerInferenceRunner({ engine: await discoverEngine({}), settings: holder.service!.settings, logger: pino({ level: 'silent' }), startupTimeoutMs: 5000 }),
+      new DockerInferenceRunner({
+        engine: await discoverEngine({}),
+        settings: holder.service!.settings,
+        logger: pino({ level: 'silent' }),
+        startupTimeoutMs: 5000,
+        capacityLedger: SqliteCapacityLedger.open(join(holder.service!.settings.dataDir, 'capacity.sqlite')),
+      }),
   });
   holder.service = s;
   return s;
@@ -116,6 +124,38 @@ describe('inference jobs on a real engine', () => {
     const listed = await service.listTrainedModelInferenceJobs({ membershipIdentifier: MEMBERSHIP, trainedModelArn: model.trainedModelArn });
     expect(listed.trainedModelInferenceJobs.map((j) => j.trainedModelInferenceJobArn)).toContain(arn);
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+  }, 120_000);
+
+  it("waits in CREATE_PENDING while the host has no room (a lease held in the data folder's ledger), and starts once it frees", async () => {
+    // Another process's run holding the whole host: the ledger every runner on this data folder shares.
+    const ledger = SqliteCapacityLedger.open(join(service.dataDir, 'capacity.sqlite'));
+    const host = hostCapacity();
+    const lease = ledger.tryAcquire({ cpus: host.cpus, memoryBytes: host.memoryBytes }, host);
+    expect(lease).toBeDefined();
+    try {
+      const channel = await inputChannel(service, model.associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(5)) }));
+      const waiting = await start(channel);
+      const cancelled = await start(channel);
+      await new Promise((r) => setTimeout(r, 3000));
+      for (const { trainedModelInferenceJobArn: arn } of [waiting, cancelled]) {
+        expect((await service.getTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn })).status).toBe('CREATE_PENDING');
+        expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+      }
+      // A job cancelled while it waits ends INACTIVE without ever starting.
+      await service.cancelTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: cancelled.trainedModelInferenceJobArn });
+      expect(await waitForInferenceJob(service, cancelled.trainedModelInferenceJobArn)).toMatchObject({ status: 'INACTIVE', statusDetails: { statusCode: 'CANCELLED' } });
+      ledger.release(lease!);
+      const job = await waitForInferenceJob(service, waiting.trainedModelInferenceJobArn);
+      expect(job.statusDetails).toBeUndefined();
+      expect(job.status).toBe('ACTIVE');
+      // Its own lease went with it: the host is free again for the next run.
+      const after = ledger.tryAcquire({ cpus: host.cpus, memoryBytes: host.memoryBytes }, host);
+      expect(after).toBeDefined();
+      ledger.release(after!);
+    } finally {
+      if (lease) ledger.release(lease);
+      ledger.close();
+    }
   }, 120_000);
 
   it('splits a 5 MB input with maxPayloadInMB 1 into requests of at most 1 MB, between records', async () => {
