@@ -44,14 +44,8 @@ export interface DockerInferenceRunnerOptions {
   capacityLedger?: CapacityLedger;
   /** What keeps the containers from the host's services (default: an iptables rule on the job's bridge). */
   firewall?: HostFirewall;
-  /** How long every container has to answer GET /ping with 200 after it started (default 240 s, decided). */
-  startupTimeoutMs?: number;
-  /** How long one POST /invocations may take (default 600 s, decided). */
-  invocationTimeoutMs?: number;
 }
 
-const DEFAULT_STARTUP_TIMEOUT_MS = 240_000;
-const DEFAULT_INVOCATION_TIMEOUT_MS = 600_000;
 const PING_INTERVAL_MS = 250;
 /** The most one answer may hold when the association sets no maxOutputSize: this process keeps it in memory. */
 const MAX_RESPONSE_BYTES = 1024 ** 3;
@@ -357,7 +351,7 @@ export class DockerInferenceRunner implements InferenceRunner {
 
   /** GET /ping until 200, within the startup timeout. */
   private async waitForPing(m: Member, stopSignal: AbortSignal): Promise<void> {
-    const timeoutMs = this.opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+    const timeoutMs = this.opts.settings.inferencePingTimeoutMs;
     const until = Date.now() + timeoutMs;
     let last: number | undefined;
     while (!stopSignal.aborted) {
@@ -369,8 +363,8 @@ export class DockerInferenceRunner implements InferenceRunner {
     if (stopSignal.aborted) return;
     throw new JobFailed(
       'ALGORITHM_ERROR',
-      `The inference container on ${m.host} did not answer GET /ping with 200 on port ${INFERENCE_PORT} within ${Math.round(timeoutMs / 1000)} seconds` +
-        `${last !== undefined ? ` (its last answer was HTTP ${last})` : ' (it never answered)'}.`,
+      `The inference container on ${m.host} did not answer GET /ping with 200 on port ${INFERENCE_PORT} within ${timeoutMs / 1000} seconds` +
+        `${last !== undefined ? ` (its last answer was HTTP ${last})` : ' (it never answered)'}; CRML_INFERENCE_PING_TIMEOUT_SECONDS sets that time.`,
     );
   }
 
@@ -378,7 +372,7 @@ export class DockerInferenceRunner implements InferenceRunner {
     const records = batch.records === 1 ? `record ${batch.firstRecord}` : `records ${batch.firstRecord}-${batch.firstRecord + batch.records - 1}`;
     let res;
     try {
-      res = await m.client!.invoke(batch.body, headers, this.opts.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS, maxBytes);
+      res = await m.client!.invoke(batch.body, headers, this.opts.settings.inferenceInvocationTimeoutMs, maxBytes);
     } catch (e) {
       throw new JobFailed('ALGORITHM_ERROR', `POST /invocations on ${m.host} failed for ${file} ${records}: ${(e as Error).message}`);
     }

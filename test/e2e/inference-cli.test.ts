@@ -3,16 +3,25 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEMBERSHIP, tempDataFolder, tempService, until } from '../helpers/fixtures.js';
-import { buildInferenceImages, containersLabelled, csvOf, featureRows, inputChannel, NETCHECK_IMAGE, trainedLinearRegression } from '../inference/inference-fixtures.js';
+import {
+  buildInferenceImages,
+  containersLabelled,
+  csvOf,
+  featureRows,
+  inputChannel,
+  NETCHECK_IMAGE,
+  NEVER_PING_IMAGE,
+  trainedLinearRegression,
+} from '../inference/inference-fixtures.js';
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
 /** The CLI as a user runs it (node with tsx's loader, so that SIGINT reaches the CLI itself as Ctrl-C does). */
-function crml(dataDir: string, args: string[]) {
+function crml(dataDir: string, args: string[], env: Record<string, string> = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, CRML_DATA_DIR: dataDir },
+    env: { ...process.env, CRML_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = { stdout: '', stderr: '' };
@@ -61,6 +70,22 @@ describe('crml start-trained-model-inference-job', () => {
     expect(await logs.exited).toBe(0);
     expect(logs.out.stdout).toMatch(/ algo-1 stdout invocation bytes=\d+ records=10\n/);
   }, 120_000);
+
+  it('gives each container CRML_INFERENCE_PING_TIMEOUT_SECONDS to answer /ping: an image that never answers fails, naming that time', async () => {
+    const never = await trainedLinearRegression(setup, { inferenceImage: NEVER_PING_IMAGE });
+    const channel = await inputChannel(setup, never.associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(3)) }));
+    const started = Date.now();
+    const run = crml(setup.dataDir, args('cli-never', never.trainedModelArn, channel), { CRML_INFERENCE_PING_TIMEOUT_SECONDS: '2' });
+    expect(await run.exited).toBe(0);
+    const arn = JSON.parse(run.out.stdout).trainedModelInferenceJobArn as string;
+    const reason = 'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 2 seconds (it never answered); CRML_INFERENCE_PING_TIMEOUT_SECONDS sets that time.';
+    expect(run.out.stderr).toContain(`Inference job CREATE_FAILED: ALGORITHM_ERROR ${reason}`);
+    const job = await setup.getTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn });
+    expect(job).toMatchObject({ status: 'CREATE_FAILED', statusDetails: { statusCode: 'ALGORITHM_ERROR', message: reason } });
+    // Well short of the default 240 s.
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+  }, 180_000);
 
   it('Ctrl-C cancels the job: INACTIVE, and no container left', async () => {
     const channel = await inputChannel(setup, slow.associationArn, tempDataFolder({ 'slow.csv': 'gateway:9\n'.repeat(30) }));

@@ -22,7 +22,7 @@ import { buildInferenceImages, containersLabelled, csvOf, featureRows, LINEAR_RE
 describe('the inference runner on a real engine', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'crml-inference-runner-'));
   const modelArtifactPath = join(scratch, 'model.tar.gz');
-  const settings = defaultSettings({ dataDir: join(scratch, 'data') });
+  const settings = defaultSettings({ dataDir: join(scratch, 'data'), inferencePingTimeoutMs: 5000 });
 
   beforeAll(async () => {
     await buildInferenceImages();
@@ -35,7 +35,7 @@ describe('the inference runner on a real engine', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   async function runJob(opts: { imageUri: string; input: string; firewall?: HostFirewall } & Partial<Omit<InferenceJobSpec, 'input'>>) {
-    const runner = new DockerInferenceRunner({ engine: await discoverEngine({}), settings, logger: pino({ level: 'silent' }), firewall: opts.firewall, startupTimeoutMs: 5000 });
+    const runner = new DockerInferenceRunner({ engine: await discoverEngine({}), settings, logger: pino({ level: 'silent' }), firewall: opts.firewall });
     const arn = `arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/${MEMBERSHIP}/trained-model-inference-job/${randomBytes(16).toString('hex')}`;
     const jobDir = mkdtempSync(join(scratch, 'job-'));
     const lines: LogLine[] = [];

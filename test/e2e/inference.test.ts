@@ -4,12 +4,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyArtifacts } from '../../src/cli/commands/artifacts.js';
 import { ValidationException } from '../../src/api/generated/errors.js';
 import { join } from 'node:path';
-import pino from 'pino';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tempDataFolder, tempService, trainingSetup, waitForStatus, MEMBERSHIP } from '../helpers/fixtures.js';
-import { discoverEngine } from '../../src/runner/engine-discovery.js';
-import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
 import { SqliteCapacityLedger } from '../../src/runner/capacity-ledger.js';
 import { hostCapacity } from '../../src/runner/resource-limits.js';
@@ -38,21 +35,9 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
   }
 }
 
-/** A service whose inference runner gives containers 5 s to answer /ping (the default is minutes). */
+/** A service (the default runners) whose inference containers get 5 s to answer /ping (the default is minutes). */
 function serviceWithShortStartup() {
-  const holder: { service?: CleanRoomsMLLocal } = {};
-  const s = tempService({
-    inferenceRunner: async () =>
-      new DockerInferenceRunner({
-        engine: await discoverEngine({}),
-        settings: holder.service!.settings,
-        logger: pino({ level: 'silent' }),
-        startupTimeoutMs: 5000,
-        capacityLedger: SqliteCapacityLedger.open(join(holder.service!.settings.dataDir, 'capacity.sqlite')),
-      }),
-  });
-  holder.service = s;
-  return s;
+  return tempService({ settings: { inferencePingTimeoutMs: 5000 } });
 }
 
 async function logsOf(service: CleanRoomsMLLocal, arn: string): Promise<string[]> {
@@ -193,7 +178,7 @@ describe('inference jobs on a real engine', () => {
     const job = await waitForInferenceJob(service, arn);
     expect(job.status).toBe('CREATE_FAILED');
     expect(job.statusDetails?.message).toBe(
-      'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 5 seconds (it never answered).',
+      'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 5 seconds (it never answered); CRML_INFERENCE_PING_TIMEOUT_SECONDS sets that time.',
     );
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
   }, 300_000);
