@@ -198,9 +198,16 @@ export class DockerInferenceRunner implements InferenceRunner {
       networkMade = true;
       const why = await this.firewall.isolate(bridge);
       if (why === undefined) isolated = true;
-      else {
+      else if (settings.inferenceAllowHostReachable) {
         log.warn({ bridge, why }, 'could not keep the inference containers away from the host');
-        say(`the job's network could not be closed to this machine's services (${why}); the containers may reach them at the network's gateway.`);
+        say(`the job's network could not be closed to this machine's services (${why}); the containers may reach them at the network's gateway (CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts that).`);
+      } else {
+        // Hostile containers must not get this machine's services: refused unless the user says otherwise.
+        throw new JobFailed(
+          'INTERNAL_ERROR',
+          `The job's network could not be closed to this machine's services (${why}), so its containers could reach them at the network's gateway. ` +
+            'Run where iptables can be used (as root), or set CRML_INFERENCE_ALLOW_HOST_REACHABLE=1 to accept that.',
+        );
       }
       say(`instanceCount ${spec.instanceCount}: ${clusterHosts(spec.instanceCount).join(', ')} on an internal network of the job's own (${network}).`);
 

@@ -25,6 +25,7 @@ const BAD: [name: string, value: string, accepted: RegExp][] = [
   // A container given no time at all to answer /ping could never pass.
   ['CRML_INFERENCE_PING_TIMEOUT_SECONDS', '0', /number of seconds above 0/],
   ['CRML_INFERENCE_INVOCATION_TIMEOUT_SECONDS', 'ten', /number of seconds above 0/],
+  ['CRML_INFERENCE_ALLOW_HOST_REACHABLE', 'yes', /'true', 'false', '1' or '0'/],
 ];
 
 /** The real CLI, as a user runs it: its exit code and stderr. */
@@ -77,6 +78,7 @@ describe('settings from the environment', () => {
       CRML_PULL_POLICY_UNKNOWN: 'ignored',
       CRML_INFERENCE_PING_TIMEOUT_SECONDS: '30',
       CRML_INFERENCE_INVOCATION_TIMEOUT_SECONDS: '1.5',
+      CRML_INFERENCE_ALLOW_HOST_REACHABLE: '1',
     });
     expect(s).toMatchObject({
       stopGracePeriodMs: 2500,
@@ -92,6 +94,7 @@ describe('settings from the environment', () => {
       defaultMaxRuntimeSeconds: 86_400,
       inferencePingTimeoutMs: 30_000,
       inferenceInvocationTimeoutMs: 1500,
+      inferenceAllowHostReachable: true,
     });
     expect(settingsFromEnv({ AWS_REGION: 'eu-west-1', CRML_REGION: 'eu-central-1', CRML_PIDS_LIMIT: '' })).toMatchObject({
       region: 'eu-central-1',

@@ -8,6 +8,10 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tempDataFolder, tempService, trainingSetup, waitForStatus, MEMBERSHIP } from '../helpers/fixtures.js';
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
+import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
+import type { HostFirewall } from '../../src/inference/host-firewall.js';
+import { discoverEngine } from '../../src/runner/engine-discovery.js';
+import pino from 'pino';
 import { SqliteCapacityLedger } from '../../src/runner/capacity-ledger.js';
 import { hostCapacity } from '../../src/runner/resource-limits.js';
 import type { CleanRoomsMLLocal } from '../../src/api/service.js';
@@ -242,6 +246,66 @@ describe('inference jobs on a real engine', () => {
       await run('docker', ['rm', '-f', outside]);
     }
   }, 300_000);
+
+  it("fails a job whose network cannot be closed to this machine's services (no iptables), unless CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts it", async () => {
+    const why = "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)";
+    const failing: HostFirewall = { isolate: async () => why, release: async () => undefined };
+    // A second process's view of the same data folder, whose firewall fails as it does for a user who is not root.
+    const other = (allowHostReachable: boolean) =>
+      new (service.constructor as typeof CleanRoomsMLLocal)({
+        settings: { ...service.settings, inferenceAllowHostReachable: allowHostReachable },
+        reconcile: false,
+        inferenceRunner: async () =>
+          new DockerInferenceRunner({
+            engine: await discoverEngine({}),
+            settings: { ...service.settings, inferenceAllowHostReachable: allowHostReachable },
+            logger: pino({ level: 'silent' }),
+            firewall: failing,
+          }),
+      });
+    const channel = await inputChannel(service, model.associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(3)) }));
+    const strict = other(false);
+    try {
+      const { trainedModelInferenceJobArn: arn } = await strict.startTrainedModelInferenceJob({
+        membershipIdentifier: MEMBERSHIP,
+        name: 'no-firewall',
+        trainedModelArn: model.trainedModelArn,
+        resourceConfig: { instanceType: 'ml.m5.large' },
+        outputConfiguration: { members: [{ accountId: '123456789012' }] },
+        dataSource: { mlInputChannelArn: channel },
+      });
+      const job = await waitForInferenceJob(strict, arn);
+      expect(job.status).toBe('CREATE_FAILED');
+      expect(job.statusDetails).toEqual({
+        statusCode: 'INTERNAL_ERROR',
+        message:
+          `The job's network could not be closed to this machine's services (${why}), so its containers could reach them at the network's gateway. ` +
+          'Run where iptables can be used (as root), or set CRML_INFERENCE_ALLOW_HOST_REACHABLE=1 to accept that.',
+      });
+      expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+    const accepting = other(true);
+    try {
+      const { trainedModelInferenceJobArn: arn } = await accepting.startTrainedModelInferenceJob({
+        membershipIdentifier: MEMBERSHIP,
+        name: 'no-firewall-accepted',
+        trainedModelArn: model.trainedModelArn,
+        resourceConfig: { instanceType: 'ml.m5.large' },
+        outputConfiguration: { members: [{ accountId: '123456789012' }] },
+        dataSource: { mlInputChannelArn: channel },
+      });
+      const job = await waitForInferenceJob(accepting, arn);
+      expect(job.statusDetails).toBeUndefined();
+      expect(job.status).toBe('ACTIVE');
+      expect(await logsOf(accepting, arn)).toContain(
+        `[cleanrooms-ml-local] the job's network could not be closed to this machine's services (${why}); the containers may reach them at the network's gateway (CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts that).`,
+      );
+    } finally {
+      await accepting.close();
+    }
+  }, 120_000);
 
   it("exports only the files the association allows into the receiver's folder, and refuses files over maxSize", async () => {
     await service.startTrainedModelExportJob({
