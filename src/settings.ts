@@ -71,6 +71,14 @@ export interface Settings {
   /** SQL channels: DuckDB's memory_limit (it spills to disk beyond it) and threads, so a query cannot take the host down. */
   sqlMemoryLimit: string;
   sqlThreads: number;
+  /** Inference jobs: how long each container has to answer GET /ping with 200, and how long one POST /invocations may take. */
+  inferencePingTimeoutMs: number;
+  inferenceInvocationTimeoutMs: number;
+  /**
+   * Run an inference job although its network could not be closed to this machine's services (no iptables, not
+   * root): its containers could then reach them at the network's gateway. Off: such a job fails.
+   */
+  inferenceAllowHostReachable: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -111,6 +119,9 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     sqlMaxResultBytes: 10 * 1024 ** 3,
     sqlMemoryLimit: `${Math.floor(totalmem() / 2 / 1024 ** 2)}MiB`,
     sqlThreads: Math.max(1, Math.floor(availableParallelism() / 2)),
+    inferencePingTimeoutMs: 240_000,
+    inferenceInvocationTimeoutMs: 600_000,
+    inferenceAllowHostReachable: false,
     ...overrides,
     hardening: { singleInstanceNetwork: 'none', capAdd: [], noNewPrivileges: true, pidsLimit: 4096, ...overrides.hardening },
   };
@@ -130,6 +141,8 @@ const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filte
 const wholeNumber = (min: number) =>
   z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min)).describe(`a whole number of ${min} or more`);
 const seconds = z.string().trim().regex(/^\d+(\.\d+)?$/).transform(Number).describe('a number of seconds (0 or more, such as 30 or 2.5)');
+/** A timeout: 0 would give a container no time at all. */
+const positiveSeconds = seconds.pipe(z.number().positive()).describe('a number of seconds above 0 (such as 30 or 2.5)');
 const flag = z
   .string()
   .trim()
@@ -205,6 +218,9 @@ const VARIABLES: Record<string, Variable> = {
   CRML_SQL_MAX_RESULT_BYTES: variable(wholeNumber(1), (s, v) => (s.sqlMaxResultBytes = v)),
   CRML_SQL_MEMORY_LIMIT: variable(z.string().trim().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).describe("a size in DuckDB's syntax, such as 4GiB or 512MB"), (s, v) => (s.sqlMemoryLimit = v)),
   CRML_SQL_THREADS: variable(wholeNumber(1), (s, v) => (s.sqlThreads = v)),
+  CRML_INFERENCE_PING_TIMEOUT_SECONDS: variable(positiveSeconds, (s, v) => (s.inferencePingTimeoutMs = v * 1000)),
+  CRML_INFERENCE_INVOCATION_TIMEOUT_SECONDS: variable(positiveSeconds, (s, v) => (s.inferenceInvocationTimeoutMs = v * 1000)),
+  CRML_INFERENCE_ALLOW_HOST_REACHABLE: variable(flag, (s, v) => (s.inferenceAllowHostReachable = v)),
 };
 
 /**

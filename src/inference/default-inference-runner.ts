@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import { discoverEngine } from '../runner/engine-discovery.js';
 import { createRegistryAuthProvider } from '../runner/registry-auth/index.js';
+import { join } from 'node:path';
+import { SqliteCapacityLedger } from '../runner/capacity-ledger.js';
 import { DockerInferenceRunner } from './docker-inference-runner.js';
 import type { InferenceRunner } from './types.js';
 
@@ -15,5 +17,7 @@ export async function createDefaultInferenceRunner(opts: { settings: Settings; l
     dockerConfigPath: opts.settings.dockerConfigPath,
     ecr: { endpoint: opts.settings.ecr.endpoint, registries: opts.settings.ecr.registries },
   });
-  return new DockerInferenceRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth });
+  // The same budget as training runs (src/runner/default-runner.ts): one host, one ledger per data folder.
+  const capacityLedger = SqliteCapacityLedger.open(join(opts.settings.dataDir, 'capacity.sqlite'));
+  return new DockerInferenceRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth, capacityLedger });
 }

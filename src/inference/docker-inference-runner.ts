@@ -16,6 +16,8 @@ import { LogFollower } from '../runner/log-follower.js';
 import { waitForExit } from '../runner/container-wait.js';
 import { removeContainerLogged, removeNetworkLogged } from '../runner/provisioned-run.js';
 import { runnerFailure } from '../runner/runner-failure.js';
+import { CapacityGate } from '../runner/capacity-gate.js';
+import type { CapacityLedger } from '../runner/capacity-ledger.js';
 import type { ContainerLogs } from '../runner/container-engine.js';
 import { inferenceInstanceTypeSpec } from './inference-instance-types.js';
 import { extractModel, ModelExtractionError } from './model-extraction.js';
@@ -38,16 +40,12 @@ export interface DockerInferenceRunnerOptions {
   imageResolver?: ImageResolver;
   registryAuth?: RegistryAuthProvider;
   host?: HostCapacity;
+  /** The host's budget shared with training runs and other processes on the data folder (none: this runner's jobs only). */
+  capacityLedger?: CapacityLedger;
   /** What keeps the containers from the host's services (default: an iptables rule on the job's bridge). */
   firewall?: HostFirewall;
-  /** How long every container has to answer GET /ping with 200 after it started (default 240 s, decided). */
-  startupTimeoutMs?: number;
-  /** How long one POST /invocations may take (default 600 s, decided). */
-  invocationTimeoutMs?: number;
 }
 
-const DEFAULT_STARTUP_TIMEOUT_MS = 240_000;
-const DEFAULT_INVOCATION_TIMEOUT_MS = 600_000;
 const PING_INTERVAL_MS = 250;
 /** The most one answer may hold when the association sets no maxOutputSize: this process keeps it in memory. */
 const MAX_RESPONSE_BYTES = 1024 ** 3;
@@ -87,9 +85,11 @@ export class DockerInferenceRunner implements InferenceRunner {
   private readonly host: HostCapacity;
   private readonly resolver: ImageResolver;
   private readonly firewall: HostFirewall;
+  private readonly capacity: CapacityGate;
 
   constructor(private readonly opts: DockerInferenceRunnerOptions) {
     this.host = opts.host ?? hostCapacity();
+    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes }, opts.capacityLedger);
     this.resolver =
       opts.imageResolver ?? new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
     this.firewall = opts.firewall ?? new IptablesHostFirewall();
@@ -112,6 +112,7 @@ export class DockerInferenceRunner implements InferenceRunner {
     let networkMade = false;
     let logsDone: Promise<void>[] = [];
     let isolated = false;
+    let releaseCapacity: (() => void) | undefined;
 
     // The first reason to stop wins: a cancel, the deadline, or a container that exited mid-job.
     const stop = new AbortController();
@@ -168,6 +169,12 @@ export class DockerInferenceRunner implements InferenceRunner {
         throw e;
       }
       if (limits.scaledDown) say(limits.scaledDown);
+      // Every container at once, as a training cluster: the job stays CREATE_PENDING until the host has room.
+      releaseCapacity = await this.capacity
+        .acquire({ cpus: limits.vcpus * spec.instanceCount, memoryBytes: limits.memoryBytes * spec.instanceCount }, stop.signal)
+        .catch(() => {
+          throw new JobFailed('INTERNAL_ERROR', 'stopped');
+        });
       try {
         image = await until(this.resolver.resolve(spec.imageUri, (p) => log.info({ pull: p }, 'pull progress')));
       } catch (e) {
@@ -191,9 +198,16 @@ export class DockerInferenceRunner implements InferenceRunner {
       networkMade = true;
       const why = await this.firewall.isolate(bridge);
       if (why === undefined) isolated = true;
-      else {
+      else if (settings.inferenceAllowHostReachable) {
         log.warn({ bridge, why }, 'could not keep the inference containers away from the host');
-        say(`the job's network could not be closed to this machine's services (${why}); the containers may reach them at the network's gateway.`);
+        say(`the job's network could not be closed to this machine's services (${why}); the containers may reach them at the network's gateway (CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts that).`);
+      } else {
+        // Hostile containers must not get this machine's services: refused unless the user says otherwise.
+        throw new JobFailed(
+          'INTERNAL_ERROR',
+          `The job's network could not be closed to this machine's services (${why}), so its containers could reach them at the network's gateway. ` +
+            'Run where iptables can be used (as root), or set CRML_INFERENCE_ALLOW_HOST_REACHABLE=1 to accept that.',
+        );
       }
       say(`instanceCount ${spec.instanceCount}: ${clusterHosts(spec.instanceCount).join(', ')} on an internal network of the job's own (${network}).`);
 
@@ -320,6 +334,7 @@ export class DockerInferenceRunner implements InferenceRunner {
       if (isolated) await this.firewall.release(bridge);
       if (networkMade) await removeNetworkLogged(engine, network, log);
       await rm(modelDir, { recursive: true, force: true }).catch(() => undefined);
+      releaseCapacity?.();
     }
   }
 
@@ -343,7 +358,7 @@ export class DockerInferenceRunner implements InferenceRunner {
 
   /** GET /ping until 200, within the startup timeout. */
   private async waitForPing(m: Member, stopSignal: AbortSignal): Promise<void> {
-    const timeoutMs = this.opts.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+    const timeoutMs = this.opts.settings.inferencePingTimeoutMs;
     const until = Date.now() + timeoutMs;
     let last: number | undefined;
     while (!stopSignal.aborted) {
@@ -355,8 +370,8 @@ export class DockerInferenceRunner implements InferenceRunner {
     if (stopSignal.aborted) return;
     throw new JobFailed(
       'ALGORITHM_ERROR',
-      `The inference container on ${m.host} did not answer GET /ping with 200 on port ${INFERENCE_PORT} within ${Math.round(timeoutMs / 1000)} seconds` +
-        `${last !== undefined ? ` (its last answer was HTTP ${last})` : ' (it never answered)'}.`,
+      `The inference container on ${m.host} did not answer GET /ping with 200 on port ${INFERENCE_PORT} within ${timeoutMs / 1000} seconds` +
+        `${last !== undefined ? ` (its last answer was HTTP ${last})` : ' (it never answered)'}; CRML_INFERENCE_PING_TIMEOUT_SECONDS sets that time.`,
     );
   }
 
@@ -364,7 +379,7 @@ export class DockerInferenceRunner implements InferenceRunner {
     const records = batch.records === 1 ? `record ${batch.firstRecord}` : `records ${batch.firstRecord}-${batch.firstRecord + batch.records - 1}`;
     let res;
     try {
-      res = await m.client!.invoke(batch.body, headers, this.opts.invocationTimeoutMs ?? DEFAULT_INVOCATION_TIMEOUT_MS, maxBytes);
+      res = await m.client!.invoke(batch.body, headers, this.opts.settings.inferenceInvocationTimeoutMs, maxBytes);
     } catch (e) {
       throw new JobFailed('ALGORITHM_ERROR', `POST /invocations on ${m.host} failed for ${file} ${records}: ${(e as Error).message}`);
     }

@@ -22,6 +22,10 @@ const BAD: [name: string, value: string, accepted: RegExp][] = [
   // Every ARN made would fail the ARN's own pattern, so nothing created could be read back.
   ['CRML_REGION', 'US-East-1', /AWS region such as us-east-1/],
   ['AWS_REGION', 'us east 1', /AWS region such as us-east-1/],
+  // A container given no time at all to answer /ping could never pass.
+  ['CRML_INFERENCE_PING_TIMEOUT_SECONDS', '0', /number of seconds above 0/],
+  ['CRML_INFERENCE_INVOCATION_TIMEOUT_SECONDS', 'ten', /number of seconds above 0/],
+  ['CRML_INFERENCE_ALLOW_HOST_REACHABLE', 'yes', /'true', 'false', '1' or '0'/],
 ];
 
 /** The real CLI, as a user runs it: its exit code and stderr. */
@@ -72,6 +76,9 @@ describe('settings from the environment', () => {
       DOCKER_CONFIG: '/somewhere',
       SSH_AUTH_SOCK: '/tmp/agent.sock',
       CRML_PULL_POLICY_UNKNOWN: 'ignored',
+      CRML_INFERENCE_PING_TIMEOUT_SECONDS: '30',
+      CRML_INFERENCE_INVOCATION_TIMEOUT_SECONDS: '1.5',
+      CRML_INFERENCE_ALLOW_HOST_REACHABLE: '1',
     });
     expect(s).toMatchObject({
       stopGracePeriodMs: 2500,
@@ -85,6 +92,9 @@ describe('settings from the environment', () => {
       engine: { dockerHost: 'tcp://127.0.0.1:2375', sshAuthSock: '/tmp/agent.sock' },
       dockerConfigPath: '/somewhere/config.json',
       defaultMaxRuntimeSeconds: 86_400,
+      inferencePingTimeoutMs: 30_000,
+      inferenceInvocationTimeoutMs: 1500,
+      inferenceAllowHostReachable: true,
     });
     expect(settingsFromEnv({ AWS_REGION: 'eu-west-1', CRML_REGION: 'eu-central-1', CRML_PIDS_LIMIT: '' })).toMatchObject({
       region: 'eu-central-1',

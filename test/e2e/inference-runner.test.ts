@@ -22,7 +22,7 @@ import { buildInferenceImages, containersLabelled, csvOf, featureRows, LINEAR_RE
 describe('the inference runner on a real engine', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'crml-inference-runner-'));
   const modelArtifactPath = join(scratch, 'model.tar.gz');
-  const settings = defaultSettings({ dataDir: join(scratch, 'data') });
+  const settings = defaultSettings({ dataDir: join(scratch, 'data'), inferencePingTimeoutMs: 5000 });
 
   beforeAll(async () => {
     await buildInferenceImages();
@@ -34,12 +34,17 @@ describe('the inference runner on a real engine', () => {
   }, 300_000);
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  async function runJob(opts: { imageUri: string; input: string; firewall?: HostFirewall } & Partial<Omit<InferenceJobSpec, 'input'>>) {
-    const runner = new DockerInferenceRunner({ engine: await discoverEngine({}), settings, logger: pino({ level: 'silent' }), firewall: opts.firewall, startupTimeoutMs: 5000 });
+  async function runJob(opts: { imageUri: string; input: string; firewall?: HostFirewall; allowHostReachable?: boolean } & Partial<Omit<InferenceJobSpec, 'input'>>) {
+    const runner = new DockerInferenceRunner({
+      engine: await discoverEngine({}),
+      settings: { ...settings, inferenceAllowHostReachable: opts.allowHostReachable ?? false },
+      logger: pino({ level: 'silent' }),
+      firewall: opts.firewall,
+    });
     const arn = `arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/${MEMBERSHIP}/trained-model-inference-job/${randomBytes(16).toString('hex')}`;
     const jobDir = mkdtempSync(join(scratch, 'job-'));
     const lines: LogLine[] = [];
-    const { input, firewall: _f, ...rest } = opts;
+    const { input, firewall: _f, allowHostReachable: _a, ...rest } = opts;
     const result = await runner.run(
       {
         trainedModelInferenceJobArn: arn,
@@ -96,17 +101,17 @@ describe('the inference runner on a real engine', () => {
     });
   }, 120_000);
 
-  it("without the firewall rule the host's services are reachable from the job's network: the rule is what closes them", async () => {
+  it("without the firewall rule (CRML_INFERENCE_ALLOW_HOST_REACHABLE accepting that) the host's services are reachable from the job's network: the rule is what closes them", async () => {
     const listener = createServer((socket) => socket.destroy());
     await new Promise<void>((resolve) => listener.listen(0, '0.0.0.0', resolve));
     const port = (listener.address() as { port: number }).port;
     const open: HostFirewall = { isolate: async () => 'switched off by the test', release: async () => undefined };
     try {
       const input = tempDataFolder({ 'checks.csv': `gateway:${port}\n` });
-      const without = await runJob({ imageUri: NETCHECK_IMAGE, input, firewall: open });
+      const without = await runJob({ imageUri: NETCHECK_IMAGE, input, firewall: open, allowHostReachable: true });
       expect(readFileSync(join(without.jobDir, 'output', 'checks.csv.out'), 'utf8')).toBe('open\n');
       expect(without.lines.map((l) => l.text)).toContain(
-        "[cleanrooms-ml-local] the job's network could not be closed to this machine's services (switched off by the test); the containers may reach them at the network's gateway.",
+        "[cleanrooms-ml-local] the job's network could not be closed to this machine's services (switched off by the test); the containers may reach them at the network's gateway (CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts that).",
       );
       const withRule = await runJob({ imageUri: NETCHECK_IMAGE, input });
       expect(readFileSync(join(withRule.jobDir, 'output', 'checks.csv.out'), 'utf8')).toBe('closed\n');

@@ -4,13 +4,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyArtifacts } from '../../src/cli/commands/artifacts.js';
 import { ValidationException } from '../../src/api/generated/errors.js';
 import { join } from 'node:path';
-import pino from 'pino';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { tempDataFolder, tempService, trainingSetup, waitForStatus, MEMBERSHIP } from '../helpers/fixtures.js';
-import { discoverEngine } from '../../src/runner/engine-discovery.js';
-import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
+import { DockerInferenceRunner } from '../../src/inference/docker-inference-runner.js';
+import type { HostFirewall } from '../../src/inference/host-firewall.js';
+import { discoverEngine } from '../../src/runner/engine-discovery.js';
+import pino from 'pino';
+import { SqliteCapacityLedger } from '../../src/runner/capacity-ledger.js';
+import { hostCapacity } from '../../src/runner/resource-limits.js';
 import type { CleanRoomsMLLocal } from '../../src/api/service.js';
 import {
   buildInferenceImages,
@@ -36,15 +39,9 @@ async function until(check: () => Promise<boolean>, timeoutMs = 30_000): Promise
   }
 }
 
-/** A service whose inference runner gives containers 5 s to answer /ping (the default is minutes). */
+/** A service (the default runners) whose inference containers get 5 s to answer /ping (the default is minutes). */
 function serviceWithShortStartup() {
-  const holder: { service?: CleanRoomsMLLocal } = {};
-  const s = tempService({
-    inferenceRunner: async () =>
-      new DockerInferenceRunner({ engine: await discoverEngine({}), settings: holder.service!.settings, logger: pino({ level: 'silent' }), startupTimeoutMs: 5000 }),
-  });
-  holder.service = s;
-  return s;
+  return tempService({ settings: { inferencePingTimeoutMs: 5000 } });
 }
 
 async function logsOf(service: CleanRoomsMLLocal, arn: string): Promise<string[]> {
@@ -118,6 +115,38 @@ describe('inference jobs on a real engine', () => {
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
   }, 120_000);
 
+  it("waits in CREATE_PENDING while the host has no room (a lease held in the data folder's ledger), and starts once it frees", async () => {
+    // Another process's run holding the whole host: the ledger every runner on this data folder shares.
+    const ledger = SqliteCapacityLedger.open(join(service.dataDir, 'capacity.sqlite'));
+    const host = hostCapacity();
+    const lease = ledger.tryAcquire({ cpus: host.cpus, memoryBytes: host.memoryBytes }, host);
+    expect(lease).toBeDefined();
+    try {
+      const channel = await inputChannel(service, model.associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(5)) }));
+      const waiting = await start(channel);
+      const cancelled = await start(channel);
+      await new Promise((r) => setTimeout(r, 3000));
+      for (const { trainedModelInferenceJobArn: arn } of [waiting, cancelled]) {
+        expect((await service.getTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: arn })).status).toBe('CREATE_PENDING');
+        expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+      }
+      // A job cancelled while it waits ends INACTIVE without ever starting.
+      await service.cancelTrainedModelInferenceJob({ membershipIdentifier: MEMBERSHIP, trainedModelInferenceJobArn: cancelled.trainedModelInferenceJobArn });
+      expect(await waitForInferenceJob(service, cancelled.trainedModelInferenceJobArn)).toMatchObject({ status: 'INACTIVE', statusDetails: { statusCode: 'CANCELLED' } });
+      ledger.release(lease!);
+      const job = await waitForInferenceJob(service, waiting.trainedModelInferenceJobArn);
+      expect(job.statusDetails).toBeUndefined();
+      expect(job.status).toBe('ACTIVE');
+      // Its own lease went with it: the host is free again for the next run.
+      const after = ledger.tryAcquire({ cpus: host.cpus, memoryBytes: host.memoryBytes }, host);
+      expect(after).toBeDefined();
+      ledger.release(after!);
+    } finally {
+      if (lease) ledger.release(lease);
+      ledger.close();
+    }
+  }, 120_000);
+
   it('splits a 5 MB input with maxPayloadInMB 1 into requests of at most 1 MB, between records', async () => {
     const rows = featureRows(200_000);
     const csv = csvOf(rows);
@@ -153,7 +182,7 @@ describe('inference jobs on a real engine', () => {
     const job = await waitForInferenceJob(service, arn);
     expect(job.status).toBe('CREATE_FAILED');
     expect(job.statusDetails?.message).toBe(
-      'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 5 seconds (it never answered).',
+      'The inference container on algo-1 did not answer GET /ping with 200 on port 8080 within 5 seconds (it never answered); CRML_INFERENCE_PING_TIMEOUT_SECONDS sets that time.',
     );
     expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
   }, 300_000);
@@ -217,6 +246,66 @@ describe('inference jobs on a real engine', () => {
       await run('docker', ['rm', '-f', outside]);
     }
   }, 300_000);
+
+  it("fails a job whose network cannot be closed to this machine's services (no iptables), unless CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts it", async () => {
+    const why = "iptables v1.8.9 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)";
+    const failing: HostFirewall = { isolate: async () => why, release: async () => undefined };
+    // A second process's view of the same data folder, whose firewall fails as it does for a user who is not root.
+    const other = (allowHostReachable: boolean) =>
+      new (service.constructor as typeof CleanRoomsMLLocal)({
+        settings: { ...service.settings, inferenceAllowHostReachable: allowHostReachable },
+        reconcile: false,
+        inferenceRunner: async () =>
+          new DockerInferenceRunner({
+            engine: await discoverEngine({}),
+            settings: { ...service.settings, inferenceAllowHostReachable: allowHostReachable },
+            logger: pino({ level: 'silent' }),
+            firewall: failing,
+          }),
+      });
+    const channel = await inputChannel(service, model.associationArn, tempDataFolder({ 'x.csv': csvOf(featureRows(3)) }));
+    const strict = other(false);
+    try {
+      const { trainedModelInferenceJobArn: arn } = await strict.startTrainedModelInferenceJob({
+        membershipIdentifier: MEMBERSHIP,
+        name: 'no-firewall',
+        trainedModelArn: model.trainedModelArn,
+        resourceConfig: { instanceType: 'ml.m5.large' },
+        outputConfiguration: { members: [{ accountId: '123456789012' }] },
+        dataSource: { mlInputChannelArn: channel },
+      });
+      const job = await waitForInferenceJob(strict, arn);
+      expect(job.status).toBe('CREATE_FAILED');
+      expect(job.statusDetails).toEqual({
+        statusCode: 'INTERNAL_ERROR',
+        message:
+          `The job's network could not be closed to this machine's services (${why}), so its containers could reach them at the network's gateway. ` +
+          'Run where iptables can be used (as root), or set CRML_INFERENCE_ALLOW_HOST_REACHABLE=1 to accept that.',
+      });
+      expect(await containersLabelled(`${LABEL_INFERENCE_JOB}=${arn}`)).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+    const accepting = other(true);
+    try {
+      const { trainedModelInferenceJobArn: arn } = await accepting.startTrainedModelInferenceJob({
+        membershipIdentifier: MEMBERSHIP,
+        name: 'no-firewall-accepted',
+        trainedModelArn: model.trainedModelArn,
+        resourceConfig: { instanceType: 'ml.m5.large' },
+        outputConfiguration: { members: [{ accountId: '123456789012' }] },
+        dataSource: { mlInputChannelArn: channel },
+      });
+      const job = await waitForInferenceJob(accepting, arn);
+      expect(job.statusDetails).toBeUndefined();
+      expect(job.status).toBe('ACTIVE');
+      expect(await logsOf(accepting, arn)).toContain(
+        `[cleanrooms-ml-local] the job's network could not be closed to this machine's services (${why}); the containers may reach them at the network's gateway (CRML_INFERENCE_ALLOW_HOST_REACHABLE accepts that).`,
+      );
+    } finally {
+      await accepting.close();
+    }
+  }, 120_000);
 
   it("exports only the files the association allows into the receiver's folder, and refuses files over maxSize", async () => {
     await service.startTrainedModelExportJob({
