@@ -6,6 +6,9 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import type { ContainerEngine } from './container-engine.js';
+import { MODEL_ARTIFACT, OUTPUT_ARTIFACT } from './artifact-names.js';
+
+export { MODEL_ARTIFACT, OUTPUT_ARTIFACT };
 
 export interface PackagedArchive {
   path: string;
@@ -136,8 +139,6 @@ export async function readFirstFile(engineTar: Readable, maxChars: number): Prom
   return text;
 }
 
-export const MODEL_ARTIFACT = 'model.tar.gz';
-export const OUTPUT_ARTIFACT = 'output.tar.gz';
 
 /**
  * /opt/ml/model → <dir>/model.tar.gz and /opt/ml/output/data → <dir>/output.tar.gz, straight from the engine's

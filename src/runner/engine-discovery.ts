@@ -1,6 +1,7 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { DockerEngine } from './docker-engine.js';
+import { loadDockerode } from './dockerode-loader.js';
 import type { ContainerEngine } from './container-engine.js';
 
 /**
@@ -36,13 +37,14 @@ export function createEngine(dockerHost: string, env: Pick<EngineEnvironment, 'S
   } catch {
     throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost} is not a URL (use unix:///var/run/docker.sock or tcp://host:2375)`);
   }
+  const Dockerode = loadDockerode();
   if (url.protocol === 'unix:') {
-    return new DockerEngine(new Docker({ socketPath: url.pathname }), { endpoint: dockerHost, sharesHostFilesystem: true });
+    return new DockerEngine(new Dockerode({ socketPath: url.pathname }), { endpoint: dockerHost, sharesHostFilesystem: true });
   }
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const https = url.protocol === 'https:';
     return new DockerEngine(
-      new Docker({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
+      new Dockerode({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
       // Bind mounts name this machine's folders: only an engine on this machine sees them.
       { endpoint: dockerHost, sharesHostFilesystem: LOOPBACK.has(url.hostname) },
     );
@@ -51,7 +53,7 @@ export function createEngine(dockerHost: string, env: Pick<EngineEnvironment, 'S
     // As the docker CLI does: the engine's socket on another machine, through ssh (keys from the ssh agent).
     // That machine cannot see this one's folders, so channels are streamed in.
     return new DockerEngine(
-      new Docker({
+      new Dockerode({
         protocol: 'ssh',
         host: url.hostname,
         port: Number(url.port || 22),
