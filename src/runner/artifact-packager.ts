@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
-import type { ContainerEngine } from './container-engine.js';
+import type { ContainerEngine, FilesystemChange } from './container-engine.js';
 import { MODEL_ARTIFACT, OUTPUT_ARTIFACT } from './artifact-names.js';
 
 export { MODEL_ARTIFACT, OUTPUT_ARTIFACT };
@@ -141,8 +141,34 @@ export async function readFirstFile(engineTar: Readable, maxChars: number): Prom
 
 
 /**
+ * Folders the container itself added and left empty: the image had no such path and nothing was written under
+ * it, so the engine's archive of it would hold the folder alone. Anything else (a folder the image had, or one
+ * with entries) is read from the engine.
+ */
+export function emptyAddedFolders(changes: readonly FilesystemChange[], folders: readonly string[]): Set<string> {
+  const empty = new Set<string>();
+  for (const f of folders) {
+    const added = changes.some((c) => c.path === f && c.kind === 'added');
+    if (added && !changes.some((c) => c.path.startsWith(`${f}/`))) empty.add(f);
+  }
+  return empty;
+}
+
+const MODEL_FOLDER = '/opt/ml/model';
+const OUTPUT_FOLDER = '/opt/ml/output/data';
+
+/** An archive with no entries, as the engine's archive of an empty folder packages (its own entry goes). */
+function emptyTar(): Readable {
+  const pack = tar.pack();
+  pack.finalize();
+  return pack as unknown as Readable;
+}
+
+/**
  * /opt/ml/model → <dir>/model.tar.gz and /opt/ml/output/data → <dir>/output.tar.gz, straight from the engine's
  * archive stream. Whatever the outcome, what the algorithm left is packaged: a stopped run keeps its partial model.
+ * The container's changes are asked first: a folder it left empty is packaged without reading it back, since each
+ * archive read costs the engine a process of its own (tens of milliseconds, most of a no-op run's tail).
  */
 export async function packageArtifacts(
   engine: ContainerEngine,
@@ -150,9 +176,11 @@ export async function packageArtifacts(
   dir: string,
   onDropped: (note: string) => void = () => undefined,
 ): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
+  const changes = await engine.changes(containerId).catch(() => []);
+  const empty = emptyAddedFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER]);
   // Both at once: each is a stream from the engine into its own file.
   const pack = async (path: string, name: string) => {
-    const tar = await engine.getArchive(containerId, path);
+    const tar = empty.has(path) ? emptyTar() : await engine.getArchive(containerId, path);
     if (!tar) return undefined;
     const packaged = await packageFolder(tar, join(dir, name));
     if (packaged.dropped.length > 0) {
@@ -162,7 +190,7 @@ export async function packageArtifacts(
     }
     return packaged.path;
   };
-  const [modelArtifactPath, outputArtifactPath] = await Promise.all([pack('/opt/ml/model', MODEL_ARTIFACT), pack('/opt/ml/output/data', OUTPUT_ARTIFACT)]);
+  const [modelArtifactPath, outputArtifactPath] = await Promise.all([pack(MODEL_FOLDER, MODEL_ARTIFACT), pack(OUTPUT_FOLDER, OUTPUT_ARTIFACT)]);
   return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };
 }
 

@@ -7,6 +7,7 @@ import {
   type ContainerLogs,
   type ContainerState,
   type ContainerSummary,
+  type FilesystemChange,
   type ImageInfo,
   type NetworkCreateSpec,
   type PullProgress,
@@ -289,6 +290,12 @@ export class DockerEngine implements ContainerEngine {
       // 409: not running any more, 304: already stopped; both mean there is nothing to signal.
       if (statusOf(e) !== 409 && statusOf(e) !== 304) throw engineError(e, 'kill container');
     }
+  }
+
+  async changes(containerId: string): Promise<FilesystemChange[]> {
+    const list = (await this.call('container changes', () => this.docker.getContainer(containerId).changes())) as { Path: string; Kind: number }[] | null;
+    // The engine's kinds: 0 modified, 1 added, 2 deleted.
+    return (list ?? []).map((c) => ({ path: c.Path, kind: c.Kind === 1 ? 'added' : c.Kind === 2 ? 'deleted' : 'modified' }));
   }
 
   async getArchive(containerId: string, path: string): Promise<Readable | undefined> {
