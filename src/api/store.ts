@@ -132,17 +132,27 @@ interface LogChunkRow {
   text: string;
 }
 
-function expandChunk(row: LogChunkRow): StoredLogLine[] {
+/** The chunk's lines from line number `from` on, at most `max` of them (the lines before are skipped, not built). */
+function expandChunk(row: LogChunkRow, from = row.first_line, max = Infinity): StoredLogLine[] {
   const texts = row.text.split('\n');
   const times = JSON.parse(row.times) as number[];
   const hosts = JSON.parse(row.hosts) as string[];
   const out: StoredLogLine[] = [];
+  const start = Math.max(0, from - row.first_line);
   let t = 0;
-  for (let i = 0; i < row.count; i++) {
+  for (let i = 0; i < start && i < row.count; i++) t += times[i]!;
+  // Lines printed in the same millisecond (most of a fast log) share one ISO string: formatting it was most of a read.
+  let isoOf = NaN;
+  let iso = '';
+  for (let i = start; i < row.count && out.length < max; i++) {
     t += times[i]!;
+    if (t !== isoOf) {
+      isoOf = t;
+      iso = new Date(t).toISOString();
+    }
     out.push({
       seq: row.first_line + i,
-      time: new Date(t).toISOString(),
+      time: iso,
       stream: row.streams[i] === 'e' ? 'stderr' : 'stdout',
       host: hosts.length === 1 ? hosts[0]! : hosts[i]!,
       text: texts[i]!,
@@ -383,11 +393,8 @@ export class Store {
       )
       .iterate({ arn, versionId, next: afterSeq + 1 }) as IterableIterator<LogChunkRow>;
     for (const row of rows) {
-      for (const line of expandChunk(row)) {
-        if (line.seq <= afterSeq) continue;
-        out.push(line);
-        if (out.length >= limit) return out;
-      }
+      out.push(...expandChunk(row, afterSeq + 1, limit - out.length));
+      if (out.length >= limit) return out;
     }
     return out;
   }
