@@ -358,6 +358,7 @@ export async function logCapture(o: BenchOptions): Promise<{ row: Row; peakRssMb
     const setup = await noopSetup(service, empty, ['/bin/sh', '-c', script], metrics);
     o.log(`log capture: ${n} lines, 40 metric definitions, vs docker run > /dev/null`);
     let lost = 0;
+    let extra = 0;
     let corrupt = 0;
     const r = await sideBySide(
       o.heavyRuns,
@@ -367,12 +368,14 @@ export async function logCapture(o: BenchOptions): Promise<{ row: Row; peakRssMb
         const arn = await trainInProcess(service, setup);
         const ms = performance.now() - t0;
         const stored = storedLogChecksum(service, arn);
-        lost += n - stored.lines;
+        lost += Math.max(0, n - stored.lines);
+        extra += Math.max(0, stored.lines - n);
         if (stored.checksum !== expected) corrupt += 1;
         return ms;
       },
     );
-    checks.push({ name: `0 lost (${lost})`, ok: lost === 0 && corrupt === 0 });
+    const whole = lost === 0 && extra === 0 && corrupt === 0;
+    checks.push({ name: `0 lost (${whole ? 0 : `${lost} lost, ${extra} extra, ${corrupt} runs not as printed`})`, ok: whole });
     o.log('log capture: the runner\'s peak RSS, one run through the CLI');
     const peak = await runnerPeakRssMb(['/bin/sh', '-c', script], metrics);
     return {
