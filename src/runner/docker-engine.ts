@@ -204,7 +204,9 @@ export class DockerEngine implements ContainerEngine {
   async attachOutput(containerId: string): Promise<ContainerLogs> {
     let raw: Readable;
     try {
-      raw = (await this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
+      // As `docker run` attaches: the live streams only. Before start there is no log to replay, and asking for one
+      // (logs: true) makes the engine read its log file while the container may already be writing.
+      raw = (await this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: false })) as unknown as Readable;
     } catch (e) {
       // Podman runs `runc create` on an attach before start, so a runtime error (a missing entrypoint) is a 409 here,
       // where Docker reports it on start. Leave it to start, as on Docker, and read the log once the container runs.
