@@ -8,9 +8,10 @@ bash scripts/ensure-engine.sh
 
 # boto3 and the AWS CLI are the real clients in tests; docker-registry + htpasswd serve images with credentials;
 # busybox-static and mmdebstrap build the example images; chromium renders the HTML reports in tests;
-# python3-junitparser reads `crml check`'s JUnit XML as a CI system would.
+# python3-junitparser reads `crml check`'s JUnit XML as a CI system would; wrk (load) and time (peak memory)
+# are `npm run bench`'s.
 bash scripts/apt-install.sh python3-boto3 awscli docker-registry apache2-utils busybox-static mmdebstrap \
-  chromium python3-junitparser
+  chromium python3-junitparser wrk time
 
 # Containers and networks left by earlier test runs (label crml.test=1). Training containers (crml.trained-model)
 # belong to runs that the runner reconciles itself; they are removed only when CRML_CLEAN_RUNS=1 (CI, where no run

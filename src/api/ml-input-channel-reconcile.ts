@@ -3,7 +3,7 @@ import type { ServiceContext } from './service-context.js';
 import { nowIso } from './service-context.js';
 import { ownerAlive, thisProcess } from './run-owner.js';
 import { channelDataDir, runChannelQuery, ML_INPUT_CHANNEL_KIND as KIND, type MLInputChannelRecord } from './operations/ml-input-channels.js';
-import { removeMaterializedData } from '../channels/sql/index.js';
+import { removeMaterializedData } from '../channels/sql/materialized-data.js';
 
 /** A query whose process died this many times is not started again: it may be what kills its process. */
 const MAX_QUERY_ATTEMPTS = 2;

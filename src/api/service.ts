@@ -230,6 +230,11 @@ export class CleanRoomsMLLocal extends operationMethods() {
     return observability.trainedModelLogs(this.ctx, input);
   }
 
+  /** The same lines a store page at a time: for a reader of millions of lines (`crml logs`). */
+  trainedModelLogPages(input: observability.TrainedModelLogsInput): AsyncGenerator<observability.TrainedModelLogPageLine[]> {
+    return observability.trainedModelLogPages(this.ctx, input);
+  }
+
   /** A trained model's metric data points; for another account, with the policy's noise, and only once it ended. */
   async trainedModelMetrics(
     input: Omit<observability.TrainedModelLogsInput, 'follow' | 'host' | 'pollIntervalMs'>,

@@ -93,6 +93,8 @@ CREATE TABLE IF NOT EXISTS resources (
   UNIQUE (arn, version_id)
 );
 CREATE INDEX IF NOT EXISTS resources_kind_membership ON resources (kind, membership_id, seq);
+-- The newest version of a resource (getVersion: every GetTrainedModel) without sorting: 17 -> 10 µs a look-up.
+CREATE INDEX IF NOT EXISTS resources_arn_seq ON resources (arn, seq);
 CREATE TABLE IF NOT EXISTS tags (
   arn TEXT NOT NULL,
   key TEXT NOT NULL,
@@ -136,17 +138,27 @@ interface LogChunkRow {
   text: string;
 }
 
-function expandChunk(row: LogChunkRow): StoredLogLine[] {
+/** The chunk's lines from line number `from` on, at most `max` of them (the lines before are skipped, not built). */
+function expandChunk(row: LogChunkRow, from = row.first_line, max = Infinity): StoredLogLine[] {
   const texts = row.text.split('\n');
   const times = JSON.parse(row.times) as number[];
   const hosts = JSON.parse(row.hosts) as string[];
   const out: StoredLogLine[] = [];
+  const start = Math.max(0, from - row.first_line);
   let t = 0;
-  for (let i = 0; i < row.count; i++) {
+  for (let i = 0; i < start && i < row.count; i++) t += times[i]!;
+  // Lines printed in the same millisecond (most of a fast log) share one ISO string: formatting it was most of a read.
+  let isoOf = NaN;
+  let iso = '';
+  for (let i = start; i < row.count && out.length < max; i++) {
     t += times[i]!;
+    if (t !== isoOf) {
+      isoOf = t;
+      iso = new Date(t).toISOString();
+    }
     out.push({
       seq: row.first_line + i,
-      time: new Date(t).toISOString(),
+      time: iso,
       stream: row.streams[i] === 'e' ? 'stderr' : 'stdout',
       host: hosts.length === 1 ? hosts[0]! : hosts[i]!,
       text: texts[i]!,
@@ -160,8 +172,21 @@ export class Store {
   /** Next line number per run, so appends need not ask the database. */
   private readonly nextLine = new Map<string, number>();
 
+  /** Prepared once per SQL text: preparing costs more than running most of these queries (a GET is a few). */
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(db: Database.Database) {
     this.db = db;
+  }
+
+  /** The statement for `sql`, prepared on first use. Not for .iterate(): one iteration at a time per statement. */
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** Opens (and creates when needed) the store at `path`; ':memory:' for a throwaway one. */
@@ -184,8 +209,7 @@ export class Store {
   }
 
   insert<T>(r: NewResource<T>): StoredResource<T> {
-    const info = this.db
-      .prepare(
+    const info = this.statement(
         'INSERT INTO resources (kind, arn, version_id, membership_id, status, body) VALUES (?, ?, ?, ?, ?, ?)',
       )
       .run(r.kind, r.arn, r.versionId ?? '', r.membershipId ?? null, r.status ?? null, JSON.stringify(r.body));
@@ -214,8 +238,7 @@ export class Store {
   }
 
   get<T>(kind: ResourceKind, arn: string, versionId = ''): StoredResource<T> | undefined {
-    const row = this.db
-      .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? AND version_id = ?')
+    const row = this.statement('SELECT * FROM resources WHERE kind = ? AND arn = ? AND version_id = ?')
       .get(kind, arn, versionId) as ResourceRow | undefined;
     return row ? toResource<T>(row) : undefined;
   }
@@ -223,8 +246,7 @@ export class Store {
   /** One version of a resource; without a version id, the newest (the base record when it has no other). */
   getVersion<T>(kind: ResourceKind, arn: string, versionId: string | undefined): StoredResource<T> | undefined {
     if (versionId !== undefined) return this.get<T>(kind, arn, versionId);
-    const row = this.db
-      .prepare('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC LIMIT 1')
+    const row = this.statement('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC LIMIT 1')
       .get(kind, arn) as ResourceRow | undefined;
     return row ? toResource<T>(row) : undefined;
   }
@@ -241,8 +263,7 @@ export class Store {
       if (!current) return undefined;
       const next = mutate(current);
       const status = next.status === undefined ? current.status : next.status;
-      this.db
-        .prepare('UPDATE resources SET body = ?, status = ? WHERE seq = ?')
+      this.statement('UPDATE resources SET body = ?, status = ? WHERE seq = ?')
         .run(JSON.stringify(next.body), status, current.seq);
       return { ...current, body: next.body, status };
     });
@@ -250,8 +271,8 @@ export class Store {
 
   delete(kind: ResourceKind, arn: string): void {
     this.transaction(() => {
-      this.db.prepare('DELETE FROM resources WHERE kind = ? AND arn = ?').run(kind, arn);
-      this.db.prepare('DELETE FROM tags WHERE arn = ?').run(arn);
+      this.statement('DELETE FROM resources WHERE kind = ? AND arn = ?').run(kind, arn);
+      this.statement('DELETE FROM tags WHERE arn = ?').run(arn);
     });
   }
 
@@ -268,8 +289,7 @@ export class Store {
       args.push(value);
     }
     args.push(q.limit);
-    const rows = this.db
-      .prepare(`SELECT * FROM resources WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
+    const rows = this.statement(`SELECT * FROM resources WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT ?`)
       .all(...args) as ResourceRow[];
     return rows.map((r) => toResource<T>(r));
   }
@@ -277,8 +297,7 @@ export class Store {
   /** Records of a kind whose status is one of `statuses` (used for quotas and reconciliation). */
   listByStatus<T>(kind: ResourceKind, statuses: readonly string[]): StoredResource<T>[] {
     if (statuses.length === 0) return [];
-    const rows = this.db
-      .prepare(
+    const rows = this.statement(
         `SELECT * FROM resources WHERE kind = ? AND status IN (${statuses.map(() => '?').join(',')}) ORDER BY seq`,
       )
       .all(kind, ...statuses) as ResourceRow[];
@@ -306,7 +325,7 @@ export class Store {
     }
     where.push("EXISTS (SELECT 1 FROM json_tree(resources.body) t WHERE t.atom = ? AND (t.key = ? OR t.path = '$.' || ?))");
     args.push(value, member, member);
-    const row = this.db.prepare(`SELECT * FROM resources WHERE ${where.join(' AND ')} ORDER BY seq LIMIT 1`).get(...args) as
+    const row = this.statement(`SELECT * FROM resources WHERE ${where.join(' AND ')} ORDER BY seq LIMIT 1`).get(...args) as
       | ResourceRow
       | undefined;
     return row ? toResource<T>(row) : undefined;
@@ -314,8 +333,7 @@ export class Store {
 
   /** The ARN of the newest record of a kind whose id (the ARN's last segment) or name is `idOrName`. */
   arnByIdOrName(kind: ResourceKind, idOrName: string): string | undefined {
-    const row = this.db
-      .prepare(
+    const row = this.statement(
         `SELECT arn FROM resources WHERE kind = ? AND (arn LIKE '%/' || ? ESCAPE '\\' OR json_extract(body, '$.name') = ?)
          ORDER BY arn LIKE '%/' || ? ESCAPE '\\' DESC, seq DESC LIMIT 1`,
       )
@@ -324,7 +342,7 @@ export class Store {
   }
 
   getTags(arn: string): Record<string, string> {
-    const rows = this.db.prepare('SELECT key, value FROM tags WHERE arn = ? ORDER BY key').all(arn) as {
+    const rows = this.statement('SELECT key, value FROM tags WHERE arn = ? ORDER BY key').all(arn) as {
       key: string;
       value: string;
     }[];
@@ -332,7 +350,7 @@ export class Store {
   }
 
   setTags(arn: string, tags: Record<string, string>): void {
-    const stmt = this.db.prepare(
+    const stmt = this.statement(
       'INSERT INTO tags (arn, key, value) VALUES (?, ?, ?) ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value',
     );
     this.transaction(() => {
@@ -341,7 +359,7 @@ export class Store {
   }
 
   removeTags(arn: string, keys: readonly string[]): void {
-    const stmt = this.db.prepare('DELETE FROM tags WHERE arn = ? AND key = ?');
+    const stmt = this.statement('DELETE FROM tags WHERE arn = ? AND key = ?');
     this.transaction(() => {
       for (const k of keys) stmt.run(arn, k);
     });
@@ -356,8 +374,7 @@ export class Store {
     const key = `${arn}#${versionId}`;
     let first = this.nextLine.get(key);
     if (first === undefined) {
-      const row = this.db
-        .prepare('SELECT coalesce(max(first_line + count), 1) AS next FROM log_chunks WHERE arn = ? AND version_id = ?')
+      const row = this.statement('SELECT coalesce(max(first_line + count), 1) AS next FROM log_chunks WHERE arn = ? AND version_id = ?')
         .get(arn, versionId) as { next: number };
       first = row.next;
     }
@@ -373,8 +390,7 @@ export class Store {
       hostSet.add(l.host);
     }
     const hosts = hostSet.size === 1 ? [...hostSet] : lines.map((l) => l.host);
-    this.db
-      .prepare('INSERT INTO log_chunks (arn, version_id, first_line, count, streams, hosts, times, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this.statement('INSERT INTO log_chunks (arn, version_id, first_line, count, streams, hosts, times, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(arn, versionId, first, lines.length, streams, JSON.stringify(hosts), JSON.stringify(times), lines.map((l) => l.text).join('\n'));
     this.nextLine.set(key, first + lines.length);
   }
@@ -382,19 +398,15 @@ export class Store {
   /** Log lines in order, from after line `afterSeq`, at most `limit`: callers page so nothing big sits in memory. */
   readLogLines(arn: string, versionId: string, afterSeq = 0, limit = 1000): StoredLogLine[] {
     const out: StoredLogLine[] = [];
-    const rows = this.db
-      .prepare(
+    const rows = this.db.prepare(
         `SELECT first_line, count, streams, hosts, times, text FROM log_chunks WHERE arn = @arn AND version_id = @versionId
          AND first_line >= coalesce((SELECT max(first_line) FROM log_chunks WHERE arn = @arn AND version_id = @versionId AND first_line <= @next), 0)
          ORDER BY first_line`,
       )
       .iterate({ arn, versionId, next: afterSeq + 1 }) as IterableIterator<LogChunkRow>;
     for (const row of rows) {
-      for (const line of expandChunk(row)) {
-        if (line.seq <= afterSeq) continue;
-        out.push(line);
-        if (out.length >= limit) return out;
-      }
+      out.push(...expandChunk(row, afterSeq + 1, limit - out.length));
+      if (out.length >= limit) return out;
     }
     return out;
   }
@@ -402,8 +414,7 @@ export class Store {
   /** How many lines of a run are stored per host and stream: what each re-attached instance skips. */
   countLogLinesByHost(arn: string, versionId: string): Record<string, { stdout: number; stderr: number }> {
     const out: Record<string, { stdout: number; stderr: number }> = {};
-    const rows = this.db
-      .prepare('SELECT streams, hosts FROM log_chunks WHERE arn = ? AND version_id = ?')
+    const rows = this.db.prepare('SELECT streams, hosts FROM log_chunks WHERE arn = ? AND version_id = ?')
       .iterate(arn, versionId) as IterableIterator<{ streams: string; hosts: string }>;
     for (const r of rows) {
       const hosts = JSON.parse(r.hosts) as string[];
@@ -434,7 +445,7 @@ export class Store {
     points: readonly { name: string; value: number; time: Date; host: string }[],
   ): void {
     if (points.length === 0) return;
-    const stmt = this.db.prepare(
+    const stmt = this.statement(
       'INSERT INTO metric_points (arn, version_id, name, value, time, host) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.transaction(() => {
@@ -443,8 +454,7 @@ export class Store {
   }
 
   readMetricPoints(arn: string, versionId: string): StoredMetricPoint[] {
-    return this.db
-      .prepare(
+    return this.statement(
         'SELECT seq, name, value, time, host FROM metric_points WHERE arn = ? AND version_id = ? ORDER BY seq',
       )
       .all(arn, versionId) as StoredMetricPoint[];

@@ -3,7 +3,7 @@ import type { ProcessOwner } from './run-owner.js';
 import type * as T from './generated/types.js';
 import type { TrainingJobSpec } from '../runner/types.js';
 import type { AppliedLimits } from '../runner/resource-limits.js';
-import { MODEL_ARTIFACT, OUTPUT_ARTIFACT } from '../runner/artifact-packager.js';
+import { MODEL_ARTIFACT, OUTPUT_ARTIFACT } from '../runner/artifact-names.js';
 import { MANIFEST_FILE } from '../runner/run-manifest.js';
 import { resourceIdOfArn } from './arns.js';
 import { canTransition } from './trained-model-status.js';

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import jmespath from 'jmespath';
-import YAML from 'yaml';
 import { operations, paginators, shapes, type OperationMeta, type OperationName, type ShapeMeta } from '../api/generated/model.js';
 import type { CleanRoomsMLLocal } from '../api/service.js';
 import { kebabName, lowerCamel } from './names.js';
@@ -10,6 +8,7 @@ import { cliValue, formatOutput, formatText, OUTPUT_FORMATS, type OutputFormat }
 import { mergePages, paginate } from './cli-pagination.js';
 import { skeleton, yamlSkeleton } from './skeleton.js';
 import { operationExample } from './help-examples.js';
+import { jmespath, yaml } from './on-demand.js';
 
 /**
  * One CLI command per operation, derived from the service model the way the AWS CLI derives its own:
@@ -128,13 +127,13 @@ function outputFormat(flag: string | undefined, fromEnv: string | undefined): Ou
 function compileQuery(expression: string | undefined): (value: unknown) => unknown {
   if (expression === undefined) return (v) => v;
   try {
-    (jmespath as unknown as { compile(e: string): unknown }).compile(expression);
+    (jmespath() as unknown as { compile(e: string): unknown }).compile(expression);
   } catch (e) {
     throw new UsageError(`Bad value for --query ${expression}: ${(e as Error).message}`);
   }
   return (value) => {
     try {
-      return jmespath.search(value, expression) as unknown;
+      return jmespath().search(value, expression) as unknown;
     } catch (e) {
       throw new UsageError(`Bad value for --query ${expression}: ${(e as Error).message}`);
     }
@@ -190,7 +189,7 @@ function cliInput(opts: Record<string, string | undefined>): Record<string, unkn
     }
   } else if (opts.cliInputYaml !== undefined) {
     try {
-      loaded = YAML.parse(readArg(opts.cliInputYaml)) as unknown;
+      loaded = yaml().parse(readArg(opts.cliInputYaml)) as unknown;
     } catch {
       throw new UsageError('Error parsing parameter \'cli-input-yaml\': Invalid YAML received.');
     }

@@ -1,4 +1,4 @@
-import YAML from 'yaml';
+import { yaml } from './on-demand.js';
 import { formatAwsJson, withCliTimestamps } from './aws-json.js';
 
 /**
@@ -350,7 +350,7 @@ export function formatYaml(value: unknown): string | undefined {
   if (isScalar(value)) return JSON.stringify(value ?? null);
   // ruamel's safe dumper: keys sorted, lists not indented, YAML 1.2 (only true/false are booleans) but strings that
   // read as timestamps quoted.
-  return YAML.stringify(value, { indentSeq: false, lineWidth: 0, singleQuote: true, customTags: ['timestamp'], sortMapEntries: true }).replace(/\n$/, '');
+  return yaml().stringify(value, { indentSeq: false, lineWidth: 0, singleQuote: true, customTags: ['timestamp'], sortMapEntries: true }).replace(/\n$/, '');
 }
 
 export function formatOutput(format: OutputFormat, operationName: string, value: unknown, terminalWidth?: number): string | undefined {

@@ -1,4 +1,4 @@
-import YAML from 'yaml';
+import { yaml } from './on-demand.js';
 import { shapes, type ShapeMeta } from '../api/generated/model.js';
 
 /**
@@ -67,7 +67,7 @@ function scalarYaml(value: unknown): string {
   if (value === EPOCH) return '1970-01-01 00:00:00';
   if (value === '') return "''";
   if (typeof value === 'number' && !Number.isInteger(value)) return String(value);
-  return YAML.stringify(value, { customTags: ['timestamp'], singleQuote: true }).trim();
+  return yaml().stringify(value, { customTags: ['timestamp'], singleQuote: true }).trim();
 }
 
 /** One member per line; `listItem` starts the first line with '- ' (a list's one element). */

@@ -8,6 +8,7 @@ import {
   type ContainerLogs,
   type ContainerState,
   type ContainerSummary,
+  type FilesystemChange,
   type ImageInfo,
   type NetworkCreateSpec,
   type PullProgress,
@@ -239,7 +240,9 @@ export class DockerEngine implements ContainerEngine {
   async attachOutput(containerId: string): Promise<ContainerLogs> {
     let raw: Readable;
     try {
-      raw = (await this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: true })) as unknown as Readable;
+      // As `docker run` attaches: the live streams only. Before start there is no log to replay, and asking for one
+      // (logs: true) makes the engine read its log file while the container may already be writing.
+      raw = (await this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: false })) as unknown as Readable;
     } catch (e) {
       // Podman runs `runc create` on an attach before start, so a runtime error (a missing entrypoint) is a 409 here,
       // where Docker reports it on start. Leave it to start, as on Docker, and read the log once the container runs.
@@ -325,6 +328,12 @@ export class DockerEngine implements ContainerEngine {
       // 409: not running any more, 304: already stopped; both mean there is nothing to signal.
       if (statusOf(e) !== 409 && statusOf(e) !== 304) throw engineError(e, 'kill container');
     }
+  }
+
+  async changes(containerId: string): Promise<FilesystemChange[]> {
+    const list = (await this.call('container changes', () => this.docker.getContainer(containerId).changes())) as { Path: string; Kind: number }[] | null;
+    // The engine's kinds: 0 modified, 1 added, 2 deleted.
+    return (list ?? []).map((c) => ({ path: c.Path, kind: c.Kind === 1 ? 'added' : c.Kind === 2 ? 'deleted' : 'modified' }));
   }
 
   async getArchive(containerId: string, path: string): Promise<Readable | undefined> {

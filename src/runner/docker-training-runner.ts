@@ -386,8 +386,9 @@ export class DockerTrainingRunner implements TrainingRunner {
     } finally {
       stopper.dispose();
     }
-    // What the job wrote after the last live check counts too, before anything is packaged.
-    if (!stopper.reason) stopper.record('volume', await volumeOverage(engine, members, spec.volumeSizeInGB));
+    // What the job wrote after the last live check counts too: measured while the rest is read, and recorded
+    // before the outcome is decided.
+    const finalVolume = stopper.reason ? Promise.resolve(undefined) : volumeOverage(engine, members, spec.volumeSizeInGB);
     const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
     if (!drained) log.warn('the log stream did not end with the containers; going on without their last lines');
 
@@ -396,11 +397,13 @@ export class DockerTrainingRunner implements TrainingRunner {
     const decisive = failed ?? members[0]!;
     const exitCode = exitCodes.get(decisive) ?? 0;
     // Independent reads of the ended containers, at once.
-    const [state, artifacts, failureText] = await Promise.all([
+    const [overage, state, artifacts, failureText] = await Promise.all([
+      finalVolume,
       engine.inspectContainer(decisive.containerId),
       packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note)),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);
+    stopper.record('volume', overage);
     let outcome: Outcome = classifyExit({
       instanceType: spec.instanceType,
       maxRuntimeInSeconds: spec.maxRuntimeInSeconds,

@@ -1,6 +1,7 @@
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { existsSync } from 'node:fs';
 import { DockerEngine } from './docker-engine.js';
+import { loadDockerode } from './dockerode-loader.js';
 import type { ContainerEngine } from './container-engine.js';
 
 /**
@@ -45,11 +46,12 @@ export function dockerClient(dockerHost: string, env: Pick<EngineEnvironment, 'S
   } catch {
     throw new EngineNotFoundError(`DOCKER_HOST=${dockerHost} is not a URL (use unix:///var/run/docker.sock or tcp://host:2375)`);
   }
-  if (url.protocol === 'unix:') return { docker: new Docker({ socketPath: url.pathname }), sharesHostFilesystem: true };
+  const Dockerode = loadDockerode();
+  if (url.protocol === 'unix:') return { docker: new Dockerode({ socketPath: url.pathname }), sharesHostFilesystem: true };
   if (url.protocol === 'tcp:' || url.protocol === 'http:' || url.protocol === 'https:') {
     const https = url.protocol === 'https:';
     return {
-      docker: new Docker({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
+      docker: new Dockerode({ host: url.hostname, port: Number(url.port || (https ? 2376 : 2375)), protocol: https ? 'https' : 'http' }),
       // Bind mounts name this machine's folders: only an engine on this machine sees them.
       sharesHostFilesystem: LOOPBACK.has(url.hostname),
     };
@@ -58,7 +60,7 @@ export function dockerClient(dockerHost: string, env: Pick<EngineEnvironment, 'S
     // As the docker CLI does: the engine's socket on another machine, through ssh (keys from the ssh agent).
     // That machine cannot see this one's folders, so channels are streamed in.
     return {
-      docker: new Docker({
+      docker: new Dockerode({
         protocol: 'ssh',
         host: url.hostname,
         port: Number(url.port || 22),

@@ -278,8 +278,16 @@ class BrowserGuard {
   }
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 /** The body, up to a limit: beyond it the request is refused (and the rest is discarded, not kept). */
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  // No body declared (a GET, as the AWS CLI sends it): nothing to wait for. Node's parser has already read any
+  // message without Content-Length or Transfer-Encoding to its end: such a request has no body.
+  if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) {
+    req.resume();
+    return Promise.resolve(EMPTY_BODY);
+  }
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {

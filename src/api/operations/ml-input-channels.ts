@@ -10,7 +10,8 @@ import { getAssociationRecord } from './configured-model-algorithm-associations.
 import { describeLocalData, LocalDataError, resolveLocalDataFolder } from '../../channels/local-data.js';
 import { loadDataDirWorkspace, WORKSPACE_FILE_NAME } from '../../channels/workspace.js';
 import { thisProcess, type ProcessOwner } from '../run-owner.js';
-import { materializeQuery, removeMaterializedData, QueryFailedError } from '../../channels/sql/index.js';
+import { QueryFailedError } from '../../channels/sql/errors.js';
+import { removeMaterializedData } from '../../channels/sql/materialized-data.js';
 
 const KIND = 'ml-input-channel';
 export const ML_INPUT_CHANNEL_KIND = KIND;
@@ -145,6 +146,8 @@ export async function runChannelQuery(ctx: ServiceContext, arn: string, sql: T.P
     }
     const workspace = loadDataDirWorkspace(ctx.settings.dataDir, ctx.settings.workspaceFile);
     const { settings } = ctx;
+    // DuckDB is loaded only when a query runs: it is most of a CLI command's start otherwise.
+    const { materializeQuery } = await import('../../channels/sql/materialize-query.js');
     const r = await materializeQuery({
       queryString,
       resultFormat,

@@ -44,7 +44,22 @@ function policiesOf(ctx: ServiceContext, model: { membershipIdentifier: string; 
   }
 }
 
-export async function* trainedModelLogs(ctx: ServiceContext, input: TrainedModelLogsInput): AsyncGenerator<TrainedModelLogLine> {
+/** Lines per page: about half a megabyte of a typical log, so memory stays flat and the store is asked rarely. */
+const PAGE_LINES = 4000;
+
+/** A log line as a page carries it: the time as the store keeps it (ISO 8601), so printing needs no Date. */
+export interface TrainedModelLogPageLine {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  host: string;
+  text: string;
+}
+
+/**
+ * A trained model's log lines a store page at a time (at most PAGE_LINES each), as that account sees them:
+ * what a reader of millions of lines (`crml logs`) takes, at no cost per line beyond the line itself.
+ */
+export async function* trainedModelLogPages(ctx: ServiceContext, input: TrainedModelLogsInput): AsyncGenerator<TrainedModelLogPageLine[]> {
   assertMembership(ctx, input.membershipIdentifier);
   const model = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
   // Without a version identifier: the latest version's, as GetTrainedModel answers.
@@ -56,22 +71,38 @@ export async function* trainedModelLogs(ctx: ServiceContext, input: TrainedModel
   }
   let after = 0;
   for (;;) {
-    const page = ctx.store.readLogLines(input.trainedModelArn, versionId, after, 1000);
-    for (const l of page) {
-      after = l.seq;
-      if (input.host && l.host !== input.host) continue;
-      const text = view ? view.apply(l) : l.text;
-      if (text !== undefined) yield { time: new Date(l.time), stream: l.stream, host: l.host, text };
+    const page = ctx.store.readLogLines(input.trainedModelArn, versionId, after, PAGE_LINES);
+    if (page.length > 0) {
+      after = page[page.length - 1]!.seq;
+      // The owner reading every host gets the store's lines as they are: nothing is copied per line.
+      if (!view && !input.host) {
+        yield page;
+        continue;
+      }
+      const shown: TrainedModelLogPageLine[] = [];
+      for (const l of page) {
+        if (input.host && l.host !== input.host) continue;
+        const text = view ? view.apply(l) : l.text;
+        if (text !== undefined) shown.push({ time: l.time, stream: l.stream, host: l.host, text });
+      }
+      if (shown.length > 0) yield shown;
+      continue;
     }
-    if (page.length > 0) continue;
     const status = ctx.trainedModels.get(input.trainedModelArn, versionId)?.body;
     if (!input.follow || !status || isTerminal(status.status)) {
       // The failure message is part of what another account's error summary shows.
       const failure = view && status?.statusDetails?.message ? view.applyFailureMessage(status.statusDetails.message) : undefined;
-      if (failure !== undefined) yield { time: new Date(), stream: 'stderr', host: input.host ?? 'algo-1', text: failure };
+      if (failure !== undefined) yield [{ time: new Date().toISOString(), stream: 'stderr', host: input.host ?? 'algo-1', text: failure }];
       return;
     }
     await new Promise((r) => setTimeout(r, input.pollIntervalMs ?? 250));
+  }
+}
+
+/** A trained model's log lines, one at a time (see trainedModelLogPages). */
+export async function* trainedModelLogs(ctx: ServiceContext, input: TrainedModelLogsInput): AsyncGenerator<TrainedModelLogLine> {
+  for await (const page of trainedModelLogPages(ctx, input)) {
+    for (const l of page) yield { time: new Date(l.time), stream: l.stream, host: l.host, text: l.text };
   }
 }
 

@@ -35,9 +35,12 @@ export async function printLogs(
     for await (const l of lines) await print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
     return;
   }
-  // Lines come from the store a page at a time, and each waits for the reader: memory stays flat.
-  for await (const l of service.trainedModelLogs({ ...readRequest(service, trainedModel, opts), host: opts.host, follow: opts.follow })) {
-    await print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
+  // Lines come from the store a page at a time, each page printed at once and waiting for the reader: memory
+  // stays flat, and nothing is paid per line but its text.
+  for await (const page of service.trainedModelLogPages({ ...readRequest(service, trainedModel, opts), host: opts.host, follow: opts.follow })) {
+    let text = '';
+    for (const l of page) text += `${text ? '\n' : ''}${l.time} ${l.host} ${l.stream} ${l.text}`;
+    await print(text);
   }
 }
 

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { createEngine } from '../../src/runner/engine-discovery.js';
+import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
+import { emptyAddedFolders } from '../../src/runner/artifact-packager.js';
+import type { LogLine } from '../../src/runner/types.js';
+import { defaultSettings } from '../../src/settings.js';
+import { probeJobSpec } from '../helpers/job-spec.js';
+
+const TEST_LABELS = { 'crml.test.artifact-changes': '1' };
+const engine = createEngine('unix:///var/run/docker.sock');
+const ARN = 'arn:aws:cleanrooms-ml:us-east-1:123456789012:membership/00000000-0000-4000-8000-000000000001/trained-model/0123456789abcd54';
+const work = mkdtempSync(join(tmpdir(), 'crml-artifact-changes-'));
+/** An image of our own whose /opt/ml/model already holds a file: a folder the container did not add. */
+const SHIPPED_IMAGE = `crml-test/model-in-image:${randomBytes(4).toString('hex')}`;
+
+beforeAll(() => {
+  const id = execFileSync('docker', ['create', '--label', 'crml.test.artifact-changes=1', '--entrypoint', '/bin/sh', 'crml-examples/probe:latest', '-c', 'mkdir -p /opt/ml/model && echo weights > /opt/ml/model/shipped.txt'], { encoding: 'utf8' }).trim();
+  execFileSync('docker', ['start', '-a', id]);
+  execFileSync('docker', ['commit', id, SHIPPED_IMAGE], { stdio: 'ignore' });
+  execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+});
+afterAll(() => {
+  execFileSync('docker', ['rmi', '-f', SHIPPED_IMAGE], { stdio: 'ignore' });
+  rmSync(work, { recursive: true, force: true });
+});
+
+let n = 0;
+async function run(over: { imageUri?: string; script: string }): Promise<{ model: string[]; output: string[] }> {
+  const runner = new DockerTrainingRunner({ engine, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
+  const artifactsDir = join(work, `artifacts-${(n += 1)}`);
+  mkdirSync(artifactsDir);
+  const lines: LogLine[] = [];
+  const spec = probeJobSpec({
+    trainedModelArn: ARN, name: 'changes-test', artifactsDir, labels: TEST_LABELS,
+    imageUri: over.imageUri ?? 'crml-examples/probe:latest', entrypoint: ['/bin/sh', '-c', over.script],
+  });
+  const result = await runner.run(spec, { onStarted: () => undefined, onLogLine: (l) => void lines.push(l), onMetric: () => undefined }, new AbortController().signal);
+  expect(result.statusCode, lines.map((l) => l.text).join('\n')).toBeUndefined();
+  const list = (f: string) => execFileSync('tar', ['tzf', join(artifactsDir, f)], { encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+  return { model: list('model.tar.gz'), output: list('output.tar.gz') };
+}
+
+describe('artifacts of folders the container left empty (not read back from the engine)', () => {
+  it('a folder counts as empty only when the container added it and wrote nothing under it', () => {
+    const changes = [
+      { path: '/opt/ml/model', kind: 'added' as const },
+      { path: '/opt/ml/output', kind: 'added' as const },
+      { path: '/opt/ml/output/data', kind: 'added' as const },
+      { path: '/opt/ml/output/data/x', kind: 'added' as const },
+      { path: '/opt/ml/checkpoints', kind: 'modified' as const },
+    ];
+    expect([...emptyAddedFolders(changes, ['/opt/ml/model', '/opt/ml/output/data', '/opt/ml/checkpoints', '/opt/ml/code'])]).toEqual(['/opt/ml/model']);
+  });
+
+  it('a job that writes nothing gets an empty model.tar.gz and output.tar.gz, valid archives both', async () => {
+    expect(await run({ script: 'true' })).toEqual({ model: [], output: [] });
+  });
+
+  it('a job that writes only output/data gets it, and an empty model', async () => {
+    expect(await run({ script: 'echo done > /opt/ml/output/data/report.txt' })).toEqual({ model: [], output: ['report.txt'] });
+  });
+
+  it("what the image itself has in /opt/ml/model is packaged, although the job wrote nothing", async () => {
+    expect(await run({ imageUri: SHIPPED_IMAGE, script: 'true' })).toEqual({ model: ['shipped.txt'], output: [] });
+  });
+});
