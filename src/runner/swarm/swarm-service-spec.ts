@@ -117,7 +117,6 @@ export function notAppliedLine(hardening: Settings['hardening'], limits: Applied
   const parts: string[] = [];
   if (hardening.noNewPrivileges) parts.push('no-new-privileges (Swarm services of this engine API have no such setting)');
   parts.push('swap off (services have no MemorySwap: the node\'s swap setting applies)');
-  parts.push('the volumeSizeInGB cap (the job writes into node volumes, whose size the runner does not measure)');
   if (limits.requested.gpus > 0) parts.push('GPUs (services have no device requests)');
   return `On a Docker Swarm, these parts of a single-engine run's limits and hardening are not applied: ${parts.join('; ')}.`;
 }
