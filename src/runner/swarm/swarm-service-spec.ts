@@ -100,7 +100,8 @@ export function trainingServiceSpec(input: ServiceInput): Record<string, unknown
       },
       // Limits only, no Reservations: swarmkit (20.10) keeps the tasks of a removed replicated job with desired
       // state `complete`, and its constraint enforcer counts their reservations against the node for good, so the
-      // next run's tasks on that node were rejected ("assigned node no longer meets constraints").
+      // next run's tasks on that node were rejected ("assigned node no longer meets constraints"). Those records
+      // stay whatever --task-history-limit says (moby/moby#44312, fixed by moby/swarmkit#3112 after 20.10).
       Resources: { Limits: { NanoCPUs: nanoCPUs, MemoryBytes: limits.memoryBytes, Pids: hardening.pidsLimit } },
       RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
       Placement: { Constraints: [`node.id==${input.nodeId}`] },
