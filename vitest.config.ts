@@ -20,6 +20,8 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Tests share one Docker engine on a 2-core machine; files run one at a time so limits are meaningful.
     fileParallelism: false,
+    // Brings the Swarm lab down at the end of a run in which a test/swarm file brought it up (nothing otherwise).
+    globalSetup: ['test/swarm/lab-global-setup.ts'],
     reporters: ['default'],
     // testcontainers' reaper (Ryuk) is an image on Docker Hub, which this machine cannot reach; TrainingContainer
     // removes what a dead test process left instead. Set it to false where Ryuk's image can be pulled.

@@ -9,6 +9,7 @@ import type * as T from './generated/types.js';
 import { ValidationException } from './generated/errors.js';
 import { validateInput, validationException } from './validation.js';
 import { assertTrainingInput } from './training-input-rules.js';
+import { assertPlacementInput } from './placement-rules.js';
 import { arns } from './arns.js';
 import type { ImageBuildSpec } from '../runner/types.js';
 import type { CreateTrainedModelExtras } from './operations/trained-models.js';
@@ -153,7 +154,9 @@ function preflight(service: TrainService, input: TrainInput, imageUri: string, r
   const request = trainedModelRequest(input, membershipIdentifier, arns.configuredModelAlgorithmAssociation(ctx, membershipIdentifier, standIn), Object.fromEntries(
     Object.keys(input.channels).map((c) => [c, arns.mlInputChannel(ctx, membershipIdentifier, standIn)]),
   ));
-  assertTrainingInput(validateInput('CreateTrainedModel', request));
+  const valid = validateInput('CreateTrainedModel', request);
+  assertTrainingInput(valid);
+  assertPlacementInput(valid, service.settings);
 }
 
 function containerConfig(input: TrainInput, imageUri: string): T.ContainerConfig {

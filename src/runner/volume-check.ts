@@ -13,9 +13,18 @@ export async function volumeOverage(
   members: readonly { containerId: string; host: string }[],
   volumeSizeInGB: number,
 ): Promise<string | undefined> {
+  return writtenOverage(members, (m) => engine.writtenBytes(m.containerId), volumeSizeInGB);
+}
+
+/** The same rule and words, for members whose written bytes are measured another way (a Swarm task and its node volume). */
+export async function writtenOverage<M extends { host: string }>(
+  members: readonly M[],
+  writtenBytes: (member: M) => Promise<number>,
+  volumeSizeInGB: number,
+): Promise<string | undefined> {
   const limit = volumeSizeInGB * GiB;
   for (const m of members) {
-    const bytes = await engine.writtenBytes(m.containerId);
+    const bytes = await writtenBytes(m);
     if (bytes > limit) {
       const where = members.length > 1 ? ` on ${m.host}` : '';
       return `The job wrote ${(bytes / GiB).toFixed(2)} GB to its volume${where}, more than resourceConfig.volumeSizeInGB (${volumeSizeInGB} GB).`;

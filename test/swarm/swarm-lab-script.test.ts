@@ -9,11 +9,11 @@ const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 
 
 /**
  * What of this machine the lab must leave as it found it: links and firewall rules (less what the host's own engine,
- * shared with other tests, may add meanwhile: its veths and br- bridges and their rules), namespaces, the host
- * engine's swarm state.
+ * shared with other tests, may add meanwhile: its veths and br- bridges and their rules, and the crmli… bridges and
+ * crml-inference rules of inference tests running beside this one), namespaces, the host engine's swarm state.
  */
 function hostState() {
-  const hostEngines = /veth|br-[0-9a-f]{12}|DOCKER|docker0/;
+  const hostEngines = /veth|br-[0-9a-f]{12}|DOCKER|docker0|crmli[0-9a-f]+|crml-inference/;
   return {
     links: sh('ip', ['-br', 'link']).split('\n').filter((l) => !hostEngines.test(l)).map((l) => l.split(/\s+/)[0]),
     iptables: sh('iptables-save', []).split('\n').filter((l) => !l.startsWith('#') && !hostEngines.test(l)),

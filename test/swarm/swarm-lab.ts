@@ -1,9 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 /**
- * The 3-node lab of scripts/swarm-lab.sh for the Swarm tests: brought up when it is not (and then taken down by
- * the same test file), and read through each node's own socket as a user would with `docker -H`.
+ * The 3-node lab of scripts/swarm-lab.sh for the Swarm tests: brought up when it is not, and read through each
+ * node's own socket as a user would with `docker -H`. Under this repository's vitest config the lab stays up from
+ * the first file that needs it to the end of the run, and test/swarm/lab-global-setup.ts takes it down then if a
+ * file brought it up; without that setup (another config), the file that brought it up takes it down.
  */
 const SCRIPT = join(import.meta.dirname, '../../scripts/swarm-lab.sh');
 const LAB = process.env.CRML_SWARM_LAB_DIR ?? join(process.env.TMPDIR ?? '/tmp', 'crml-swarm-lab');
@@ -15,7 +19,7 @@ function lab(...args: string[]): string {
   return execFileSync('bash', [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 }).trim();
 }
 
-/** Brings the lab up if it is not; true when this call did (so the caller takes it down again). */
+/** Brings the lab up if it is not; true when the caller must take it down again (no run-wide teardown will). */
 export function labUp(): boolean {
   try {
     lab('status');
@@ -23,7 +27,10 @@ export function labUp(): boolean {
     return false;
   } catch {
     lab('up');
-    return true;
+    const mark = inject('swarmLabMark');
+    if (!mark) return true;
+    writeFileSync(mark, 'brought up by this vitest run\n');
+    return false;
   }
 }
 

@@ -13,6 +13,7 @@ import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
 import { assertTrainingInput } from '../training-input-rules.js';
+import { assertPlacementInput } from '../placement-rules.js';
 import { arnContext, assertMembership, assertUserTags, nonEmpty, notFound, pageOfMembership, nowIso, type ServiceContext } from '../service-context.js';
 import { CANCELLABLE_STATUSES, FINISHED_STATUSES, RUNNING_STATUSES } from '../trained-model-status.js';
 import { TRAINED_MODEL_KIND, type RunSpec, type TrainedModelRecord } from '../trained-model-records.js';
@@ -36,6 +37,7 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
   assertMembership(ctx, membershipId);
   assertUserTags(input.tags);
   assertTrainingInput(input);
+  assertPlacementInput(input, ctx.settings);
   const association = getAssociationRecord(ctx, membershipId, input.configuredModelAlgorithmAssociationArn);
   const algorithm = getConfiguredModelAlgorithmRecord(ctx, association.configuredModelAlgorithmArn);
   const container = algorithm.trainingContainerConfig;

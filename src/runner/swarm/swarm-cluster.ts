@@ -232,3 +232,22 @@ export async function listNodeVolumes(node: Pick<SwarmNode, 'docker'>, label: st
 export function removeNodeVolume(node: Pick<SwarmNode, 'docker'>, name: string): Promise<void> {
   return removeQuietly('remove volume', () => node.docker.getVolume(name).remove({ force: true }));
 }
+
+/**
+ * The size in bytes of each volume on one node's engine, as it reports them (GET /system/df; `type=volume`
+ * asks engines of API 1.42 and later for volumes only, older ones ignore it). A volume whose size the engine
+ * did not compute (-1, or not a local volume) is absent.
+ */
+export async function nodeVolumeSizes(node: Pick<SwarmNode, 'docker'>): Promise<Map<string, number>> {
+  const df = await call('system df', () =>
+    new Promise<{ Volumes?: { Name: string; UsageData?: { Size?: number } | null }[] | null }>((resolve, reject) =>
+      node.docker.modem.dial(
+        { path: '/system/df?', method: 'GET', options: { type: ['volume'] }, statusCodes: { 200: true, 500: 'server error' } },
+        (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as never)),
+      ),
+    ),
+  );
+  const sizes = new Map<string, number>();
+  for (const v of df.Volumes ?? []) if ((v.UsageData?.Size ?? -1) >= 0) sizes.set(v.Name, v.UsageData!.Size!);
+  return sizes;
+}

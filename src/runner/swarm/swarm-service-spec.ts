@@ -100,7 +100,8 @@ export function trainingServiceSpec(input: ServiceInput): Record<string, unknown
       },
       // Limits only, no Reservations: swarmkit (20.10) keeps the tasks of a removed replicated job with desired
       // state `complete`, and its constraint enforcer counts their reservations against the node for good, so the
-      // next run's tasks on that node were rejected ("assigned node no longer meets constraints").
+      // next run's tasks on that node were rejected ("assigned node no longer meets constraints"). Those records
+      // stay whatever --task-history-limit says (moby/moby#44312, fixed by moby/swarmkit#3112 after 20.10).
       Resources: { Limits: { NanoCPUs: nanoCPUs, MemoryBytes: limits.memoryBytes, Pids: hardening.pidsLimit } },
       RestartPolicy: { Condition: 'none', MaxAttempts: 0 },
       Placement: { Constraints: [`node.id==${input.nodeId}`] },
@@ -117,7 +118,6 @@ export function notAppliedLine(hardening: Settings['hardening'], limits: Applied
   const parts: string[] = [];
   if (hardening.noNewPrivileges) parts.push('no-new-privileges (Swarm services of this engine API have no such setting)');
   parts.push('swap off (services have no MemorySwap: the node\'s swap setting applies)');
-  parts.push('the volumeSizeInGB cap (the job writes into node volumes, whose size the runner does not measure)');
   if (limits.requested.gpus > 0) parts.push('GPUs (services have no device requests)');
   return `On a Docker Swarm, these parts of a single-engine run's limits and hardening are not applied: ${parts.join('; ')}.`;
 }

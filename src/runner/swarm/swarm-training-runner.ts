@@ -24,6 +24,7 @@ import type { ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, Trai
 import { createNodeVolume, SwarmPlacementError, TERMINAL_TASK_STATES, type SwarmCluster, type SwarmNode, type SwarmTask } from './swarm-cluster.js';
 import { hostLabels, hostObjects, LABEL_SWARM_ROLE, notAppliedLine, swarmRunName, trainingServiceSpec } from './swarm-service-spec.js';
 import { removeSwarmObjects, SwarmRun, type SwarmMember } from './swarm-run.js';
+import { swarmVolumeOverage } from './swarm-volume-check.js';
 
 const LABEL_STORE = 'crml.store';
 
@@ -395,6 +396,7 @@ export class SwarmTrainingRunner implements TrainingRunner {
     const stopper = new StopController({ kill: killAll, gracePeriodMs: settings.stopGracePeriodMs, logger: log });
     stopper.armDeadline(s.remainingMs);
     stopper.watchSignal(s.signal);
+    stopper.watchVolume(() => swarmVolumeOverage(members, spec, spec.volumeSizeInGB), settings.volumeCheckIntervalMs);
 
     let failed: SwarmMember | undefined;
     const exitCodes = new Map<SwarmMember, number>();
@@ -416,6 +418,14 @@ export class SwarmTrainingRunner implements TrainingRunner {
       );
     } finally {
       stopper.dispose();
+    }
+    // What the job wrote after the last live check counts too, before anything is packaged (as on one engine).
+    if (!stopper.reason) {
+      const over = await swarmVolumeOverage(members, spec, spec.volumeSizeInGB).catch((e: unknown) => {
+        log.warn({ err: e }, 'could not measure what the job wrote on its nodes');
+        return undefined;
+      });
+      stopper.record('volume', over);
     }
     const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
     if (!drained) log.warn('the log stream did not end with the tasks; going on without their last lines');
