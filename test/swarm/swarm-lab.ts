@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 
 /**
@@ -29,6 +30,17 @@ export function labUp(): boolean {
 
 export function labDown(): void {
   lab('down');
+}
+
+/** In a test file: the lab up before its tests, and down after them when this file brought it up. */
+export function useSwarmLab(): void {
+  let broughtUp = false;
+  beforeAll(() => {
+    broughtUp = labUp();
+  }, 300_000);
+  afterAll(() => {
+    if (broughtUp) labDown();
+  }, 120_000);
 }
 
 export function onNode(socket: string, ...args: string[]): string {

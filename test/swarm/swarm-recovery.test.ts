@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,17 +12,11 @@ import type { LogLine } from '../../src/runner/types.js';
 import { probeJobSpec } from '../helpers/job-spec.js';
 import { MEMBERSHIP, tempService, trainingSetup, until } from '../helpers/fixtures.js';
 import { killRunner, startRunnerProcess } from '../helpers/runner-process.js';
-import { labDown, labUp, leftOnLab, MANAGER } from './swarm-lab.js';
+import { leftOnLab, useSwarmLab, MANAGER } from './swarm-lab.js';
 
 const silent = pino({ level: process.env.CRML_TEST_LOG ?? 'silent' });
 
-let broughtUp = false;
-beforeAll(() => {
-  broughtUp = labUp();
-}, 300_000);
-afterAll(() => {
-  if (broughtUp) labDown();
-}, 120_000);
+useSwarmLab();
 
 describe('CRML_ENGINE=swarm: recovery and the limits of placement', () => {
   it('a runner killed mid-run is taken over by the next process: every host finished, its model kept, nothing left', async () => {
