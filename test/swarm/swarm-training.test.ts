@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MEMBERSHIP, ROLE_ARN, tempDataFolder, tempService, trainingSetup, until, waitForStatus } from '../helpers/fixtures.js';
-import { createDataParallelModel } from '../helpers/data-parallel.js';
+import { createDataParallelModel, expectDataParallelTrained } from '../helpers/data-parallel.js';
 import { leftOnLab, MANAGER, NODES, onNode, useSwarmLab } from './swarm-lab.js';
 
 const PROBE = 'crml-examples/probe:latest';
@@ -22,24 +22,10 @@ describe('CRML_ENGINE=swarm: a run placed on a real 3-node Docker Swarm (scripts
     const lines = service.store.readLogLines(trainedModelArn, '');
     expect(model.status, JSON.stringify(model.statusDetails) + lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
 
-    const hosts = ['algo-1', 'algo-2', 'algo-3'];
     expect(lines.map((l) => l.text)).toContainEqual(
       expect.stringContaining('algo-1 on node crml-lab-n1, algo-2 on node crml-lab-n2, algo-3 on node crml-lab-n3'),
     );
-    for (const host of hosts) {
-      const saw = lines.filter((l) => l.host === host && l.text.startsWith(`host ${host} saw peer `)).map((l) => l.text.split(' ').at(-1));
-      expect(saw.sort(), host).toEqual(hosts.filter((h) => h !== host));
-    }
-    const losses = (host: string) => service.store.readMetricPoints(trainedModelArn, '').filter((p) => p.host === host).map((p) => p.value);
-    expect(losses('algo-1')).toHaveLength(30);
-    expect(losses('algo-2')).toEqual(losses('algo-1'));
-    expect(losses('algo-3')).toEqual(losses('algo-1'));
-    const saved = JSON.parse(
-      execFileSync('tar', ['-xzOf', join(service.dataDir, 'artifacts', trainedModelArn.split('/').pop()!, 'base', 'model.tar.gz'), 'model.json'], {
-        encoding: 'utf8',
-      }),
-    );
-    expect(saved.hosts).toEqual(hosts);
+    expectDataParallelTrained(service, trainedModelArn);
     expect(leftOnLab(trainedModelArn)).toEqual([]);
   });
 
