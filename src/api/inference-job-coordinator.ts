@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -10,6 +9,7 @@ import type { InferenceJobSpec, InferenceResult, InferenceRunner } from '../infe
 import { inferenceStoreLabels } from '../inference/inference-labels.js';
 import { resourceIdOfArn } from './arns.js';
 import { ownerAlive, thisProcess, type ProcessOwner } from './run-owner.js';
+import { ActiveRuns, storeIdOf } from './active-runs.js';
 
 export const INFERENCE_JOB_KIND = 'trained-model-inference-job';
 
@@ -65,14 +65,13 @@ const FLUSH_LINES = 1000;
  * resumed: its requests in flight are lost) and its containers removed.
  */
 export class InferenceJobCoordinator {
-  private readonly active = new Map<string, { abort: AbortController; done: Promise<void> }>();
-  private cancelWatch: NodeJS.Timeout | undefined;
+  private readonly active = new ActiveRuns((arn) => this.get(arn)?.status === 'CANCEL_PENDING');
 
   constructor(private readonly deps: InferenceCoordinatorDeps) {}
 
   /** Which store this is, on every container of its jobs. */
   get storeId(): string {
-    return createHash('sha256').update(join(this.deps.settings.dataDir)).digest('hex').slice(0, 16);
+    return storeIdOf(this.deps.settings.dataDir);
   }
 
   /** Where a job's output (output/, output.tar.gz) and its extracted model live. */
@@ -94,35 +93,18 @@ export class InferenceJobCoordinator {
       opts.tags,
       opts.check,
     );
-    const abort = new AbortController();
-    const done = this.execute(arn, spec, abort.signal).finally(() => {
-      this.active.delete(arn);
-      if (this.active.size === 0 && this.cancelWatch) {
-        clearInterval(this.cancelWatch);
-        this.cancelWatch = undefined;
-      }
-    });
-    this.active.set(arn, { abort, done });
-    // A cancel may come from another process (the CLI while the server runs the job): watch the store for it.
-    this.cancelWatch ??= setInterval(() => this.pollCancels(), 500);
-    this.cancelWatch.unref();
+    this.active.launch(arn, (signal) => this.execute(arn, spec, signal));
   }
 
   /** CancelTrainedModelInferenceJob: false when the table refused (the job ended meanwhile). */
   cancel(arn: string): boolean {
     if (!this.transition(arn, 'CANCEL_PENDING')) return false;
-    const run = this.active.get(arn);
-    if (run) run.abort.abort();
-    else if (!ownerAlive(this.get(arn)?.run.owner)) this.finish(arn, this.lost('it was cancelled while no process ran it', true));
+    if (!this.active.abort(arn) && !ownerAlive(this.get(arn)?.run.owner)) this.finish(arn, this.lost('it was cancelled while no process ran it', true));
     return true;
   }
 
   async idle(arn?: string): Promise<void> {
-    if (arn !== undefined) {
-      await this.active.get(arn)?.done;
-      return;
-    }
-    while (this.active.size > 0) await Promise.all([...this.active.values()].map((r) => r.done));
+    await this.active.idle(arn);
   }
 
   /** The one writer of `status`: applies `to` when the table allows it, with `patch`, in one transaction. */
@@ -172,12 +154,6 @@ export class InferenceJobCoordinator {
       startedAt: now,
       endedAt: now,
     };
-  }
-
-  private pollCancels(): void {
-    for (const [arn, run] of this.active) {
-      if (this.get(arn)?.status === 'CANCEL_PENDING' && !run.abort.signal.aborted) run.abort.abort();
-    }
   }
 
   private async execute(arn: string, base: InferenceRunSpec, signal: AbortSignal): Promise<void> {

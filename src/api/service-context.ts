@@ -4,7 +4,7 @@ import type { ResourceKind, Store } from './store.js';
 import type { TrainedModelRecords } from './trained-model-records.js';
 import { page } from './pagination.js';
 import type { ArnContext } from './arns.js';
-import { AccessDeniedException, ResourceNotFoundException } from './generated/errors.js';
+import { AccessDeniedException, ResourceNotFoundException, ServiceQuotaExceededException } from './generated/errors.js';
 import { validationException } from './validation.js';
 import type { TrainingCoordinator } from './training-coordinator.js';
 import type { InferenceJobCoordinator } from './inference-job-coordinator.js';
@@ -51,6 +51,22 @@ export function assertMembership(ctx: ServiceContext, membershipId: string): voi
 export function assertCollaboration(ctx: ServiceContext, collaborationId: string): void {
   if (collaborationId !== ctx.settings.collaborationId) {
     throw new ResourceNotFoundException(`Collaboration ${collaborationId} not found.`);
+  }
+}
+
+/**
+ * The quotas (contract §6) over what is `running` (pending or in progress): per membership, then per account;
+ * `what` names it in the message ("trained models", "inference jobs").
+ */
+export function assertQuotas(ctx: ServiceContext, running: readonly { membershipId: string | null }[], membershipId: string, what: string): void {
+  const inMembership = running.filter((r) => r.membershipId === membershipId).length;
+  if (inMembership >= ctx.settings.quotaPerMembership) {
+    throw new ServiceQuotaExceededException(
+      `Membership ${membershipId} already has ${inMembership} ${what} pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
+    );
+  }
+  if (running.length >= ctx.settings.quotaPerAccount) {
+    throw new ServiceQuotaExceededException(`Account ${ctx.settings.accountId} already has ${running.length} ${what} pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`);
   }
 }
 

@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import type { Store } from './store.js';
@@ -9,6 +7,7 @@ import { storeLabels } from '../runner/stray-runs.js';
 import { isTerminal, UNFINISHED_STATUSES } from './trained-model-status.js';
 import type { RunRecord, RunSpec, TrainedModelRecord, TrainedModelRecords } from './trained-model-records.js';
 import { ownerAlive, thisProcess } from './run-owner.js';
+import { ActiveRuns, storeIdOf } from './active-runs.js';
 import { runFailed, runLost } from '../runner/run-outcome.js';
 
 const FLUSH_INTERVAL_MS = 200;
@@ -28,18 +27,15 @@ export interface TrainingCoordinatorDeps {
   onPullProgress?: (trainedModelArn: string, progress: { id?: string; status: string; progress?: string }) => void;
 }
 
-interface ActiveRun {
-  abort: AbortController;
-  done: Promise<void>;
-}
-
 /**
  * Hands accepted trained models to the runner and turns what it reports into stored state:
  * status changes through the transition table, log lines and metric points in batches, the final result.
  */
 export class TrainingCoordinator {
-  private readonly active = new Map<string, ActiveRun>();
-  private cancelWatch: NodeJS.Timeout | undefined;
+  private readonly active = new ActiveRuns((key) => {
+    const [arn, versionId] = key.split('#') as [string, string];
+    return this.records.get(arn, versionId)?.body.status === 'CANCEL_PENDING';
+  });
 
   constructor(private readonly deps: TrainingCoordinatorDeps) {}
 
@@ -49,7 +45,7 @@ export class TrainingCoordinator {
 
   /** Which store this is, on every container of its runs: which containers are this store's to reconcile. */
   private get storeId(): string {
-    return createHash('sha256').update(join(this.deps.settings.dataDir)).digest('hex').slice(0, 16);
+    return storeIdOf(this.deps.settings.dataDir);
   }
 
   /**
@@ -63,27 +59,12 @@ export class TrainingCoordinator {
   }
 
   private launch(arn: string, versionId: string, spec: RunSpec, mode: ExecuteMode): void {
-    const key = `${arn}#${versionId}`;
-    const abort = new AbortController();
-    const done = this.execute(arn, versionId, spec, abort.signal, mode).finally(() => {
-      this.active.delete(key);
-      if (this.active.size === 0 && this.cancelWatch) {
-        clearInterval(this.cancelWatch);
-        this.cancelWatch = undefined;
-      }
-    });
-    this.active.set(key, { abort, done });
-    // A cancel may come from another process (the CLI while the server runs): watch the store for it.
-    this.cancelWatch ??= setInterval(() => this.pollCancels(), 500);
-    this.cancelWatch.unref();
+    this.active.launch(`${arn}#${versionId}`, (signal) => this.execute(arn, versionId, spec, signal, mode));
   }
 
   /** Aborts a run of this process; returns false when the run is not here. */
   cancel(arn: string, versionId: string): boolean {
-    const run = this.active.get(`${arn}#${versionId}`);
-    if (!run) return false;
-    run.abort.abort();
-    return true;
+    return this.active.abort(`${arn}#${versionId}`);
   }
 
   isRunningHere(arn: string, versionId: string): boolean {
@@ -92,19 +73,7 @@ export class TrainingCoordinator {
 
   /** Resolves when the given run (or every run, without arguments) of this process has finished. */
   async idle(arn?: string, versionId = ''): Promise<void> {
-    if (arn !== undefined) {
-      await this.active.get(`${arn}#${versionId}`)?.done;
-      return;
-    }
-    while (this.active.size > 0) await Promise.all([...this.active.values()].map((r) => r.done));
-  }
-
-  private pollCancels(): void {
-    for (const [key, run] of this.active) {
-      const [arn, versionId] = key.split('#') as [string, string];
-      const status = this.records.get(arn, versionId)?.body.status;
-      if (status === 'CANCEL_PENDING' && !run.abort.signal.aborted) run.abort.abort();
-    }
+    await this.active.idle(arn === undefined ? undefined : `${arn}#${versionId}`);
   }
 
   /**

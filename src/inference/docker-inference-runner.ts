@@ -20,7 +20,7 @@ import { CapacityGate } from '../runner/capacity-gate.js';
 import type { CapacityLedger } from '../runner/capacity-ledger.js';
 import type { ContainerLogs } from '../runner/container-engine.js';
 import { inferenceInstanceTypeSpec } from './inference-instance-types.js';
-import { extractModel, ModelExtractionError } from './model-extraction.js';
+import { ArchiveExtractionError, extractArchiveSafely } from '../runner/archive-extraction.js';
 import { recordBatches, RecordTooLargeError, type RecordBatch } from './record-batches.js';
 import { InvocationClient, INFERENCE_PORT } from './invocation-client.js';
 import { IptablesHostFirewall, type HostFirewall } from './host-firewall.js';
@@ -181,8 +181,8 @@ export class DockerInferenceRunner implements InferenceRunner {
         if (e instanceof ImagePullError) throw new JobFailed('IMAGE_PULL_FAILED', e.message);
         throw e;
       }
-      const extracted = await until(extractModel(spec.modelArtifactPath, modelDir)).catch((e: unknown) => {
-        if (e instanceof ModelExtractionError) throw new JobFailed('ALGORITHM_ERROR', e.message);
+      const extracted = await until(extractArchiveSafely(spec.modelArtifactPath, modelDir)).catch((e: unknown) => {
+        if (e instanceof ArchiveExtractionError) throw new JobFailed('ALGORITHM_ERROR', e.message);
         throw e;
       });
       if (extracted.skipped.length > 0) say(`model.tar.gz: links are not extracted, left out: ${extracted.skipped.join(', ')}`);

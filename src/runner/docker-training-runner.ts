@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
-import { CHANNELS_ROOT, ChannelMountError, channelDelivery, type ChannelBindMount, type ChannelDelivery } from '../channels/channel-mounts.js';
+import { CHANNELS_ROOT, channelDelivery, type ChannelBindMount, type ChannelDelivery } from '../channels/channel-mounts.js';
 import type { ChannelSpec } from '../channels/channel-spec.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
@@ -17,12 +16,12 @@ import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec }
 import { LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
 import { volumeOverage } from './volume-check.js';
-import { classifyExit, FAILURE_MESSAGE_CHARS, runCancelled, runEnded, runFailed, type Outcome } from './run-outcome.js';
+import { classifyExit, FAILURE_MESSAGE_CHARS, runEnded, runFailed, type Outcome } from './run-outcome.js';
 import { packageArtifacts, readFailureFile } from './artifact-packager.js';
 import { artifactSizeFailure } from './artifact-size.js';
-import { runnerFailure } from './runner-failure.js';
 import { waitForExit } from './container-wait.js';
-import { writeRunManifest } from './run-manifest.js';
+import type { writeRunManifest } from './run-manifest.js';
+import { CANCELLED_BEFORE_START, EndedEarly, endRunEarly, writeRunManifestLogged } from './ended-early.js';
 import { CapacityGate } from './capacity-gate.js';
 import type { CapacityLedger } from './capacity-ledger.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
@@ -30,7 +29,7 @@ import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluste
 import { removeStrayRuns } from './stray-runs.js';
 import { ProvisionedRun, type Member } from './provisioned-run.js';
 import { channelLines, clusterLine, peerFailedLine, runnerLine } from './run-narration.js';
-import type { ImageBuildSpec, ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from './types.js';
+import type { ImageBuildSpec, ReattachOptions, RunEvents, RunKey, RunResult, TrainingJobSpec, TrainingRunner } from './types.js';
 
 export interface DockerTrainingRunnerOptions {
   engine: ContainerEngine;
@@ -81,20 +80,6 @@ interface Supervision extends RunContext {
   /** Lines already delivered, per host. */
   skipLines?: Record<string, LineCounts>;
 }
-
-/** A run that ends before its containers ran, with its status code: control flow inside run() only. */
-class EndedEarly extends Error {
-  override readonly name = 'EndedEarly';
-  constructor(
-    readonly statusCode: RunStatusCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-const CANCELLED_BEFORE_START = 'The trained model was cancelled before it started.';
 
 /** ReattachOptions, plus per-host line counts for a cluster (the store's totals cannot be split per host). */
 export type ClusterReattachOptions = ReattachOptions & { skipLinesByHost?: Record<string, LineCounts> };
@@ -439,31 +424,13 @@ export class DockerTrainingRunner implements TrainingRunner {
 
   /** The result of a run that ended before its containers ran, or failed on the runner's side; with its manifest. */
   private async endEarly(ctx: RunContext, e: unknown): Promise<RunResult> {
-    const { spec, log, limits, image } = ctx;
     // Before the limits are decided, an unexpected error is the caller's (the request itself is wrong).
-    if (!(e instanceof EndedEarly) && !limits) throw e;
-    let failure: EndedEarly;
-    if (e instanceof EndedEarly) failure = e;
-    else if (e instanceof ChannelMountError) failure = new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
-    else {
-      log.error({ err: e }, 'run failed on the runner side');
-      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.engine, e as Error), { cause: e });
-    }
-    const { statusCode, message, cause } = failure;
-    const details = { imageDigest: image?.digest, limits, cause };
-    const result = statusCode === 'CANCELLED' ? runCancelled(ctx.startedAt, message, details) : runFailed(ctx.startedAt, statusCode, message, details);
-    log.info({ statusCode, message }, 'run ended before its container ran');
-    await this.manifest(spec, result, { limits, imageId: image?.imageId }, log);
-    return result;
+    if (!(e instanceof EndedEarly) && !ctx.limits) throw e;
+    return endRunEarly(ctx, e, this.opts.engine, 'container');
   }
 
-  private async manifest(spec: TrainingJobSpec, result: RunResult, extra: Parameters<typeof writeRunManifest>[2], log: Logger): Promise<void> {
-    try {
-      await mkdir(spec.artifactsDir, { recursive: true });
-      await writeRunManifest(spec, result, extra);
-    } catch (e) {
-      log.warn({ err: e }, 'could not write the run manifest');
-    }
+  private manifest(spec: TrainingJobSpec, result: RunResult, extra: Parameters<typeof writeRunManifest>[2], log: Logger): Promise<void> {
+    return writeRunManifestLogged(spec, result, extra, log);
   }
 }
 

@@ -5,6 +5,6 @@
 export { TrainingContainer, type TrainingChannel } from './training-container.js';
 export { StartedTrainingJob } from './started-training-job.js';
 export { TrainingResult, type TrainingLogLine, type TrainingMetric, type TrainingMetricPoint } from './training-result.js';
-export { extractArchiveSafely, type ExtractedArchive } from './safe-extract.js';
+export { ArchiveExtractionError, extractArchiveSafely, type ExtractedArchive } from '../runner/archive-extraction.js';
 export { sweepDeadTestProcesses, type SweepResult } from './test-process-owner.js';
 export { TestcontainersUnavailableError } from './testcontainers-engine.js';

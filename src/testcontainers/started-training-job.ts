@@ -7,7 +7,7 @@ import { trainedModelArtifacts } from '../api/artifacts.js';
 import { isTerminal } from '../api/trained-model-status.js';
 import { MODEL_ARTIFACT, OUTPUT_ARTIFACT } from '../runner/artifact-packager.js';
 import { MANIFEST_FILE } from '../runner/run-manifest.js';
-import { extractArchiveSafely } from './safe-extract.js';
+import { extractArchiveSafely } from '../runner/archive-extraction.js';
 import { removeNow } from './temp-folders.js';
 import { TrainingResult, type TrainingLogLine, type TrainingMetric } from './training-result.js';
 

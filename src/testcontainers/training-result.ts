@@ -39,7 +39,7 @@ export interface TrainingResultFacts {
   modelDir?: string;
   /** output.tar.gz (/opt/ml/output/data and the failure file), extracted the same way. */
   outputDir?: string;
-  /** Archive entries the extraction left out, each with why (links out of the folder, `../` names, …). */
+  /** Archive entries the extraction left out, each with why (links, devices, FIFOs: see extractArchiveSafely). */
   skippedEntries: string[];
   /** The temporary folder holding modelDir and outputDir. */
   dir: string;

@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { spawn, execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { crml } from '../helpers/crml-cli.js';
 import { MEMBERSHIP, tempService, trainingSetup, until } from '../helpers/fixtures.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-
-/**
+/*
  * `crml create-trained-model` with incrementalTrainingDataChannels, as a user runs it: the process trains the new
  * version, reports that version's status, and Ctrl-C cancels that version (not the base one).
  */
-function crml(dataDir: string, args: string[]) {
-  // node with tsx's loader rather than npx: SIGINT then reaches the CLI itself, as Ctrl-C in a terminal does.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, CRML_DATA_DIR: dataDir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, out, exited };
-}
 
 function containersOf(arn: string): string {
   return execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`], { encoding: 'utf8' }).trim();

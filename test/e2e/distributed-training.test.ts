@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { MEMBERSHIP, tempService, trainingSetup, until, waitForStatus } from '../helpers/fixtures.js';
+import { MEMBERSHIP, tempService, until, waitForStatus } from '../helpers/fixtures.js';
+import { createDataParallelModel, expectDataParallelTrained } from '../helpers/data-parallel.js';
 import { clusterNetworkName } from '../../src/runner/cluster-network.js';
-
-const DATA = join(import.meta.dirname, '../../examples/algorithms/data-parallel/data/train');
-const IMAGE = 'crml-examples/data-parallel:latest';
 
 function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8' }).trim();
@@ -14,57 +11,22 @@ function docker(...args: string[]): string {
 describe('the data-parallel example: training across 3 instances over TCP (real containers, a real network)', () => {
   it('trains ACTIVE on 3 instances: each host saw the other two, all agree on the loss, algo-1 keeps the model', async () => {
     await using service = tempService();
-    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, {
-      imageUri: IMAGE,
-      metricDefinitions: [{ name: 'train:loss', regex: 'train_loss=([0-9.eE+-]+)' }],
-      dataDir: DATA,
-    });
-    const { trainedModelArn } = await service.createTrainedModel({
-      membershipIdentifier: MEMBERSHIP,
-      name: 'data-parallel',
-      configuredModelAlgorithmAssociationArn,
-      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 3 },
-      hyperparameters: { epochs: '30' },
-      dataChannels: [{ channelName: 'train', mlInputChannelArn, s3DataDistributionType: 'ShardedByS3Key' }],
-    });
+    const { trainedModelArn } = await createDataParallelModel(service, 'data-parallel');
     const model = await waitForStatus(service, trainedModelArn);
     const lines = service.store.readLogLines(trainedModelArn, '');
     expect(model.status, lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
 
-    const hosts = ['algo-1', 'algo-2', 'algo-3'];
-    for (const host of hosts) {
-      const saw = lines.filter((l) => l.host === host && l.text.startsWith(`host ${host} saw peer `)).map((l) => l.text.split(' ').at(-1));
-      expect(saw.sort(), host).toEqual(hosts.filter((h) => h !== host));
-    }
     // Every host computed the same global loss each epoch, and it went down.
-    const losses = (host: string) => service.store.readMetricPoints(trainedModelArn, '').filter((p) => p.host === host).map((p) => p.value);
-    expect(losses('algo-1')).toHaveLength(30);
-    expect(losses('algo-2')).toEqual(losses('algo-1'));
-    expect(losses('algo-3')).toEqual(losses('algo-1'));
-    expect(losses('algo-1').at(-1)!).toBeLessThan(losses('algo-1')[0]! / 10);
-
-    const saved = JSON.parse(
-      execFileSync('tar', ['-xzOf', join(service.dataDir, 'artifacts', trainedModelArn.split('/').pop()!, 'base', 'model.tar.gz'), 'model.json'], {
-        encoding: 'utf8',
-      }),
-    );
-    expect(saved.hosts).toEqual(hosts);
+    const losses = expectDataParallelTrained(service, trainedModelArn);
+    expect(losses.at(-1)!).toBeLessThan(losses[0]! / 10);
     expect(docker('ps', '-aq', '--filter', `label=crml.trained-model=${trainedModelArn}`)).toBe('');
     expect(docker('network', 'ls', '-q', '--filter', `name=${clusterNetworkName(trainedModelArn)}`)).toBe('');
   });
 
   it('fails the job when one instance is killed, stops the others, and leaves no container or network', async () => {
     await using service = tempService({ settings: { stopGracePeriodMs: 2000 } });
-    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, { imageUri: IMAGE, dataDir: DATA });
-    const { trainedModelArn } = await service.createTrainedModel({
-      membershipIdentifier: MEMBERSHIP,
-      name: 'killed',
-      configuredModelAlgorithmAssociationArn,
-      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 3 },
-      // Long enough to be killed mid-training.
-      hyperparameters: { epochs: '100000', learning_rate: '0.01' },
-      dataChannels: [{ channelName: 'train', mlInputChannelArn, s3DataDistributionType: 'ShardedByS3Key' }],
-    });
+    // Long enough to be killed mid-training.
+    const { trainedModelArn } = await createDataParallelModel(service, 'killed', { epochs: '100000', learning_rate: '0.01' });
     await until(() => service.store.readLogLines(trainedModelArn, '').some((l) => l.host === 'algo-3' && /^epoch=\d+ /.test(l.text)));
     docker('kill', docker('ps', '-q', '--filter', `label=crml.trained-model=${trainedModelArn}`, '--filter', 'label=crml.host=algo-2'));
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { crml } from '../helpers/crml-cli.js';
 import { MEMBERSHIP, tempDataFolder, tempService, until } from '../helpers/fixtures.js';
 import {
   buildInferenceImages,
@@ -16,22 +16,6 @@ import {
 import { LABEL_INFERENCE_JOB } from '../../src/inference/inference-labels.js';
 import { SqliteCapacityLedger } from '../../src/runner/capacity-ledger.js';
 import { hostCapacity } from '../../src/runner/resource-limits.js';
-
-const ROOT = join(import.meta.dirname, '../..');
-
-/** The CLI as a user runs it (node with tsx's loader, so that SIGINT reaches the CLI itself as Ctrl-C does). */
-function crml(dataDir: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, CRML_DATA_DIR: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, out, exited };
-}
 
 describe('crml start-trained-model-inference-job', () => {
   let setup: ReturnType<typeof tempService>;

@@ -1,67 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { CleanRoomsMLLocal } from '../../src/api/service.js';
 import { MEMBERSHIP, tempService, trainingSetup, until } from '../helpers/fixtures.js';
-
-const ROOT = join(import.meta.dirname, '../..');
+import { killRunner, startRunnerProcess } from '../helpers/runner-process.js';
 
 function containersOf(arn: string): string {
   return execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`], { encoding: 'utf8' }).trim();
-}
-
-/** Starts `crml create-trained-model` in a child process, as a user would, and returns it with the new ARN. */
-async function startRunnerProcess(
-  dataDir: string,
-  association: string,
-  channel: string,
-  hyperparameters: Record<string, string>,
-  extraArgs: string[] = [],
-) {
-  const child = spawn(
-    'npx',
-    [
-      'tsx', 'src/cli/bin.ts', 'create-trained-model', '--name', 'killed',
-      '--configured-model-algorithm-association-arn', association,
-      '--resource-config', JSON.stringify({ instanceType: 'ml.m5.large', volumeSizeInGB: 1 }),
-      '--hyperparameters', JSON.stringify(hyperparameters),
-      '--data-channels', JSON.stringify([{ channelName: 'train', mlInputChannelArn: channel }]),
-      ...extraArgs,
-    ],
-    { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const arn = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ARN from the child: ${out}`)), 60_000);
-    child.stdout.on('data', () => {
-      // The whole response: a version identifier, when there is one, comes after the ARN.
-      const m = /"trainedModelArn": "([^"]+)"[^}]*}/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-  });
-  const versionIdentifier = /"versionIdentifier": "([^"]+)"/.exec(out)?.[1] ?? '';
-  return { child, arn, versionIdentifier };
-}
-
-/**
- * Kills a runner process group (npx, tsx and node) and waits until each of them is gone or a zombie: the next
- * process only takes over runs whose owner is dead, and a SIGKILL is not instant.
- */
-async function killRunner(child: ChildProcess) {
-  process.kill(-child.pid!, 'SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  await until(() =>
-    execFileSync('ps', ['-e', '-o', 'pgid=,stat='], { encoding: 'utf8' })
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .every(([pgid, stat]) => pgid !== String(child.pid) || stat?.startsWith('Z')),
-  );
 }
 
 describe('a runner process killed mid-run', () => {
@@ -138,7 +85,7 @@ describe('a runner process killed mid-run', () => {
     const { child, arn, versionIdentifier } = await startRunnerProcess(
       setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn,
       { list_channels_to_stdout: 'true', sleep_seconds: '4', model_text: 'version weights' },
-      ['--incremental-training-data-channels', JSON.stringify([{ trainedModelArn: base.trainedModelArn, channelName: 'model' }])],
+      { extraArgs: ['--incremental-training-data-channels', JSON.stringify([{ trainedModelArn: base.trainedModelArn, channelName: 'model' }])] },
     );
     expect(arn).toBe(base.trainedModelArn);
     expect(versionIdentifier).toMatch(/^[0-9a-f-]{36}$/);
@@ -167,7 +114,7 @@ describe('a runner process killed mid-run', () => {
     const { child, arn } = await startRunnerProcess(
       setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn,
       { read_pipe: 'train', sleep_seconds: '30' },
-      ['--training-input-mode', 'Pipe'],
+      { extraArgs: ['--training-input-mode', 'Pipe'] },
     );
     await until(() => setup.store.readLogLines(arn, '').some((l) => l.text.startsWith('pipe algo-1 train_0 ')));
     await killRunner(child);

@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { startServer } from '../../src/api/http/server.js';
 import { boto3Script } from '../helpers/aws-clients.js';
+import { DATA_PARALLEL_DATA, DATA_PARALLEL_IMAGE } from '../helpers/data-parallel.js';
 import { tempService, trainingSetup } from '../helpers/fixtures.js';
-import { labDown, labUp, leftOnLab, MANAGER } from './swarm-lab.js';
+import { leftOnLab, useSwarmLab, MANAGER } from './swarm-lab.js';
 
-const DATA = join(import.meta.dirname, '../../examples/algorithms/data-parallel/data/train');
 
-let broughtUp = false;
-beforeAll(() => {
-  broughtUp = labUp();
-}, 300_000);
-afterAll(() => {
-  if (broughtUp) labDown();
-}, 120_000);
+useSwarmLab();
 
 describe('boto3 through the HTTP endpoint, with runs placed on the swarm', () => {
   it('trains the 3-instance data-parallel example ACTIVE, unchanged from one engine, and leaves nothing on the lab', async () => {
     await using service = tempService({ settings: { placement: 'swarm', engine: { dockerHost: MANAGER } } });
     // localDataSource is our extension, which boto3's model does not know: the channel is made beside the server.
     const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, {
-      imageUri: 'crml-examples/data-parallel:latest',
-      dataDir: DATA,
+      imageUri: DATA_PARALLEL_IMAGE,
+      dataDir: DATA_PARALLEL_DATA,
     });
     const server = await startServer({ service });
     try {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 
 /**
  * The 3-node lab of scripts/swarm-lab.sh for the Swarm tests: brought up when it is not, and read through each
@@ -36,6 +36,17 @@ export function labUp(): boolean {
 
 export function labDown(): void {
   lab('down');
+}
+
+/** In a test file: the lab up before its tests, and down after them when this file brought it up. */
+export function useSwarmLab(): void {
+  let broughtUp = false;
+  beforeAll(() => {
+    broughtUp = labUp();
+  }, 300_000);
+  afterAll(() => {
+    if (broughtUp) labDown();
+  }, 120_000);
 }
 
 export function onNode(socket: string, ...args: string[]): string {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,71 +11,26 @@ import { SwarmTrainingRunner } from '../../src/runner/swarm/swarm-training-runne
 import type { LogLine } from '../../src/runner/types.js';
 import { probeJobSpec } from '../helpers/job-spec.js';
 import { MEMBERSHIP, tempService, trainingSetup, until } from '../helpers/fixtures.js';
-import { labDown, labUp, leftOnLab, MANAGER } from './swarm-lab.js';
+import { killRunner, startRunnerProcess } from '../helpers/runner-process.js';
+import { leftOnLab, useSwarmLab, MANAGER } from './swarm-lab.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const silent = pino({ level: process.env.CRML_TEST_LOG ?? 'silent' });
 
-let broughtUp = false;
-beforeAll(() => {
-  broughtUp = labUp();
-}, 300_000);
-afterAll(() => {
-  if (broughtUp) labDown();
-}, 120_000);
-
-/** `crml create-trained-model` on the swarm in a child process, as a user would run it; returns it with the new ARN. */
-async function startCli(dataDir: string, association: string, channel: string, hyperparameters: Record<string, string>) {
-  const child = spawn(
-    'npx',
-    [
-      'tsx', 'src/cli/bin.ts', 'create-trained-model', '--name', 'swarm-killed-runner',
-      '--configured-model-algorithm-association-arn', association,
-      '--resource-config', JSON.stringify({ instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 3 }),
-      '--hyperparameters', JSON.stringify(hyperparameters),
-      '--data-channels', JSON.stringify([{ channelName: 'train', mlInputChannelArn: channel }]),
-    ],
-    { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir, CRML_ENGINE: 'swarm', DOCKER_HOST: MANAGER }, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-  );
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  const arn = await new Promise<string>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ARN from the child: ${out}`)), 60_000);
-    child.stdout.on('data', () => {
-      const m = /"trainedModelArn": "([^"]+)"[^}]*}/.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve(m[1]!);
-      }
-    });
-  });
-  return { child, arn };
-}
-
-async function killProcessGroup(child: ChildProcess) {
-  process.kill(-child.pid!, 'SIGKILL');
-  await new Promise((r) => child.once('exit', r));
-  await until(() =>
-    execFileSync('ps', ['-e', '-o', 'pgid=,stat='], { encoding: 'utf8' })
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .every(([pgid, stat]) => pgid !== String(child.pid) || stat?.startsWith('Z')),
-  );
-}
+useSwarmLab();
 
 describe('CRML_ENGINE=swarm: recovery and the limits of placement', () => {
   it('a runner killed mid-run is taken over by the next process: every host finished, its model kept, nothing left', async () => {
     const settings = { placement: 'swarm' as const, engine: { dockerHost: MANAGER } };
     await using setup = tempService({ reconcile: false, settings });
     const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(setup);
-    const { child, arn } = await startCli(setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn, {
-      print_lines: '3',
-      sleep_seconds: '6',
-      model_text: 'survived',
-    });
+    const { child, arn } = await startRunnerProcess(
+      setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn,
+      { print_lines: '3', sleep_seconds: '6', model_text: 'survived' },
+      { name: 'swarm-killed-runner', instanceCount: 3, env: { CRML_ENGINE: 'swarm', DOCKER_HOST: MANAGER } },
+    );
     const status = () => setup.store.get<{ status: string }>('trained-model', arn)?.body.status;
     await until(() => status() === 'CREATE_IN_PROGRESS' && setup.store.countLogLines(arn, '').stdout === 9, 60_000);
-    await killProcessGroup(child);
+    await killRunner(child);
     expect(leftOnLab(arn)).not.toEqual([]); // the tasks go on without their runner
 
     const next = new CleanRoomsMLLocal({ settings: setup.settings, store: setup.store, logger: silent });

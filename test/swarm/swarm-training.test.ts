@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MEMBERSHIP, ROLE_ARN, tempDataFolder, tempService, trainingSetup, until, waitForStatus } from '../helpers/fixtures.js';
-import { labDown, labUp, leftOnLab, MANAGER, NODES, onNode } from './swarm-lab.js';
+import { createDataParallelModel, expectDataParallelTrained } from '../helpers/data-parallel.js';
+import { leftOnLab, MANAGER, NODES, onNode, useSwarmLab } from './swarm-lab.js';
 
-const DATA = join(import.meta.dirname, '../../examples/algorithms/data-parallel/data/train');
-const DATA_PARALLEL = 'crml-examples/data-parallel:latest';
 const PROBE = 'crml-examples/probe:latest';
 
 /** A service whose runs are placed on the lab's swarm, as CRML_ENGINE=swarm DOCKER_HOST=<manager> does. */
@@ -13,52 +12,20 @@ function swarmService(settings: Record<string, unknown> = {}) {
   return tempService({ settings: { placement: 'swarm', engine: { dockerHost: MANAGER }, ...settings } });
 }
 
-let broughtUp = false;
-beforeAll(() => {
-  broughtUp = labUp();
-}, 300_000);
-afterAll(() => {
-  if (broughtUp) labDown();
-}, 120_000);
+useSwarmLab();
 
 describe('CRML_ENGINE=swarm: a run placed on a real 3-node Docker Swarm (scripts/swarm-lab.sh)', () => {
   it('trains data-parallel on 3 instances ACTIVE, one per node, every host seeing the others; nothing is left', async () => {
     await using service = swarmService();
-    const { configuredModelAlgorithmAssociationArn, mlInputChannelArn } = await trainingSetup(service, {
-      imageUri: DATA_PARALLEL,
-      metricDefinitions: [{ name: 'train:loss', regex: 'train_loss=([0-9.eE+-]+)' }],
-      dataDir: DATA,
-    });
-    const { trainedModelArn } = await service.createTrainedModel({
-      membershipIdentifier: MEMBERSHIP,
-      name: 'swarm-data-parallel',
-      configuredModelAlgorithmAssociationArn,
-      resourceConfig: { instanceType: 'ml.m5.large', volumeSizeInGB: 1, instanceCount: 3 },
-      hyperparameters: { epochs: '30' },
-      dataChannels: [{ channelName: 'train', mlInputChannelArn, s3DataDistributionType: 'ShardedByS3Key' }],
-    });
+    const { trainedModelArn } = await createDataParallelModel(service, 'swarm-data-parallel');
     const model = await waitForStatus(service, trainedModelArn, undefined, 180_000);
     const lines = service.store.readLogLines(trainedModelArn, '');
     expect(model.status, JSON.stringify(model.statusDetails) + lines.map((l) => `${l.host} ${l.text}`).join('\n')).toBe('ACTIVE');
 
-    const hosts = ['algo-1', 'algo-2', 'algo-3'];
     expect(lines.map((l) => l.text)).toContainEqual(
       expect.stringContaining('algo-1 on node crml-lab-n1, algo-2 on node crml-lab-n2, algo-3 on node crml-lab-n3'),
     );
-    for (const host of hosts) {
-      const saw = lines.filter((l) => l.host === host && l.text.startsWith(`host ${host} saw peer `)).map((l) => l.text.split(' ').at(-1));
-      expect(saw.sort(), host).toEqual(hosts.filter((h) => h !== host));
-    }
-    const losses = (host: string) => service.store.readMetricPoints(trainedModelArn, '').filter((p) => p.host === host).map((p) => p.value);
-    expect(losses('algo-1')).toHaveLength(30);
-    expect(losses('algo-2')).toEqual(losses('algo-1'));
-    expect(losses('algo-3')).toEqual(losses('algo-1'));
-    const saved = JSON.parse(
-      execFileSync('tar', ['-xzOf', join(service.dataDir, 'artifacts', trainedModelArn.split('/').pop()!, 'base', 'model.tar.gz'), 'model.json'], {
-        encoding: 'utf8',
-      }),
-    );
-    expect(saved.hosts).toEqual(hosts);
+    expectDataParallelTrained(service, trainedModelArn);
     expect(leftOnLab(trainedModelArn)).toEqual([]);
   });
 

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import type * as T from '../generated/types.js';
-import { ConflictException, ServiceQuotaExceededException, ValidationException } from '../generated/errors.js';
+import { ConflictException, ValidationException } from '../generated/errors.js';
 import { arns, newResourceId } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
-import { arnContext, assertCollaboration, assertMembership, assertUserTags, createdNow, nonEmpty, notFound, type ServiceContext } from '../service-context.js';
+import { arnContext, assertCollaboration, assertMembership, assertQuotas, assertUserTags, createdNow, nonEmpty, notFound, type ServiceContext } from '../service-context.js';
 import { INFERENCE_JOB_KIND, RUNNING_INFERENCE_STATUSES, type InferenceJobRecord, type InferenceRunSpec } from '../inference-job-coordinator.js';
 import { maxArtifactBytes } from '../../privacy/index.js';
 import { getAssociationRecord } from './configured-model-algorithm-associations.js';
@@ -100,18 +100,7 @@ export function startTrainedModelInferenceJob(ctx: ServiceContext, input: T.Star
 
 /** The trained models' quota, counted separately for inference jobs pending or in progress (decided). */
 function checkQuota(ctx: ServiceContext, membershipId: string): void {
-  const running = ctx.store.listByStatus<InferenceJobRecord>(INFERENCE_JOB_KIND, RUNNING_INFERENCE_STATUSES);
-  const inMembership = running.filter((r) => r.membershipId === membershipId).length;
-  if (inMembership >= ctx.settings.quotaPerMembership) {
-    throw new ServiceQuotaExceededException(
-      `Membership ${membershipId} already has ${inMembership} inference jobs pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
-    );
-  }
-  if (running.length >= ctx.settings.quotaPerAccount) {
-    throw new ServiceQuotaExceededException(
-      `Account ${ctx.settings.accountId} already has ${running.length} inference jobs pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`,
-    );
-  }
+  assertQuotas(ctx, ctx.store.listByStatus<InferenceJobRecord>(INFERENCE_JOB_KIND, RUNNING_INFERENCE_STATUSES), membershipId, 'inference jobs');
 }
 
 export function getInferenceJobRecord(ctx: ServiceContext, membershipId: string, arn: string): InferenceJobRecord {

@@ -5,7 +5,6 @@ import type * as T from '../generated/types.js';
 import {
   ConflictException,
   ResourceNotFoundException,
-  ServiceQuotaExceededException,
   ValidationException,
 } from '../generated/errors.js';
 import { arns, newResourceId } from '../arns.js';
@@ -14,7 +13,7 @@ import { toOutput } from '../shape-output.js';
 import { validationException } from '../validation.js';
 import { assertTrainingInput } from '../training-input-rules.js';
 import { assertPlacementInput } from '../placement-rules.js';
-import { arnContext, assertMembership, assertUserTags, nonEmpty, notFound, pageOfMembership, nowIso, type ServiceContext } from '../service-context.js';
+import { arnContext, assertMembership, assertQuotas, assertUserTags, nonEmpty, notFound, pageOfMembership, nowIso, type ServiceContext } from '../service-context.js';
 import { CANCELLABLE_STATUSES, FINISHED_STATUSES, RUNNING_STATUSES } from '../trained-model-status.js';
 import { TRAINED_MODEL_KIND, type RunSpec, type TrainedModelRecord } from '../trained-model-records.js';
 import { maxArtifactBytes } from '../../privacy/index.js';
@@ -149,18 +148,7 @@ export function createTrainedModel(ctx: ServiceContext, input: T.CreateTrainedMo
 
 /** The quotas (contract §6): checked in the insert's transaction, so that two processes cannot both take the last slot. */
 function checkQuotas(ctx: ServiceContext, membershipId: string): void {
-  const running = ctx.trainedModels.listByStatus(RUNNING_STATUSES);
-  const inMembership = running.filter((r) => r.membershipId === membershipId).length;
-  if (inMembership >= ctx.settings.quotaPerMembership) {
-    throw new ServiceQuotaExceededException(
-      `Membership ${membershipId} already has ${inMembership} trained models pending or in progress; the quota is ${ctx.settings.quotaPerMembership}.`,
-    );
-  }
-  if (running.length >= ctx.settings.quotaPerAccount) {
-    throw new ServiceQuotaExceededException(
-      `Account ${ctx.settings.accountId} already has ${running.length} trained models pending or in progress; the quota is ${ctx.settings.quotaPerAccount}.`,
-    );
-  }
+  assertQuotas(ctx, ctx.trainedModels.listByStatus(RUNNING_STATUSES), membershipId, 'trained models');
 }
 
 /**

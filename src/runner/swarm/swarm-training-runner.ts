@@ -1,7 +1,6 @@
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Settings } from '../../settings.js';
-import { CHANNELS_ROOT, ChannelMountError, channelDelivery, channelInputMode } from '../../channels/channel-mounts.js';
+import { CHANNELS_ROOT, channelDelivery, channelInputMode } from '../../channels/channel-mounts.js';
 import { channelContentHashes } from '../../channels/channel-content-hash.js';
 import type { StopSignal } from '../container-engine.js';
 import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from '../image-resolver.js';
@@ -11,16 +10,17 @@ import { optMlSkeleton } from '../opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION } from '../container-config.js';
 import { LogFollower } from '../log-follower.js';
 import { StopController } from '../stop-controller.js';
-import { classifyExit, FAILURE_MESSAGE_CHARS, runCancelled, runEnded, runFailed, type Outcome } from '../run-outcome.js';
+import { classifyExit, FAILURE_MESSAGE_CHARS, runEnded, runFailed, type Outcome } from '../run-outcome.js';
 import { packageArtifacts, readFailureFile } from '../artifact-packager.js';
 import { artifactSizeFailure } from '../artifact-size.js';
 import { runnerFailure } from '../runner-failure.js';
 import { waitForExit } from '../container-wait.js';
-import { writeRunManifest } from '../run-manifest.js';
+import type { writeRunManifest } from '../run-manifest.js';
+import { CANCELLED_BEFORE_START, EndedEarly, endRunEarly, writeRunManifestLogged } from '../ended-early.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from '../channel-shards.js';
 import { clusterHosts } from '../cluster-network.js';
 import { channelLines, peerFailedLine, runnerLine } from '../run-narration.js';
-import type { ReattachOptions, RunEvents, RunKey, RunResult, RunStatusCode, TrainingJobSpec, TrainingRunner } from '../types.js';
+import type { ReattachOptions, RunEvents, RunKey, RunResult, TrainingJobSpec, TrainingRunner } from '../types.js';
 import { createNodeVolume, SwarmPlacementError, TERMINAL_TASK_STATES, type SwarmCluster, type SwarmNode, type SwarmTask } from './swarm-cluster.js';
 import { hostLabels, hostObjects, LABEL_SWARM_ROLE, notAppliedLine, swarmRunName, trainingServiceSpec } from './swarm-service-spec.js';
 import { removeSwarmObjects, SwarmRun, type SwarmMember } from './swarm-run.js';
@@ -42,25 +42,12 @@ const LOG_DRAIN_MS = 10_000;
 
 type LineCounts = { stdout: number; stderr: number };
 
-class EndedEarly extends Error {
-  override readonly name = 'EndedEarly';
-  constructor(
-    readonly statusCode: RunStatusCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 /**
  * What swarmkit says when a task is placed before the run's new overlay network is allocated on its node (seen in
  * the lab); such a task never ran, and the same service created again is placed fine.
  */
 const TRANSIENT_NETWORK_REFUSAL = /missing network attachments|failed to find a load balancer IP/i;
 const SERVICE_RETRIES = 2;
-
-const CANCELLED_BEFORE_START = 'The trained model was cancelled before it started.';
 
 interface RunContext {
   spec: TrainingJobSpec;
@@ -470,30 +457,12 @@ export class SwarmTrainingRunner implements TrainingRunner {
     return result;
   }
 
-  private async endEarly(ctx: RunContext, e: unknown): Promise<RunResult> {
-    const { spec, log, limits, image } = ctx;
-    let failure: EndedEarly;
-    if (e instanceof EndedEarly) failure = e;
-    else if (e instanceof ChannelMountError) failure = new EndedEarly('INTERNAL_ERROR', e.message, { cause: e });
-    else {
-      log.error({ err: e }, 'run failed on the runner side');
-      failure = new EndedEarly('INTERNAL_ERROR', runnerFailure(this.opts.cluster, e as Error), { cause: e });
-    }
-    const { statusCode, message, cause } = failure;
-    const details = { imageDigest: image?.digest, limits, cause };
-    const result = statusCode === 'CANCELLED' ? runCancelled(ctx.startedAt, message, details) : runFailed(ctx.startedAt, statusCode, message, details);
-    log.info({ statusCode, message }, 'run ended before its tasks ran');
-    await this.manifest(spec, result, { limits, imageId: image?.imageId }, log);
-    return result;
+  private endEarly(ctx: RunContext, e: unknown): Promise<RunResult> {
+    return endRunEarly(ctx, e, this.opts.cluster, 'tasks');
   }
 
-  private async manifest(spec: TrainingJobSpec, result: RunResult, extra: Parameters<typeof writeRunManifest>[2], log: Logger): Promise<void> {
-    try {
-      await mkdir(spec.artifactsDir, { recursive: true });
-      await writeRunManifest(spec, result, extra);
-    } catch (e) {
-      log.warn({ err: e }, 'could not write the run manifest');
-    }
+  private manifest(spec: TrainingJobSpec, result: RunResult, extra: Parameters<typeof writeRunManifest>[2], log: Logger): Promise<void> {
+    return writeRunManifestLogged(spec, result, extra, log);
   }
 }
 
