@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MEMBERSHIP, tempService, trainingSetup, waitForStatus } from '../helpers/fixtures.js';
-import { labDown, labUp, leftOnLab, MANAGER } from './swarm-lab.js';
+import { leftOnLab, MANAGER, useSwarmLab } from './swarm-lab.js';
 
 const PROBE = 'crml-examples/probe:latest';
 
-let broughtUp = false;
-beforeAll(() => {
-  broughtUp = labUp();
-}, 300_000);
-afterAll(() => {
-  if (broughtUp) labDown();
-}, 120_000);
+useSwarmLab();
 
 /** The words of a single-engine run over its cap (test/runner/volume-at-exit.test.ts), with the host of a cluster. */
 const overCap = (host: string) => new RegExp(`^The job wrote 1\\.\\d\\d GB to its volume on ${host}, more than resourceConfig\\.volumeSizeInGB \\(1 GB\\)\\.$`);
