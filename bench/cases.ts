@@ -320,27 +320,38 @@ export async function serveGet(o: BenchOptions, dataDir: string): Promise<Row> {
   }
 }
 
+/** The line the log case printed as its i-th (1-based). */
+const printedLine = (i: number) => `step=${i}${i % 10000 === 0 ? ' loss=0.5' : ''}`;
+
 /** The expected stored text of the log case, hashed as the runner stores it. */
 function logChecksum(lines: number): string {
   const h = createHash('sha256');
-  for (let i = 1; i <= lines; i++) h.update(`step=${i}${i % 10000 === 0 ? ' loss=0.5' : ''}\n`);
+  for (let i = 1; i <= lines; i++) h.update(`${printedLine(i)}\n`);
   return h.digest('hex');
 }
 
-function storedLogChecksum(service: CleanRoomsMLLocal, arn: string): { lines: number; checksum: string } {
+/**
+ * The stored lines' count and hash, and where they first part from what was printed: a replayed block shows as
+ * `step=1` again after `step=K`, so the boundary names which lines came twice.
+ */
+function storedLogChecksum(service: CleanRoomsMLLocal, arn: string): { lines: number; checksum: string; firstOff?: string } {
   const h = createHash('sha256');
   let lines = 0;
   let after = 0;
+  let firstOff: string | undefined;
   for (;;) {
     const page = service.store.readLogLines(arn, '', after, 50_000);
     if (page.length === 0) break;
     for (const l of page) {
       h.update(`${l.text}\n`);
       lines += 1;
+      if (firstOff === undefined && l.text !== printedLine(lines)) {
+        firstOff = `stored line ${lines} is "${l.text.slice(0, 40)}" (${l.stream}), printed "${printedLine(lines)}"`;
+      }
     }
     after = page[page.length - 1]!.seq;
   }
-  return { lines, checksum: h.digest('hex') };
+  return { lines, checksum: h.digest('hex'), firstOff };
 }
 
 /** Log capture: a container prints millions of lines under 40 metric definitions (a few match). */
@@ -370,7 +381,10 @@ export async function logCapture(o: BenchOptions): Promise<{ row: Row; peakRssMb
         const stored = storedLogChecksum(service, arn);
         lost += Math.max(0, n - stored.lines);
         extra += Math.max(0, stored.lines - n);
-        if (stored.checksum !== expected) corrupt += 1;
+        if (stored.checksum !== expected) {
+          corrupt += 1;
+          if (stored.firstOff) o.log(`log capture: ${stored.lines} lines stored; first off: ${stored.firstOff}`);
+        }
         return ms;
       },
     );

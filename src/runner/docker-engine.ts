@@ -240,8 +240,9 @@ export class DockerEngine implements ContainerEngine {
   async attachOutput(containerId: string): Promise<ContainerLogs> {
     let raw: Readable;
     try {
-      // As `docker run` attaches: the live streams only. Before start there is no log to replay, and asking for one
-      // (logs: true) makes the engine read its log file while the container may already be writing.
+      // As `docker run` attaches: the live streams only. With logs: true the engine joins the live output, answers
+      // (so start follows at once), and only then copies its log file: on a loaded engine that copy comes after the
+      // start, and every line printed in between arrives twice (the log's copy first, then the live one).
       raw = (await this.docker.getContainer(containerId).attach({ stream: true, stdout: true, stderr: true, logs: false })) as unknown as Readable;
     } catch (e) {
       // Podman runs `runc create` on an attach before start, so a runtime error (a missing entrypoint) is a 409 here,
