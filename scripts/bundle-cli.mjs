@@ -4,11 +4,31 @@
 // first use, see src/runner/dockerode-loader.ts), stay in node_modules.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { fileURLToPath, URL } from 'node:url';
+import { fileURLToPath, pathToFileURL, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bin`;
 rmSync(outdir, { recursive: true, force: true });
+
+/**
+ * zod re-exports every one of its ~40 locales (`z.locales`), half of its bundled size and so of what Node compiles
+ * at start; messages here are the API's own and only English (zod's default) is ever set. Its locales index is
+ * replaced by one that exports English alone.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: fileURLToPath(new URL('./en.js', pathToFileURL(args.importer).href.replace(/[^/]+\/[^/]+$/, 'locales/'))), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(args.path)};`,
+      resolveDir: root,
+    }));
+  },
+};
 
 await build({
   absWorkingDir: root,
@@ -37,5 +57,6 @@ await build({
   // Whitespace and syntax only: identifiers (and so class and function names, which errors carry) stay as written.
   minifyWhitespace: true,
   minifySyntax: true,
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
