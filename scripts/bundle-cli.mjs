@@ -4,7 +4,8 @@
 // first use, see src/runner/dockerode-loader.ts), stay in node_modules.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL, URL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, URL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/bin`;
@@ -20,7 +21,7 @@ const zodEnglishOnly = {
   setup(b) {
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
       /[\\/]zod[\\/]/.test(args.importer)
-        ? { path: fileURLToPath(new URL('./en.js', pathToFileURL(args.importer).href.replace(/[^/]+\/[^/]+$/, 'locales/'))), namespace: 'zod-locales' }
+        ? { path: join(dirname(dirname(args.importer)), 'locales', 'en.js'), namespace: 'zod-locales' }
         : undefined,
     );
     b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
