@@ -204,6 +204,7 @@ class Endpoint {
 
 /** The query string, refused (400) rather than changed when its percent-encoding is not valid UTF-8. */
 function strictQuery(rawQuery: string): URLSearchParams {
+  if (rawQuery === '') return new URLSearchParams();
   for (const part of rawQuery.split('&')) {
     try {
       decodeURIComponent(part.replace(/\+/g, ' '));
