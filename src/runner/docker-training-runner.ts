@@ -13,7 +13,7 @@ import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits,
 import { configFiles } from './training-environment.js';
 import { optMlSkeleton } from './opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
-import { LogFollower } from './log-follower.js';
+import { drainLogs, LOG_DRAIN_MS, LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
 import { volumeOverage } from './volume-check.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, runEnded, runFailed, type Outcome } from './run-outcome.js';
@@ -45,8 +45,6 @@ export interface DockerTrainingRunnerOptions {
   capacityLedger?: CapacityLedger;
 }
 
-/** How long the log stream may lag behind the container's exit before the run goes on without it. */
-const LOG_DRAIN_MS = 10_000;
 
 type LineCounts = { stdout: number; stderr: number };
 
@@ -374,7 +372,7 @@ export class DockerTrainingRunner implements TrainingRunner {
     // What the job wrote after the last live check counts too: measured while the rest is read, and recorded
     // before the outcome is decided.
     const finalVolume = stopper.reason ? Promise.resolve(undefined) : volumeOverage(engine, members, spec.volumeSizeInGB);
-    const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
+    const drained = await drainLogs(logsDone, followers, LOG_DRAIN_MS);
     if (!drained) log.warn('the log stream did not end with the containers; going on without their last lines');
 
     // Every container has exited: from here on, what they left is read and packaged.
@@ -442,8 +440,4 @@ function hostNumber(host: string): number {
 /** Where a run's FIFOs live on this machine, a folder per host; removed when the run ends. */
 function pipesFolder(spec: TrainingJobSpec): string {
   return join(spec.artifactsDir, '.pipes');
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -8,7 +8,7 @@ import { InsufficientCapacityError, limitsFor, type AppliedLimits } from '../res
 import { configFiles } from '../training-environment.js';
 import { optMlSkeleton } from '../opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION } from '../container-config.js';
-import { LogFollower } from '../log-follower.js';
+import { drainLogs, LOG_DRAIN_MS, LogFollower } from '../log-follower.js';
 import { StopController } from '../stop-controller.js';
 import { classifyExit, FAILURE_MESSAGE_CHARS, runEnded, runFailed, type Outcome } from '../run-outcome.js';
 import { packageArtifacts, readFailureFile } from '../artifact-packager.js';
@@ -36,9 +36,6 @@ export interface SwarmTrainingRunnerOptions {
   /** How often task states are polled while the run's tasks are being placed. */
   pollIntervalMs?: number;
 }
-
-/** How long the log stream may lag behind the container's exit before the run goes on without it. */
-const LOG_DRAIN_MS = 10_000;
 
 type LineCounts = { stdout: number; stderr: number };
 
@@ -414,7 +411,7 @@ export class SwarmTrainingRunner implements TrainingRunner {
       });
       stopper.record('volume', over);
     }
-    const drained = await Promise.race([logsDone.then(() => true), delay(LOG_DRAIN_MS).then(() => false)]);
+    const drained = await drainLogs(logsDone, followers, LOG_DRAIN_MS);
     if (!drained) log.warn('the log stream did not end with the tasks; going on without their last lines');
 
     const decisive = failed ?? members[0]!;
