@@ -2,7 +2,8 @@
  * Writes src/api/generated/ from the AWS Clean Rooms ML service model (`npm run generate`):
  * - model.ts: compact shape metadata, the route table of the implemented operations (training, inference, export), their paginators;
  * - types.ts: a TypeScript type per shape;
- * - schemas.ts: a zod schema per shape carrying every constraint, with AWS's constraint words as messages;
+ * - schemas.ts: a zod schema per shape carrying every constraint, with AWS's constraint words as messages, each
+ *   built on first use (`UUIDSchema()`), so a command pays only for the schemas of the operation it calls;
  * - errors.ts: one class per modelled error, with its HTTP status and fault.
  * `generateApi(outDir)` is also what the freshness test calls.
  */
@@ -339,6 +340,14 @@ const codePoints = (s: string): number => {
   for (const _ of s) n++;
   return n;
 };
+/**
+ * A schema built on first use and kept: building every shape's at import was a good part of the CLI's start,
+ * and a command validates one operation's input.
+ */
+const once = <S>(build: () => S): (() => S) => {
+  let schema: S | undefined;
+  return () => (schema ??= build());
+};
 /** A wrong JSON type, or a missing value where one is required. */
 const typeError =
   (what: string) =>
@@ -385,7 +394,7 @@ const blob = () =>
 
 function schemaExpr(model: RawModel, name: string): string {
   const s = model.shapes[name]!;
-  const ref = (shape: string) => `${shape}Schema`;
+  const ref = (shape: string) => `${shape}Schema()`;
   const checks: string[] = [];
   switch (s.type) {
     case 'string': {
@@ -443,22 +452,22 @@ function schemaType(model: RawModel, name: string): string {
   const s = model.shapes[name]!;
   // Structures, lists and maps are pinned to the generated types, so schemas and types cannot drift apart.
   if (isError(s)) return '';
-  if (s.type === 'structure' || s.type === 'list' || s.type === 'map') return `: z.ZodType<T.${name}>`;
+  if (s.type === 'structure' || s.type === 'list' || s.type === 'map') return `(): z.ZodType<T.${name}>`;
   return '';
 }
 
 function schemasFile(model: RawModel, names: string[]): string {
   let out = `${HEADER}${SCHEMA_PRELUDE}`;
-  for (const n of names) out += `\nexport const ${n}Schema${schemaType(model, n)} = ${schemaExpr(model, n)};\n`;
-  out += `\n/** Every schema by shape name. */\nexport const shapeSchemas: Record<string, z.ZodType> = {\n${[...names]
+  for (const n of names) out += `\nexport const ${n}Schema = once(${schemaType(model, n) || '()'} => ${schemaExpr(model, n)});\n`;
+  out += `\n/** Every schema by shape name, each built on first use. */\nexport const shapeSchemas: Record<string, () => z.ZodType> = {\n${[...names]
     .sort()
     .map((n) => `  ${n}: ${n}Schema,`)
     .join('\n')}\n};\n`;
   const inputs = API_OPERATIONS.map((op) => {
     const input = model.operations[op]!.input?.shape;
-    return `  ${op}: ${input ? `${input}Schema` : 'z.object({})'},`;
+    return `  ${op}: ${input ? `${input}Schema` : 'once(() => z.object({}))'},`;
   });
-  out += `\n/** The input schema of each implemented operation. */\nexport const operationInputSchemas: { [N in keyof T.OperationInputs]: z.ZodType<T.OperationInputs[N]> } = {\n${inputs.join('\n')}\n};\n`;
+  out += `\n/** The input schema of each implemented operation, built on first use. */\nexport const operationInputSchemas: { [N in keyof T.OperationInputs]: () => z.ZodType<T.OperationInputs[N]> } = {\n${inputs.join('\n')}\n};\n`;
   return out;
 }
 

@@ -38,7 +38,8 @@ export function validationException(issues: readonly ValidationIssue[]): Validat
 /** Validates an operation's input: returns it typed (unknown members dropped), or throws ValidationException. */
 export function validateInput<N extends OperationName>(op: N, input: unknown): OperationInputs[N] {
   const shapeName = (operations[op] as { input?: string }).input;
-  const schema = operationInputSchemas[op] as z.ZodType<OperationInputs[N]>;
+  // Built on first use: only this operation's schemas (and the shapes they reach) are ever made.
+  const schema = operationInputSchemas[op]() as z.ZodType<OperationInputs[N]>;
   const refused: ValidationIssue[] = [];
   const value = shapeName ? withoutNulls(shapeName, input ?? {}, '', refused) : (input ?? {});
   if (refused.length > 0) throw validationException(refused);
@@ -49,8 +50,9 @@ export function validateInput<N extends OperationName>(op: N, input: unknown): O
 
 /** The issues of a value against a named shape, paths starting at `path` (empty: none found). */
 export function validateShape(shapeName: string, value: unknown, path = ''): ValidationIssue[] {
-  const schema = shapeSchemas[shapeName];
-  if (!schema) throw new Error(`unknown shape ${shapeName}`);
+  const schemaOf = shapeSchemas[shapeName];
+  if (!schemaOf) throw new Error(`unknown shape ${shapeName}`);
+  const schema = schemaOf();
   const refused: ValidationIssue[] = [];
   const cleaned = withoutNulls(shapeName, value, path, refused);
   if (refused.length > 0) return refused;

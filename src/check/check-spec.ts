@@ -88,9 +88,9 @@ const caseFields = {
     })
     .optional(),
   environment: textMap('a string').optional(),
-  instanceType: z.enum(InstanceTypeSchema.options, { error: 'expected an instance type such as ml.m5.large' }).optional(),
+  instanceType: z.enum(InstanceTypeSchema().options, { error: 'expected an instance type such as ml.m5.large' }).optional(),
   instanceCount: positiveWhole('a whole number from 1').optional(),
-  inputMode: z.enum(TrainingInputModeSchema.options, { error: `expected one of ${TrainingInputModeSchema.options.join(', ')}` }).optional(),
+  inputMode: z.enum(TrainingInputModeSchema().options, { error: `expected one of ${TrainingInputModeSchema().options.join(', ')}` }).optional(),
   maxRuntimeInSeconds: positiveWhole('a whole number of seconds from 1').optional(),
   volumeSizeInGB: positiveWhole('a whole number of GB from 1').optional(),
   metricDefinitions: z

@@ -8,6 +8,14 @@ const codePoints = (s: string): number => {
   for (const _ of s) n++;
   return n;
 };
+/**
+ * A schema built on first use and kept: building every shape's at import was a good part of the CLI's start,
+ * and a command validates one operation's input.
+ */
+const once = <S>(build: () => S): (() => S) => {
+  let schema: S | undefined;
+  return () => (schema ??= build());
+};
 /** A wrong JSON type, or a missing value where one is required. */
 const typeError =
   (what: string) =>
@@ -51,1182 +59,1182 @@ const blob = () =>
     .custom<Uint8Array | string>((v) => v instanceof Uint8Array || typeof v === 'string', { error: typeError('a blob') })
     .transform((v) => (typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : v));
 
-export const StringSchema = z.string({ error: typeError('a string') });
+export const StringSchema = once(() => z.string({ error: typeError('a string') }));
 
-export const AccessDeniedExceptionSchema = z.object({
-  message: StringSchema,
-}, { error: typeError('a structure') });
+export const AccessDeniedExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+}, { error: typeError('a structure') }));
 
-export const TrainedModelInferenceJobArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+"));
+export const TrainedModelInferenceJobArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model-inference-job/[-a-zA-Z0-9_/.]+")));
 
-export const UUIDSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(36), lengthAtLeast(36), matches(new RegExp("^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", 'u'), "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"));
+export const UUIDSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(36), lengthAtLeast(36), matches(new RegExp("^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$", 'u'), "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")));
 
-export const CancelTrainedModelInferenceJobRequestSchema: z.ZodType<T.CancelTrainedModelInferenceJobRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
-}, { error: typeError('a structure') });
+export const CancelTrainedModelInferenceJobRequestSchema = once((): z.ZodType<T.CancelTrainedModelInferenceJobRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema(),
+}, { error: typeError('a structure') }));
 
-export const TrainedModelArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+"));
+export const TrainedModelArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/trained-model/[-a-zA-Z0-9_/.]+")));
 
-export const CancelTrainedModelRequestSchema: z.ZodType<T.CancelTrainedModelRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  versionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
+export const CancelTrainedModelRequestSchema = once((): z.ZodType<T.CancelTrainedModelRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const ConflictExceptionSchema = z.object({
-  message: StringSchema,
-}, { error: typeError('a structure') });
+export const ConflictExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+}, { error: typeError('a structure') }));
 
-export const ConfiguredModelAlgorithmArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:configured-model-algorithm/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:configured-model-algorithm/[-a-zA-Z0-9_/.]+"));
+export const ConfiguredModelAlgorithmArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:configured-model-algorithm/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:configured-model-algorithm/[-a-zA-Z0-9_/.]+")));
 
-export const NameStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(63), lengthAtLeast(1), matches(new RegExp("^(?:(?![\\t\\n\\x0B\\f\\r ]*(?=(?:\\r\\n|[\\n\\r\\u0085\\u2028\\u2029])?$))[\\u0020-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}\\t]*)$", 'u'), "(?!\\s*$)[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDBFF-\\uDC00\\uDFFF\\t]*"));
+export const NameStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(63), lengthAtLeast(1), matches(new RegExp("^(?:(?![\\t\\n\\x0B\\f\\r ]*(?=(?:\\r\\n|[\\n\\r\\u0085\\u2028\\u2029])?$))[\\u0020-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}\\t]*)$", 'u'), "(?!\\s*$)[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDBFF-\\uDC00\\uDFFF\\t]*")));
 
-export const TrainedModelExportFileTypeSchema = oneOf(["MODEL","OUTPUT"]);
+export const TrainedModelExportFileTypeSchema = once(() => oneOf(["MODEL","OUTPUT"]));
 
-export const TrainedModelExportFileTypeListSchema: z.ZodType<T.TrainedModelExportFileTypeList> = z.array(TrainedModelExportFileTypeSchema, { error: typeError('a list') }).check(sizeAtMost(2), sizeAtLeast(1));
+export const TrainedModelExportFileTypeListSchema = once((): z.ZodType<T.TrainedModelExportFileTypeList> => z.array(TrainedModelExportFileTypeSchema(), { error: typeError('a list') }).check(sizeAtMost(2), sizeAtLeast(1)));
 
-export const TrainedModelExportsMaxSizeUnitTypeSchema = oneOf(["GB"]);
+export const TrainedModelExportsMaxSizeUnitTypeSchema = once(() => oneOf(["GB"]));
 
-export const TrainedModelExportsMaxSizeValueSchema = z.number({ error: typeError('a number') }).check(valueAtMost(50), valueAtLeast(0.01));
+export const TrainedModelExportsMaxSizeValueSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(50), valueAtLeast(0.01)));
 
-export const TrainedModelExportsMaxSizeSchema: z.ZodType<T.TrainedModelExportsMaxSize> = z.object({
-  unit: TrainedModelExportsMaxSizeUnitTypeSchema,
-  value: TrainedModelExportsMaxSizeValueSchema,
-}, { error: typeError('a structure') });
+export const TrainedModelExportsMaxSizeSchema = once((): z.ZodType<T.TrainedModelExportsMaxSize> => z.object({
+  unit: TrainedModelExportsMaxSizeUnitTypeSchema(),
+  value: TrainedModelExportsMaxSizeValueSchema(),
+}, { error: typeError('a structure') }));
 
-export const TrainedModelExportsConfigurationPolicySchema: z.ZodType<T.TrainedModelExportsConfigurationPolicy> = z.object({
-  maxSize: TrainedModelExportsMaxSizeSchema,
-  filesToExport: TrainedModelExportFileTypeListSchema,
-}, { error: typeError('a structure') });
+export const TrainedModelExportsConfigurationPolicySchema = once((): z.ZodType<T.TrainedModelExportsConfigurationPolicy> => z.object({
+  maxSize: TrainedModelExportsMaxSizeSchema(),
+  filesToExport: TrainedModelExportFileTypeListSchema(),
+}, { error: typeError('a structure') }));
 
-export const AccountIdListSchema: z.ZodType<T.AccountIdList> = z.array(StringSchema, { error: typeError('a list') }).check(sizeAtMost(5), sizeAtLeast(1));
+export const AccountIdListSchema = once((): z.ZodType<T.AccountIdList> => z.array(StringSchema(), { error: typeError('a list') }).check(sizeAtMost(5), sizeAtLeast(1)));
 
-export const CustomDataIdentifierSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(200), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z0-9_#=@/;,\\- \\^\\$\\?\\[\\]\\{\\}\\|\\\\\\*\\+\\.\\(\\)]+)$", 'u'), "[a-zA-Z0-9\\_\\#\\=\\@/\\;\\,\\-\\ \\^\\$\\?\\[\\]\\{\\}\\|\\\\\\*\\+\\.\\(\\)]+"));
+export const CustomDataIdentifierSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(200), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z0-9_#=@/;,\\- \\^\\$\\?\\[\\]\\{\\}\\|\\\\\\*\\+\\.\\(\\)]+)$", 'u'), "[a-zA-Z0-9\\_\\#\\=\\@/\\;\\,\\-\\ \\^\\$\\?\\[\\]\\{\\}\\|\\\\\\*\\+\\.\\(\\)]+")));
 
-export const CustomDataIdentifierListSchema: z.ZodType<T.CustomDataIdentifierList> = z.array(CustomDataIdentifierSchema, { error: typeError('a list') }).check(sizeAtMost(10), sizeAtLeast(1));
+export const CustomDataIdentifierListSchema = once((): z.ZodType<T.CustomDataIdentifierList> => z.array(CustomDataIdentifierSchema(), { error: typeError('a list') }).check(sizeAtMost(10), sizeAtLeast(1)));
 
-export const CustomEntityConfigSchema: z.ZodType<T.CustomEntityConfig> = z.object({
-  customDataIdentifiers: CustomDataIdentifierListSchema,
-}, { error: typeError('a structure') });
+export const CustomEntityConfigSchema = once((): z.ZodType<T.CustomEntityConfig> => z.object({
+  customDataIdentifiers: CustomDataIdentifierListSchema(),
+}, { error: typeError('a structure') }));
 
-export const EntityTypeSchema = oneOf(["ALL_PERSONALLY_IDENTIFIABLE_INFORMATION","NUMBERS","CUSTOM"]);
+export const EntityTypeSchema = once(() => oneOf(["ALL_PERSONALLY_IDENTIFIABLE_INFORMATION","NUMBERS","CUSTOM"]));
 
-export const EntityTypeListSchema: z.ZodType<T.EntityTypeList> = z.array(EntityTypeSchema, { error: typeError('a list') }).check(sizeAtLeast(1));
+export const EntityTypeListSchema = once((): z.ZodType<T.EntityTypeList> => z.array(EntityTypeSchema(), { error: typeError('a list') }).check(sizeAtLeast(1)));
 
-export const LogRedactionConfigurationSchema: z.ZodType<T.LogRedactionConfiguration> = z.object({
-  entitiesToRedact: EntityTypeListSchema,
-  customEntityConfig: CustomEntityConfigSchema.optional(),
-}, { error: typeError('a structure') });
+export const LogRedactionConfigurationSchema = once((): z.ZodType<T.LogRedactionConfiguration> => z.object({
+  entitiesToRedact: EntityTypeListSchema(),
+  customEntityConfig: CustomEntityConfigSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const LogTypeSchema = oneOf(["ALL","ERROR_SUMMARY"]);
+export const LogTypeSchema = once(() => oneOf(["ALL","ERROR_SUMMARY"]));
 
-export const LogsConfigurationPolicyFilterPatternStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(1024));
+export const LogsConfigurationPolicyFilterPatternStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(1024)));
 
-export const LogsConfigurationPolicySchema: z.ZodType<T.LogsConfigurationPolicy> = z.object({
-  allowedAccountIds: AccountIdListSchema,
-  filterPattern: LogsConfigurationPolicyFilterPatternStringSchema.optional(),
-  logType: LogTypeSchema.optional(),
-  logRedactionConfiguration: LogRedactionConfigurationSchema.optional(),
-}, { error: typeError('a structure') });
+export const LogsConfigurationPolicySchema = once((): z.ZodType<T.LogsConfigurationPolicy> => z.object({
+  allowedAccountIds: AccountIdListSchema(),
+  filterPattern: LogsConfigurationPolicyFilterPatternStringSchema().optional(),
+  logType: LogTypeSchema().optional(),
+  logRedactionConfiguration: LogRedactionConfigurationSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const LogsConfigurationPolicyListSchema: z.ZodType<T.LogsConfigurationPolicyList> = z.array(LogsConfigurationPolicySchema, { error: typeError('a list') }).check(sizeAtMost(5), sizeAtLeast(1));
+export const LogsConfigurationPolicyListSchema = once((): z.ZodType<T.LogsConfigurationPolicyList> => z.array(LogsConfigurationPolicySchema(), { error: typeError('a list') }).check(sizeAtMost(5), sizeAtLeast(1)));
 
-export const TrainedModelInferenceMaxOutputSizeUnitTypeSchema = oneOf(["GB"]);
+export const TrainedModelInferenceMaxOutputSizeUnitTypeSchema = once(() => oneOf(["GB"]));
 
-export const TrainedModelInferenceMaxOutputSizeValueSchema = z.number({ error: typeError('a number') }).check(valueAtMost(100), valueAtLeast(0.01));
+export const TrainedModelInferenceMaxOutputSizeValueSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(100), valueAtLeast(0.01)));
 
-export const TrainedModelInferenceMaxOutputSizeSchema: z.ZodType<T.TrainedModelInferenceMaxOutputSize> = z.object({
-  unit: TrainedModelInferenceMaxOutputSizeUnitTypeSchema,
-  value: TrainedModelInferenceMaxOutputSizeValueSchema,
-}, { error: typeError('a structure') });
+export const TrainedModelInferenceMaxOutputSizeSchema = once((): z.ZodType<T.TrainedModelInferenceMaxOutputSize> => z.object({
+  unit: TrainedModelInferenceMaxOutputSizeUnitTypeSchema(),
+  value: TrainedModelInferenceMaxOutputSizeValueSchema(),
+}, { error: typeError('a structure') }));
 
-export const TrainedModelInferenceJobsConfigurationPolicySchema: z.ZodType<T.TrainedModelInferenceJobsConfigurationPolicy> = z.object({
-  containerLogs: LogsConfigurationPolicyListSchema.optional(),
-  maxOutputSize: TrainedModelInferenceMaxOutputSizeSchema.optional(),
-}, { error: typeError('a structure') });
+export const TrainedModelInferenceJobsConfigurationPolicySchema = once((): z.ZodType<T.TrainedModelInferenceJobsConfigurationPolicy> => z.object({
+  containerLogs: LogsConfigurationPolicyListSchema().optional(),
+  maxOutputSize: TrainedModelInferenceMaxOutputSizeSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const NoiseLevelTypeSchema = oneOf(["HIGH","MEDIUM","LOW","NONE"]);
+export const NoiseLevelTypeSchema = once(() => oneOf(["HIGH","MEDIUM","LOW","NONE"]));
 
-export const MetricsConfigurationPolicySchema: z.ZodType<T.MetricsConfigurationPolicy> = z.object({
-  noiseLevel: NoiseLevelTypeSchema,
-}, { error: typeError('a structure') });
+export const MetricsConfigurationPolicySchema = once((): z.ZodType<T.MetricsConfigurationPolicy> => z.object({
+  noiseLevel: NoiseLevelTypeSchema(),
+}, { error: typeError('a structure') }));
 
-export const TrainedModelArtifactMaxSizeUnitTypeSchema = oneOf(["GB"]);
+export const TrainedModelArtifactMaxSizeUnitTypeSchema = once(() => oneOf(["GB"]));
 
-export const TrainedModelArtifactMaxSizeValueSchema = z.number({ error: typeError('a number') }).check(valueAtMost(100), valueAtLeast(0.01));
+export const TrainedModelArtifactMaxSizeValueSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(100), valueAtLeast(0.01)));
 
-export const TrainedModelArtifactMaxSizeSchema: z.ZodType<T.TrainedModelArtifactMaxSize> = z.object({
-  unit: TrainedModelArtifactMaxSizeUnitTypeSchema,
-  value: TrainedModelArtifactMaxSizeValueSchema,
-}, { error: typeError('a structure') });
+export const TrainedModelArtifactMaxSizeSchema = once((): z.ZodType<T.TrainedModelArtifactMaxSize> => z.object({
+  unit: TrainedModelArtifactMaxSizeUnitTypeSchema(),
+  value: TrainedModelArtifactMaxSizeValueSchema(),
+}, { error: typeError('a structure') }));
 
-export const TrainedModelsConfigurationPolicySchema: z.ZodType<T.TrainedModelsConfigurationPolicy> = z.object({
-  containerLogs: LogsConfigurationPolicyListSchema.optional(),
-  containerMetrics: MetricsConfigurationPolicySchema.optional(),
-  maxArtifactSize: TrainedModelArtifactMaxSizeSchema.optional(),
-}, { error: typeError('a structure') });
+export const TrainedModelsConfigurationPolicySchema = once((): z.ZodType<T.TrainedModelsConfigurationPolicy> => z.object({
+  containerLogs: LogsConfigurationPolicyListSchema().optional(),
+  containerMetrics: MetricsConfigurationPolicySchema().optional(),
+  maxArtifactSize: TrainedModelArtifactMaxSizeSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const PrivacyConfigurationPoliciesSchema: z.ZodType<T.PrivacyConfigurationPolicies> = z.object({
-  trainedModels: TrainedModelsConfigurationPolicySchema.optional(),
-  trainedModelExports: TrainedModelExportsConfigurationPolicySchema.optional(),
-  trainedModelInferenceJobs: TrainedModelInferenceJobsConfigurationPolicySchema.optional(),
-}, { error: typeError('a structure') });
+export const PrivacyConfigurationPoliciesSchema = once((): z.ZodType<T.PrivacyConfigurationPolicies> => z.object({
+  trainedModels: TrainedModelsConfigurationPolicySchema().optional(),
+  trainedModelExports: TrainedModelExportsConfigurationPolicySchema().optional(),
+  trainedModelInferenceJobs: TrainedModelInferenceJobsConfigurationPolicySchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const PrivacyConfigurationSchema: z.ZodType<T.PrivacyConfiguration> = z.object({
-  policies: PrivacyConfigurationPoliciesSchema,
-}, { error: typeError('a structure') });
+export const PrivacyConfigurationSchema = once((): z.ZodType<T.PrivacyConfiguration> => z.object({
+  policies: PrivacyConfigurationPoliciesSchema(),
+}, { error: typeError('a structure') }));
 
-export const ResourceDescriptionSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(255), matches(new RegExp("^(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}\\t\\r\\n]*)$", 'u'), "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDBFF-\\uDC00\\uDFFF\\t\\r\\n]*"));
+export const ResourceDescriptionSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(255), matches(new RegExp("^(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\u{10000}-\\u{10FFFF}\\t\\r\\n]*)$", 'u'), "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDBFF-\\uDC00\\uDFFF\\t\\r\\n]*")));
 
-export const TagKeySchema = z.string({ error: typeError('a string') }).check(lengthAtMost(128), lengthAtLeast(1));
+export const TagKeySchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(128), lengthAtLeast(1)));
 
-export const TagValueSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(256));
+export const TagValueSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(256)));
 
-export const TagMapSchema: z.ZodType<T.TagMap> = z.record(TagKeySchema, TagValueSchema, { error: typeError('a map') }).check(entriesAtMost(200));
+export const TagMapSchema = once((): z.ZodType<T.TagMap> => z.record(TagKeySchema(), TagValueSchema(), { error: typeError('a map') }).check(entriesAtMost(200)));
 
-export const CreateConfiguredModelAlgorithmAssociationRequestSchema: z.ZodType<T.CreateConfiguredModelAlgorithmAssociationRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  privacyConfiguration: PrivacyConfigurationSchema.optional(),
-  tags: TagMapSchema.optional(),
-}, { error: typeError('a structure') });
+export const CreateConfiguredModelAlgorithmAssociationRequestSchema = once((): z.ZodType<T.CreateConfiguredModelAlgorithmAssociationRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  privacyConfiguration: PrivacyConfigurationSchema().optional(),
+  tags: TagMapSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const ConfiguredModelAlgorithmAssociationArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/configured-model-algorithm-association/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/configured-model-algorithm-association/[-a-zA-Z0-9_/.]+"));
+export const ConfiguredModelAlgorithmAssociationArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/configured-model-algorithm-association/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/configured-model-algorithm-association/[-a-zA-Z0-9_/.]+")));
 
-export const CreateConfiguredModelAlgorithmAssociationResponseSchema: z.ZodType<T.CreateConfiguredModelAlgorithmAssociationResponse> = z.object({
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-}, { error: typeError('a structure') });
+export const CreateConfiguredModelAlgorithmAssociationResponseSchema = once((): z.ZodType<T.CreateConfiguredModelAlgorithmAssociationResponse> => z.object({
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+}, { error: typeError('a structure') }));
 
-export const AlgorithmImageSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(255), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
+export const AlgorithmImageSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(255), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*")));
 
-export const ContainerArgumentSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(256), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
+export const ContainerArgumentSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(256), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*")));
 
-export const ContainerArgumentsSchema: z.ZodType<T.ContainerArguments> = z.array(ContainerArgumentSchema, { error: typeError('a list') }).check(sizeAtMost(100), sizeAtLeast(1));
+export const ContainerArgumentsSchema = once((): z.ZodType<T.ContainerArguments> => z.array(ContainerArgumentSchema(), { error: typeError('a list') }).check(sizeAtMost(100), sizeAtLeast(1)));
 
-export const ContainerEntrypointStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(256), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
+export const ContainerEntrypointStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(256), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*")));
 
-export const ContainerEntrypointSchema: z.ZodType<T.ContainerEntrypoint> = z.array(ContainerEntrypointStringSchema, { error: typeError('a list') }).check(sizeAtMost(100), sizeAtLeast(1));
+export const ContainerEntrypointSchema = once((): z.ZodType<T.ContainerEntrypoint> => z.array(ContainerEntrypointStringSchema(), { error: typeError('a list') }).check(sizeAtMost(100), sizeAtLeast(1)));
 
-export const MetricNameSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(255), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), ".+"));
+export const MetricNameSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(255), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), ".+")));
 
-export const MetricRegexSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(500), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), ".+"));
+export const MetricRegexSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(500), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), ".+")));
 
-export const MetricDefinitionSchema: z.ZodType<T.MetricDefinition> = z.object({
-  name: MetricNameSchema,
-  regex: MetricRegexSchema,
-}, { error: typeError('a structure') });
+export const MetricDefinitionSchema = once((): z.ZodType<T.MetricDefinition> => z.object({
+  name: MetricNameSchema(),
+  regex: MetricRegexSchema(),
+}, { error: typeError('a structure') }));
 
-export const MetricDefinitionListSchema: z.ZodType<T.MetricDefinitionList> = z.array(MetricDefinitionSchema, { error: typeError('a list') }).check(sizeAtMost(40));
+export const MetricDefinitionListSchema = once((): z.ZodType<T.MetricDefinitionList> => z.array(MetricDefinitionSchema(), { error: typeError('a list') }).check(sizeAtMost(40)));
 
-export const ContainerConfigSchema: z.ZodType<T.ContainerConfig> = z.object({
-  imageUri: AlgorithmImageSchema,
-  entrypoint: ContainerEntrypointSchema.optional(),
-  arguments: ContainerArgumentsSchema.optional(),
-  metricDefinitions: MetricDefinitionListSchema.optional(),
-}, { error: typeError('a structure') });
+export const ContainerConfigSchema = once((): z.ZodType<T.ContainerConfig> => z.object({
+  imageUri: AlgorithmImageSchema(),
+  entrypoint: ContainerEntrypointSchema().optional(),
+  arguments: ContainerArgumentsSchema().optional(),
+  metricDefinitions: MetricDefinitionListSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const IamRoleArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:iam::[0-9]{12}:role/[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), "arn:aws[-a-z]*:iam::[0-9]{12}:role/.+"));
+export const IamRoleArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:iam::[0-9]{12}:role/[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), "arn:aws[-a-z]*:iam::[0-9]{12}:role/.+")));
 
-export const InferenceContainerConfigSchema: z.ZodType<T.InferenceContainerConfig> = z.object({
-  imageUri: AlgorithmImageSchema,
-}, { error: typeError('a structure') });
+export const InferenceContainerConfigSchema = once((): z.ZodType<T.InferenceContainerConfig> => z.object({
+  imageUri: AlgorithmImageSchema(),
+}, { error: typeError('a structure') }));
 
-export const KmsKeyArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:kms:[-a-z0-9]+:[0-9]{12}:key/[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), "arn:aws[-a-z]*:kms:[-a-z0-9]+:[0-9]{12}:key/.+"));
+export const KmsKeyArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:kms:[-a-z0-9]+:[0-9]{12}:key/[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), "arn:aws[-a-z]*:kms:[-a-z0-9]+:[0-9]{12}:key/.+")));
 
-export const CreateConfiguredModelAlgorithmRequestSchema: z.ZodType<T.CreateConfiguredModelAlgorithmRequest> = z.object({
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  roleArn: IamRoleArnSchema,
-  trainingContainerConfig: ContainerConfigSchema.optional(),
-  inferenceContainerConfig: InferenceContainerConfigSchema.optional(),
-  tags: TagMapSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-}, { error: typeError('a structure') });
+export const CreateConfiguredModelAlgorithmRequestSchema = once((): z.ZodType<T.CreateConfiguredModelAlgorithmRequest> => z.object({
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  roleArn: IamRoleArnSchema(),
+  trainingContainerConfig: ContainerConfigSchema().optional(),
+  inferenceContainerConfig: InferenceContainerConfigSchema().optional(),
+  tags: TagMapSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const CreateConfiguredModelAlgorithmResponseSchema: z.ZodType<T.CreateConfiguredModelAlgorithmResponse> = z.object({
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-}, { error: typeError('a structure') });
+export const CreateConfiguredModelAlgorithmResponseSchema = once((): z.ZodType<T.CreateConfiguredModelAlgorithmResponse> => z.object({
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+}, { error: typeError('a structure') }));
 
-export const CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsListSchema: z.ZodType<T.CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsList> = z.array(ConfiguredModelAlgorithmAssociationArnSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+export const CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsListSchema = once((): z.ZodType<T.CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsList> => z.array(ConfiguredModelAlgorithmAssociationArnSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
 
-export const CreateMLInputChannelRequestRetentionInDaysIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(30), valueAtLeast(1));
+export const CreateMLInputChannelRequestRetentionInDaysIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(30), valueAtLeast(1)));
 
-export const WorkerComputeConfigurationNumberIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(1024), valueAtLeast(2));
+export const WorkerComputeConfigurationNumberIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(1024), valueAtLeast(2)));
 
-export const SparkPropertyKeySchema = z.string({ error: typeError('a string') }).check(lengthAtMost(200), lengthAtLeast(1));
+export const SparkPropertyKeySchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(200), lengthAtLeast(1)));
 
-export const SparkPropertyValueSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(500));
+export const SparkPropertyValueSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(500)));
 
-export const SparkPropertiesSchema: z.ZodType<T.SparkProperties> = z.record(SparkPropertyKeySchema, SparkPropertyValueSchema, { error: typeError('a map') }).check(entriesAtMost(50));
+export const SparkPropertiesSchema = once((): z.ZodType<T.SparkProperties> => z.record(SparkPropertyKeySchema(), SparkPropertyValueSchema(), { error: typeError('a map') }).check(entriesAtMost(50)));
 
-export const WorkerComputeConfigurationPropertiesSchema: z.ZodType<T.WorkerComputeConfigurationProperties> = z.object({
-  spark: SparkPropertiesSchema.optional(),
-}, { error: typeError('a structure') }).check(atMostOneMember(["spark"]));
+export const WorkerComputeConfigurationPropertiesSchema = once((): z.ZodType<T.WorkerComputeConfigurationProperties> => z.object({
+  spark: SparkPropertiesSchema().optional(),
+}, { error: typeError('a structure') }).check(atMostOneMember(["spark"])));
 
-export const WorkerComputeTypeSchema = oneOf(["CR.1X","CR.4X","CR.8X"]);
+export const WorkerComputeTypeSchema = once(() => oneOf(["CR.1X","CR.4X","CR.8X"]));
 
-export const WorkerComputeConfigurationSchema: z.ZodType<T.WorkerComputeConfiguration> = z.object({
-  type: WorkerComputeTypeSchema.optional(),
-  number: WorkerComputeConfigurationNumberIntegerSchema.optional(),
-  properties: WorkerComputeConfigurationPropertiesSchema.optional(),
-}, { error: typeError('a structure') });
+export const WorkerComputeConfigurationSchema = once((): z.ZodType<T.WorkerComputeConfiguration> => z.object({
+  type: WorkerComputeTypeSchema().optional(),
+  number: WorkerComputeConfigurationNumberIntegerSchema().optional(),
+  properties: WorkerComputeConfigurationPropertiesSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const ComputeConfigurationSchema: z.ZodType<T.ComputeConfiguration> = z.object({
-  worker: WorkerComputeConfigurationSchema.optional(),
-}, { error: typeError('a structure') }).check(atMostOneMember(["worker"]));
+export const ComputeConfigurationSchema = once((): z.ZodType<T.ComputeConfiguration> => z.object({
+  worker: WorkerComputeConfigurationSchema().optional(),
+}, { error: typeError('a structure') }).check(atMostOneMember(["worker"])));
 
-export const AnalysisTemplateArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(200), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/analysistemplate/[\\d\\w-]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/analysistemplate/[\\d\\w-]+"));
+export const AnalysisTemplateArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(200), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/analysistemplate/[\\d\\w-]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/analysistemplate/[\\d\\w-]+")));
 
-export const ParameterNameSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(100), lengthAtLeast(1), matches(new RegExp("^(?:[0-9a-zA-Z_]+)$", 'u'), "[0-9a-zA-Z_]+"));
+export const ParameterNameSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(100), lengthAtLeast(1), matches(new RegExp("^(?:[0-9a-zA-Z_]+)$", 'u'), "[0-9a-zA-Z_]+")));
 
-export const ParameterValueSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(1000));
+export const ParameterValueSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(1000)));
 
-export const ParameterMapSchema: z.ZodType<T.ParameterMap> = z.record(ParameterNameSchema, ParameterValueSchema, { error: typeError('a map') });
+export const ParameterMapSchema = once((): z.ZodType<T.ParameterMap> => z.record(ParameterNameSchema(), ParameterValueSchema(), { error: typeError('a map') }));
 
-export const ProtectedQuerySQLParametersQueryStringStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(500000));
+export const ProtectedQuerySQLParametersQueryStringStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(500000)));
 
-export const ProtectedQuerySQLParametersSchema: z.ZodType<T.ProtectedQuerySQLParameters> = z.object({
-  queryString: ProtectedQuerySQLParametersQueryStringStringSchema.optional(),
-  analysisTemplateArn: AnalysisTemplateArnSchema.optional(),
-  parameters: ParameterMapSchema.optional(),
-}, { error: typeError('a structure') });
+export const ProtectedQuerySQLParametersSchema = once((): z.ZodType<T.ProtectedQuerySQLParameters> => z.object({
+  queryString: ProtectedQuerySQLParametersQueryStringStringSchema().optional(),
+  analysisTemplateArn: AnalysisTemplateArnSchema().optional(),
+  parameters: ParameterMapSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const ResultFormatSchema = oneOf(["CSV","PARQUET"]);
+export const ResultFormatSchema = once(() => oneOf(["CSV","PARQUET"]));
 
-export const ProtectedQueryInputParametersSchema: z.ZodType<T.ProtectedQueryInputParameters> = z.object({
-  sqlParameters: ProtectedQuerySQLParametersSchema,
-  computeConfiguration: ComputeConfigurationSchema.optional(),
-  resultFormat: ResultFormatSchema.optional(),
-}, { error: typeError('a structure') });
+export const ProtectedQueryInputParametersSchema = once((): z.ZodType<T.ProtectedQueryInputParameters> => z.object({
+  sqlParameters: ProtectedQuerySQLParametersSchema(),
+  computeConfiguration: ComputeConfigurationSchema().optional(),
+  resultFormat: ResultFormatSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const InputChannelDataSourceSchema: z.ZodType<T.InputChannelDataSource> = z.object({
-  protectedQueryInputParameters: ProtectedQueryInputParametersSchema.optional(),
-}, { error: typeError('a structure') }).check(atMostOneMember(["protectedQueryInputParameters"]));
+export const InputChannelDataSourceSchema = once((): z.ZodType<T.InputChannelDataSource> => z.object({
+  protectedQueryInputParameters: ProtectedQueryInputParametersSchema().optional(),
+}, { error: typeError('a structure') }).check(atMostOneMember(["protectedQueryInputParameters"])));
 
-export const InputChannelSchema: z.ZodType<T.InputChannel> = z.object({
-  dataSource: InputChannelDataSourceSchema,
-  roleArn: IamRoleArnSchema,
-}, { error: typeError('a structure') });
+export const InputChannelSchema = once((): z.ZodType<T.InputChannel> => z.object({
+  dataSource: InputChannelDataSourceSchema(),
+  roleArn: IamRoleArnSchema(),
+}, { error: typeError('a structure') }));
 
-export const AccountIdSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(12), lengthAtLeast(12), matches(new RegExp("^(?:[0-9]{12})$", 'u'), "[0-9]{12}"));
+export const AccountIdSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(12), lengthAtLeast(12), matches(new RegExp("^(?:[0-9]{12})$", 'u'), "[0-9]{12}")));
 
-export const PayerConfigurationSchema: z.ZodType<T.PayerConfiguration> = z.object({
-  computePayerAccountId: AccountIdSchema.optional(),
-  syntheticDataPayerAccountId: AccountIdSchema.optional(),
-}, { error: typeError('a structure') });
+export const PayerConfigurationSchema = once((): z.ZodType<T.PayerConfiguration> => z.object({
+  computePayerAccountId: AccountIdSchema().optional(),
+  syntheticDataPayerAccountId: AccountIdSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const CreateMLInputChannelRequestSchema: z.ZodType<T.CreateMLInputChannelRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  configuredModelAlgorithmAssociations: CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsListSchema,
-  inputChannel: InputChannelSchema,
-  name: NameStringSchema,
-  retentionInDays: CreateMLInputChannelRequestRetentionInDaysIntegerSchema,
-  description: ResourceDescriptionSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-  tags: TagMapSchema.optional(),
-  payerConfiguration: PayerConfigurationSchema.optional(),
-}, { error: typeError('a structure') });
+export const CreateMLInputChannelRequestSchema = once((): z.ZodType<T.CreateMLInputChannelRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  configuredModelAlgorithmAssociations: CreateMLInputChannelRequestConfiguredModelAlgorithmAssociationsListSchema(),
+  inputChannel: InputChannelSchema(),
+  name: NameStringSchema(),
+  retentionInDays: CreateMLInputChannelRequestRetentionInDaysIntegerSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+  tags: TagMapSchema().optional(),
+  payerConfiguration: PayerConfigurationSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const MLInputChannelArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/ml-input-channel/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/ml-input-channel/[-a-zA-Z0-9_/.]+"));
+export const MLInputChannelArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/ml-input-channel/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/ml-input-channel/[-a-zA-Z0-9_/.]+")));
 
-export const CreateMLInputChannelResponseSchema: z.ZodType<T.CreateMLInputChannelResponse> = z.object({
-  mlInputChannelArn: MLInputChannelArnSchema,
-}, { error: typeError('a structure') });
+export const CreateMLInputChannelResponseSchema = once((): z.ZodType<T.CreateMLInputChannelResponse> => z.object({
+  mlInputChannelArn: MLInputChannelArnSchema(),
+}, { error: typeError('a structure') }));
 
-export const EnvironmentKeyStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(512), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z_][a-zA-Z0-9_]*)$", 'u'), "[a-zA-Z_][a-zA-Z0-9_]*"));
+export const EnvironmentKeyStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(512), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z_][a-zA-Z0-9_]*)$", 'u'), "[a-zA-Z_][a-zA-Z0-9_]*")));
 
-export const EnvironmentValueStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(512), lengthAtLeast(1), matches(new RegExp("^(?:[\\S\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\t\\n\\x0B\\f\\r ]*)$", 'u'), "[\\S\\s]*"));
+export const EnvironmentValueStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(512), lengthAtLeast(1), matches(new RegExp("^(?:[\\S\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\t\\n\\x0B\\f\\r ]*)$", 'u'), "[\\S\\s]*")));
 
-export const EnvironmentSchema: z.ZodType<T.Environment> = z.record(EnvironmentKeyStringSchema, EnvironmentValueStringSchema, { error: typeError('a map') }).check(entriesAtMost(100));
+export const EnvironmentSchema = once((): z.ZodType<T.Environment> => z.record(EnvironmentKeyStringSchema(), EnvironmentValueStringSchema(), { error: typeError('a map') }).check(entriesAtMost(100)));
 
-export const HyperParametersKeyStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(256), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
+export const HyperParametersKeyStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(256), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*")));
 
-export const HyperParametersValueStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2500), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
+export const HyperParametersValueStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2500), lengthAtLeast(1), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*")));
 
-export const HyperParametersSchema: z.ZodType<T.HyperParameters> = z.record(HyperParametersKeyStringSchema, HyperParametersValueStringSchema, { error: typeError('a map') }).check(entriesAtMost(100));
+export const HyperParametersSchema = once((): z.ZodType<T.HyperParameters> => z.record(HyperParametersKeyStringSchema(), HyperParametersValueStringSchema(), { error: typeError('a map') }).check(entriesAtMost(100)));
 
-export const ModelTrainingDataChannelNameSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(64), lengthAtLeast(1), matches(new RegExp("^(?:[A-Za-z0-9\\.\\-_]+)$", 'u'), "[A-Za-z0-9\\.\\-_]+"));
+export const ModelTrainingDataChannelNameSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(64), lengthAtLeast(1), matches(new RegExp("^(?:[A-Za-z0-9\\.\\-_]+)$", 'u'), "[A-Za-z0-9\\.\\-_]+")));
 
-export const IncrementalTrainingDataChannelSchema: z.ZodType<T.IncrementalTrainingDataChannel> = z.object({
-  trainedModelArn: TrainedModelArnSchema,
-  versionIdentifier: UUIDSchema.optional(),
-  channelName: ModelTrainingDataChannelNameSchema,
-}, { error: typeError('a structure') });
+export const IncrementalTrainingDataChannelSchema = once((): z.ZodType<T.IncrementalTrainingDataChannel> => z.object({
+  trainedModelArn: TrainedModelArnSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+  channelName: ModelTrainingDataChannelNameSchema(),
+}, { error: typeError('a structure') }));
 
-export const IncrementalTrainingDataChannelsSchema: z.ZodType<T.IncrementalTrainingDataChannels> = z.array(IncrementalTrainingDataChannelSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+export const IncrementalTrainingDataChannelsSchema = once((): z.ZodType<T.IncrementalTrainingDataChannels> => z.array(IncrementalTrainingDataChannelSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
 
-export const S3DataDistributionTypeSchema = oneOf(["FullyReplicated","ShardedByS3Key"]);
+export const S3DataDistributionTypeSchema = once(() => oneOf(["FullyReplicated","ShardedByS3Key"]));
 
-export const ModelTrainingDataChannelSchema: z.ZodType<T.ModelTrainingDataChannel> = z.object({
-  mlInputChannelArn: MLInputChannelArnSchema,
-  channelName: ModelTrainingDataChannelNameSchema,
-  s3DataDistributionType: S3DataDistributionTypeSchema.optional(),
-}, { error: typeError('a structure') });
+export const ModelTrainingDataChannelSchema = once((): z.ZodType<T.ModelTrainingDataChannel> => z.object({
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  channelName: ModelTrainingDataChannelNameSchema(),
+  s3DataDistributionType: S3DataDistributionTypeSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const ModelTrainingDataChannelsSchema: z.ZodType<T.ModelTrainingDataChannels> = z.array(ModelTrainingDataChannelSchema, { error: typeError('a list') }).check(sizeAtMost(20), sizeAtLeast(1));
+export const ModelTrainingDataChannelsSchema = once((): z.ZodType<T.ModelTrainingDataChannels> => z.array(ModelTrainingDataChannelSchema(), { error: typeError('a list') }).check(sizeAtMost(20), sizeAtLeast(1)));
 
-export const InstanceTypeSchema = oneOf(["ml.m4.xlarge","ml.m4.2xlarge","ml.m4.4xlarge","ml.m4.10xlarge","ml.m4.16xlarge","ml.g4dn.xlarge","ml.g4dn.2xlarge","ml.g4dn.4xlarge","ml.g4dn.8xlarge","ml.g4dn.12xlarge","ml.g4dn.16xlarge","ml.m5.large","ml.m5.xlarge","ml.m5.2xlarge","ml.m5.4xlarge","ml.m5.12xlarge","ml.m5.24xlarge","ml.c4.xlarge","ml.c4.2xlarge","ml.c4.4xlarge","ml.c4.8xlarge","ml.p2.xlarge","ml.p2.8xlarge","ml.p2.16xlarge","ml.p4d.24xlarge","ml.p4de.24xlarge","ml.p5.48xlarge","ml.c5.xlarge","ml.c5.2xlarge","ml.c5.4xlarge","ml.c5.9xlarge","ml.c5.18xlarge","ml.c5n.xlarge","ml.c5n.2xlarge","ml.c5n.4xlarge","ml.c5n.9xlarge","ml.c5n.18xlarge","ml.g5.xlarge","ml.g5.2xlarge","ml.g5.4xlarge","ml.g5.8xlarge","ml.g5.16xlarge","ml.g5.12xlarge","ml.g5.24xlarge","ml.g5.48xlarge","ml.trn1.2xlarge","ml.trn1.32xlarge","ml.trn1n.32xlarge","ml.m6i.large","ml.m6i.xlarge","ml.m6i.2xlarge","ml.m6i.4xlarge","ml.m6i.8xlarge","ml.m6i.12xlarge","ml.m6i.16xlarge","ml.m6i.24xlarge","ml.m6i.32xlarge","ml.c6i.xlarge","ml.c6i.2xlarge","ml.c6i.8xlarge","ml.c6i.4xlarge","ml.c6i.12xlarge","ml.c6i.16xlarge","ml.c6i.24xlarge","ml.c6i.32xlarge","ml.r5d.large","ml.r5d.xlarge","ml.r5d.2xlarge","ml.r5d.4xlarge","ml.r5d.8xlarge","ml.r5d.12xlarge","ml.r5d.16xlarge","ml.r5d.24xlarge","ml.t3.medium","ml.t3.large","ml.t3.xlarge","ml.t3.2xlarge","ml.r5.large","ml.r5.xlarge","ml.r5.2xlarge","ml.r5.4xlarge","ml.r5.8xlarge","ml.r5.12xlarge","ml.r5.16xlarge","ml.r5.24xlarge","ml.c7i.large","ml.c7i.xlarge","ml.c7i.2xlarge","ml.c7i.4xlarge","ml.c7i.8xlarge","ml.c7i.12xlarge","ml.c7i.16xlarge","ml.c7i.24xlarge","ml.c7i.48xlarge","ml.m7i.large","ml.m7i.xlarge","ml.m7i.2xlarge","ml.m7i.4xlarge","ml.m7i.8xlarge","ml.m7i.12xlarge","ml.m7i.16xlarge","ml.m7i.24xlarge","ml.m7i.48xlarge","ml.r7i.large","ml.r7i.xlarge","ml.r7i.2xlarge","ml.r7i.4xlarge","ml.r7i.8xlarge","ml.r7i.12xlarge","ml.r7i.16xlarge","ml.r7i.24xlarge","ml.r7i.48xlarge","ml.g6.xlarge","ml.g6.2xlarge","ml.g6.4xlarge","ml.g6.8xlarge","ml.g6.12xlarge","ml.g6.16xlarge","ml.g6.24xlarge","ml.g6.48xlarge","ml.g6e.xlarge","ml.g6e.2xlarge","ml.g6e.4xlarge","ml.g6e.8xlarge","ml.g6e.12xlarge","ml.g6e.16xlarge","ml.g6e.24xlarge","ml.g6e.48xlarge","ml.p5en.48xlarge","ml.p3.2xlarge","ml.p3.8xlarge","ml.p3.16xlarge","ml.p3dn.24xlarge"]);
+export const InstanceTypeSchema = once(() => oneOf(["ml.m4.xlarge","ml.m4.2xlarge","ml.m4.4xlarge","ml.m4.10xlarge","ml.m4.16xlarge","ml.g4dn.xlarge","ml.g4dn.2xlarge","ml.g4dn.4xlarge","ml.g4dn.8xlarge","ml.g4dn.12xlarge","ml.g4dn.16xlarge","ml.m5.large","ml.m5.xlarge","ml.m5.2xlarge","ml.m5.4xlarge","ml.m5.12xlarge","ml.m5.24xlarge","ml.c4.xlarge","ml.c4.2xlarge","ml.c4.4xlarge","ml.c4.8xlarge","ml.p2.xlarge","ml.p2.8xlarge","ml.p2.16xlarge","ml.p4d.24xlarge","ml.p4de.24xlarge","ml.p5.48xlarge","ml.c5.xlarge","ml.c5.2xlarge","ml.c5.4xlarge","ml.c5.9xlarge","ml.c5.18xlarge","ml.c5n.xlarge","ml.c5n.2xlarge","ml.c5n.4xlarge","ml.c5n.9xlarge","ml.c5n.18xlarge","ml.g5.xlarge","ml.g5.2xlarge","ml.g5.4xlarge","ml.g5.8xlarge","ml.g5.16xlarge","ml.g5.12xlarge","ml.g5.24xlarge","ml.g5.48xlarge","ml.trn1.2xlarge","ml.trn1.32xlarge","ml.trn1n.32xlarge","ml.m6i.large","ml.m6i.xlarge","ml.m6i.2xlarge","ml.m6i.4xlarge","ml.m6i.8xlarge","ml.m6i.12xlarge","ml.m6i.16xlarge","ml.m6i.24xlarge","ml.m6i.32xlarge","ml.c6i.xlarge","ml.c6i.2xlarge","ml.c6i.8xlarge","ml.c6i.4xlarge","ml.c6i.12xlarge","ml.c6i.16xlarge","ml.c6i.24xlarge","ml.c6i.32xlarge","ml.r5d.large","ml.r5d.xlarge","ml.r5d.2xlarge","ml.r5d.4xlarge","ml.r5d.8xlarge","ml.r5d.12xlarge","ml.r5d.16xlarge","ml.r5d.24xlarge","ml.t3.medium","ml.t3.large","ml.t3.xlarge","ml.t3.2xlarge","ml.r5.large","ml.r5.xlarge","ml.r5.2xlarge","ml.r5.4xlarge","ml.r5.8xlarge","ml.r5.12xlarge","ml.r5.16xlarge","ml.r5.24xlarge","ml.c7i.large","ml.c7i.xlarge","ml.c7i.2xlarge","ml.c7i.4xlarge","ml.c7i.8xlarge","ml.c7i.12xlarge","ml.c7i.16xlarge","ml.c7i.24xlarge","ml.c7i.48xlarge","ml.m7i.large","ml.m7i.xlarge","ml.m7i.2xlarge","ml.m7i.4xlarge","ml.m7i.8xlarge","ml.m7i.12xlarge","ml.m7i.16xlarge","ml.m7i.24xlarge","ml.m7i.48xlarge","ml.r7i.large","ml.r7i.xlarge","ml.r7i.2xlarge","ml.r7i.4xlarge","ml.r7i.8xlarge","ml.r7i.12xlarge","ml.r7i.16xlarge","ml.r7i.24xlarge","ml.r7i.48xlarge","ml.g6.xlarge","ml.g6.2xlarge","ml.g6.4xlarge","ml.g6.8xlarge","ml.g6.12xlarge","ml.g6.16xlarge","ml.g6.24xlarge","ml.g6.48xlarge","ml.g6e.xlarge","ml.g6e.2xlarge","ml.g6e.4xlarge","ml.g6e.8xlarge","ml.g6e.12xlarge","ml.g6e.16xlarge","ml.g6e.24xlarge","ml.g6e.48xlarge","ml.p5en.48xlarge","ml.p3.2xlarge","ml.p3.8xlarge","ml.p3.16xlarge","ml.p3dn.24xlarge"]));
 
-export const ResourceConfigInstanceCountIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(5), valueAtLeast(1));
+export const ResourceConfigInstanceCountIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(5), valueAtLeast(1)));
 
-export const ResourceConfigVolumeSizeInGBIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(8192), valueAtLeast(1));
+export const ResourceConfigVolumeSizeInGBIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(8192), valueAtLeast(1)));
 
-export const ResourceConfigSchema: z.ZodType<T.ResourceConfig> = z.object({
-  instanceCount: ResourceConfigInstanceCountIntegerSchema.optional(),
-  instanceType: InstanceTypeSchema,
-  volumeSizeInGB: ResourceConfigVolumeSizeInGBIntegerSchema,
-}, { error: typeError('a structure') });
+export const ResourceConfigSchema = once((): z.ZodType<T.ResourceConfig> => z.object({
+  instanceCount: ResourceConfigInstanceCountIntegerSchema().optional(),
+  instanceType: InstanceTypeSchema(),
+  volumeSizeInGB: ResourceConfigVolumeSizeInGBIntegerSchema(),
+}, { error: typeError('a structure') }));
 
-export const StoppingConditionMaxRuntimeInSecondsIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(2419200), valueAtLeast(1));
+export const StoppingConditionMaxRuntimeInSecondsIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(2419200), valueAtLeast(1)));
 
-export const StoppingConditionSchema: z.ZodType<T.StoppingCondition> = z.object({
-  maxRuntimeInSeconds: StoppingConditionMaxRuntimeInSecondsIntegerSchema.optional(),
-}, { error: typeError('a structure') });
+export const StoppingConditionSchema = once((): z.ZodType<T.StoppingCondition> => z.object({
+  maxRuntimeInSeconds: StoppingConditionMaxRuntimeInSecondsIntegerSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const TrainingInputModeSchema = oneOf(["File","FastFile","Pipe"]);
+export const TrainingInputModeSchema = once(() => oneOf(["File","FastFile","Pipe"]));
 
-export const CreateTrainedModelRequestSchema: z.ZodType<T.CreateTrainedModelRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  name: NameStringSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  hyperparameters: HyperParametersSchema.optional(),
-  environment: EnvironmentSchema.optional(),
-  resourceConfig: ResourceConfigSchema,
-  stoppingCondition: StoppingConditionSchema.optional(),
-  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsSchema.optional(),
-  dataChannels: ModelTrainingDataChannelsSchema,
-  trainingInputMode: TrainingInputModeSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-  tags: TagMapSchema.optional(),
-  mlModelTrainingPayerAccountId: AccountIdSchema.optional(),
-}, { error: typeError('a structure') });
+export const CreateTrainedModelRequestSchema = once((): z.ZodType<T.CreateTrainedModelRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  name: NameStringSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  hyperparameters: HyperParametersSchema().optional(),
+  environment: EnvironmentSchema().optional(),
+  resourceConfig: ResourceConfigSchema(),
+  stoppingCondition: StoppingConditionSchema().optional(),
+  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsSchema().optional(),
+  dataChannels: ModelTrainingDataChannelsSchema(),
+  trainingInputMode: TrainingInputModeSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+  tags: TagMapSchema().optional(),
+  mlModelTrainingPayerAccountId: AccountIdSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const CreateTrainedModelResponseSchema: z.ZodType<T.CreateTrainedModelResponse> = z.object({
-  trainedModelArn: TrainedModelArnSchema,
-  versionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
+export const CreateTrainedModelResponseSchema = once((): z.ZodType<T.CreateTrainedModelResponse> => z.object({
+  trainedModelArn: TrainedModelArnSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const DeleteConfiguredModelAlgorithmAssociationRequestSchema: z.ZodType<T.DeleteConfiguredModelAlgorithmAssociationRequest> = z.object({
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
+export const DeleteConfiguredModelAlgorithmAssociationRequestSchema = once((): z.ZodType<T.DeleteConfiguredModelAlgorithmAssociationRequest> => z.object({
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
 
-export const DeleteConfiguredModelAlgorithmRequestSchema: z.ZodType<T.DeleteConfiguredModelAlgorithmRequest> = z.object({
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-}, { error: typeError('a structure') });
+export const DeleteConfiguredModelAlgorithmRequestSchema = once((): z.ZodType<T.DeleteConfiguredModelAlgorithmRequest> => z.object({
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+}, { error: typeError('a structure') }));
 
-export const DeleteMLConfigurationRequestSchema: z.ZodType<T.DeleteMLConfigurationRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
+export const DeleteMLConfigurationRequestSchema = once((): z.ZodType<T.DeleteMLConfigurationRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
 
-export const DeleteMLInputChannelDataRequestSchema: z.ZodType<T.DeleteMLInputChannelDataRequest> = z.object({
-  mlInputChannelArn: MLInputChannelArnSchema,
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
+export const DeleteMLInputChannelDataRequestSchema = once((): z.ZodType<T.DeleteMLInputChannelDataRequest> => z.object({
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
 
-export const DeleteTrainedModelOutputRequestSchema: z.ZodType<T.DeleteTrainedModelOutputRequest> = z.object({
-  trainedModelArn: TrainedModelArnSchema,
-  membershipIdentifier: UUIDSchema,
-  versionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
+export const DeleteTrainedModelOutputRequestSchema = once((): z.ZodType<T.DeleteTrainedModelOutputRequest> => z.object({
+  trainedModelArn: TrainedModelArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const GetCollaborationConfiguredModelAlgorithmAssociationRequestSchema: z.ZodType<T.GetCollaborationConfiguredModelAlgorithmAssociationRequest> = z.object({
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
+export const GetCollaborationConfiguredModelAlgorithmAssociationRequestSchema = once((): z.ZodType<T.GetCollaborationConfiguredModelAlgorithmAssociationRequest> => z.object({
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
 
-export const SyntheticTimestamp_date_timeSchema = timestamp();
+export const SyntheticTimestamp_date_timeSchema = once(() => timestamp());
 
-export const GetCollaborationConfiguredModelAlgorithmAssociationResponseSchema: z.ZodType<T.GetCollaborationConfiguredModelAlgorithmAssociationResponse> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  creatorAccountId: AccountIdSchema,
-  privacyConfiguration: PrivacyConfigurationSchema.optional(),
-}, { error: typeError('a structure') });
+export const GetCollaborationConfiguredModelAlgorithmAssociationResponseSchema = once((): z.ZodType<T.GetCollaborationConfiguredModelAlgorithmAssociationResponse> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  creatorAccountId: AccountIdSchema(),
+  privacyConfiguration: PrivacyConfigurationSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const GetCollaborationMLInputChannelRequestSchema: z.ZodType<T.GetCollaborationMLInputChannelRequest> = z.object({
-  mlInputChannelArn: MLInputChannelArnSchema,
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
+export const GetCollaborationMLInputChannelRequestSchema = once((): z.ZodType<T.GetCollaborationMLInputChannelRequest> => z.object({
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
 
-export const GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema: z.ZodType<T.GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsList> = z.array(ConfiguredModelAlgorithmAssociationArnSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+export const GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema = once((): z.ZodType<T.GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsList> => z.array(ConfiguredModelAlgorithmAssociationArnSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
 
-export const GetCollaborationMLInputChannelResponseNumberOfRecordsLongSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(100000000000), valueAtLeast(0));
+export const GetCollaborationMLInputChannelResponseNumberOfRecordsLongSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(100000000000), valueAtLeast(0)));
 
-export const GetCollaborationMLInputChannelResponseRetentionInDaysIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(30), valueAtLeast(1));
+export const GetCollaborationMLInputChannelResponseRetentionInDaysIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(30), valueAtLeast(1)));
 
-export const MLInputChannelStatusSchema = oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","DELETE_PENDING","DELETE_IN_PROGRESS","DELETE_FAILED","INACTIVE"]);
+export const MLInputChannelStatusSchema = once(() => oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","DELETE_PENDING","DELETE_IN_PROGRESS","DELETE_FAILED","INACTIVE"]));
 
-export const AccessBudgetTypeSchema = oneOf(["CALENDAR_DAY","CALENDAR_MONTH","CALENDAR_WEEK","LIFETIME"]);
+export const AccessBudgetTypeSchema = once(() => oneOf(["CALENDAR_DAY","CALENDAR_MONTH","CALENDAR_WEEK","LIFETIME"]));
 
-export const AutoRefreshModeSchema = oneOf(["ENABLED","DISABLED"]);
+export const AutoRefreshModeSchema = once(() => oneOf(["ENABLED","DISABLED"]));
 
-export const BudgetSchema = z.int({ error: typeError('an integer') }).check(valueAtLeast(0));
+export const BudgetSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtLeast(0)));
 
-export const AccessBudgetDetailsSchema: z.ZodType<T.AccessBudgetDetails> = z.object({
-  startTime: SyntheticTimestamp_date_timeSchema,
-  endTime: SyntheticTimestamp_date_timeSchema.optional(),
-  remainingBudget: BudgetSchema,
-  budget: BudgetSchema,
-  budgetType: AccessBudgetTypeSchema,
-  autoRefresh: AutoRefreshModeSchema.optional(),
-}, { error: typeError('a structure') });
+export const AccessBudgetDetailsSchema = once((): z.ZodType<T.AccessBudgetDetails> => z.object({
+  startTime: SyntheticTimestamp_date_timeSchema(),
+  endTime: SyntheticTimestamp_date_timeSchema().optional(),
+  remainingBudget: BudgetSchema(),
+  budget: BudgetSchema(),
+  budgetType: AccessBudgetTypeSchema(),
+  autoRefresh: AutoRefreshModeSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const AccessBudgetDetailsListSchema: z.ZodType<T.AccessBudgetDetailsList> = z.array(AccessBudgetDetailsSchema, { error: typeError('a list') }).check(sizeAtMost(2), sizeAtLeast(1));
+export const AccessBudgetDetailsListSchema = once((): z.ZodType<T.AccessBudgetDetailsList> => z.array(AccessBudgetDetailsSchema(), { error: typeError('a list') }).check(sizeAtMost(2), sizeAtLeast(1)));
 
-export const BudgetedResourceArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(200), matches(new RegExp("^(?:arn:aws:[\\w]+:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/configuredtableassociation/[\\d\\w-]+)$", 'u'), "arn:aws:[\\w]+:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/configuredtableassociation/[\\d\\w-]+"));
+export const BudgetedResourceArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(200), matches(new RegExp("^(?:arn:aws:[\\w]+:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/configuredtableassociation/[\\d\\w-]+)$", 'u'), "arn:aws:[\\w]+:[\\w]{2}-[\\w]{4,9}-[\\d]:[\\d]{12}:membership/[\\d\\w-]+/configuredtableassociation/[\\d\\w-]+")));
 
-export const AccessBudgetSchema: z.ZodType<T.AccessBudget> = z.object({
-  resourceArn: BudgetedResourceArnSchema,
-  details: AccessBudgetDetailsListSchema,
-  aggregateRemainingBudget: BudgetSchema,
-}, { error: typeError('a structure') });
+export const AccessBudgetSchema = once((): z.ZodType<T.AccessBudget> => z.object({
+  resourceArn: BudgetedResourceArnSchema(),
+  details: AccessBudgetDetailsListSchema(),
+  aggregateRemainingBudget: BudgetSchema(),
+}, { error: typeError('a structure') }));
 
-export const AccessBudgetsSchema: z.ZodType<T.AccessBudgets> = z.array(AccessBudgetSchema, { error: typeError('a list') }).check(sizeAtMost(100), sizeAtLeast(1));
+export const AccessBudgetsSchema = once((): z.ZodType<T.AccessBudgets> => z.array(AccessBudgetSchema(), { error: typeError('a list') }).check(sizeAtMost(100), sizeAtLeast(1)));
 
-export const PrivacyBudgetsSchema: z.ZodType<T.PrivacyBudgets> = z.object({
-  accessBudgets: AccessBudgetsSchema.optional(),
-}, { error: typeError('a structure') }).check(atMostOneMember(["accessBudgets"]));
+export const PrivacyBudgetsSchema = once((): z.ZodType<T.PrivacyBudgets> => z.object({
+  accessBudgets: AccessBudgetsSchema().optional(),
+}, { error: typeError('a structure') }).check(atMostOneMember(["accessBudgets"])));
 
-export const StatusDetailsSchema: z.ZodType<T.StatusDetails> = z.object({
-  statusCode: StringSchema.optional(),
-  message: StringSchema.optional(),
-}, { error: typeError('a structure') });
+export const StatusDetailsSchema = once((): z.ZodType<T.StatusDetails> => z.object({
+  statusCode: StringSchema().optional(),
+  message: StringSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const BooleanSchema = z.boolean({ error: typeError('a boolean') });
+export const BooleanSchema = once(() => z.boolean({ error: typeError('a boolean') }));
 
-export const SyntheticDataColumnNameSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(128), matches(new RegExp("^(?:[a-z0-9_](([a-z0-9_]+-)*([a-z0-9_]+))?)$", 'u'), "[a-z0-9_](([a-z0-9_]+-)*([a-z0-9_]+))?"));
+export const SyntheticDataColumnNameSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(128), matches(new RegExp("^(?:[a-z0-9_](([a-z0-9_]+-)*([a-z0-9_]+))?)$", 'u'), "[a-z0-9_](([a-z0-9_]+-)*([a-z0-9_]+))?")));
 
-export const SyntheticDataColumnTypeSchema = oneOf(["CATEGORICAL","NUMERICAL"]);
+export const SyntheticDataColumnTypeSchema = once(() => oneOf(["CATEGORICAL","NUMERICAL"]));
 
-export const SyntheticDataColumnPropertiesSchema: z.ZodType<T.SyntheticDataColumnProperties> = z.object({
-  columnName: SyntheticDataColumnNameSchema,
-  columnType: SyntheticDataColumnTypeSchema,
-  isPredictiveValue: BooleanSchema,
-}, { error: typeError('a structure') });
+export const SyntheticDataColumnPropertiesSchema = once((): z.ZodType<T.SyntheticDataColumnProperties> => z.object({
+  columnName: SyntheticDataColumnNameSchema(),
+  columnType: SyntheticDataColumnTypeSchema(),
+  isPredictiveValue: BooleanSchema(),
+}, { error: typeError('a structure') }));
 
-export const ColumnMappingListSchema: z.ZodType<T.ColumnMappingList> = z.array(SyntheticDataColumnPropertiesSchema, { error: typeError('a list') }).check(sizeAtLeast(5));
+export const ColumnMappingListSchema = once((): z.ZodType<T.ColumnMappingList> => z.array(SyntheticDataColumnPropertiesSchema(), { error: typeError('a list') }).check(sizeAtLeast(5)));
 
-export const ColumnClassificationDetailsSchema: z.ZodType<T.ColumnClassificationDetails> = z.object({
-  columnMapping: ColumnMappingListSchema,
-}, { error: typeError('a structure') });
+export const ColumnClassificationDetailsSchema = once((): z.ZodType<T.ColumnClassificationDetails> => z.object({
+  columnMapping: ColumnMappingListSchema(),
+}, { error: typeError('a structure') }));
 
-export const MLSyntheticDataParametersEpsilonDoubleSchema = z.number({ error: typeError('a number') }).check(valueAtMost(10), valueAtLeast(0.0001));
+export const MLSyntheticDataParametersEpsilonDoubleSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(10), valueAtLeast(0.0001)));
 
-export const MLSyntheticDataParametersMaxMembershipInferenceAttackScoreDoubleSchema = z.number({ error: typeError('a number') }).check(valueAtMost(1), valueAtLeast(0.5));
+export const MLSyntheticDataParametersMaxMembershipInferenceAttackScoreDoubleSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(1), valueAtLeast(0.5)));
 
-export const MLSyntheticDataParametersSchema: z.ZodType<T.MLSyntheticDataParameters> = z.object({
-  epsilon: MLSyntheticDataParametersEpsilonDoubleSchema,
-  maxMembershipInferenceAttackScore: MLSyntheticDataParametersMaxMembershipInferenceAttackScoreDoubleSchema,
-  columnClassification: ColumnClassificationDetailsSchema.optional(),
-}, { error: typeError('a structure') });
+export const MLSyntheticDataParametersSchema = once((): z.ZodType<T.MLSyntheticDataParameters> => z.object({
+  epsilon: MLSyntheticDataParametersEpsilonDoubleSchema(),
+  maxMembershipInferenceAttackScore: MLSyntheticDataParametersMaxMembershipInferenceAttackScoreDoubleSchema(),
+  columnClassification: ColumnClassificationDetailsSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const MembershipInferenceAttackScoreScoreDoubleSchema = z.number({ error: typeError('a number') }).check(valueAtMost(1), valueAtLeast(0));
+export const MembershipInferenceAttackScoreScoreDoubleSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(1), valueAtLeast(0)));
 
-export const MembershipInferenceAttackVersionSchema = oneOf(["DISTANCE_TO_CLOSEST_RECORD_V1"]);
+export const MembershipInferenceAttackVersionSchema = once(() => oneOf(["DISTANCE_TO_CLOSEST_RECORD_V1"]));
 
-export const MembershipInferenceAttackScoreSchema: z.ZodType<T.MembershipInferenceAttackScore> = z.object({
-  attackVersion: MembershipInferenceAttackVersionSchema,
-  score: MembershipInferenceAttackScoreScoreDoubleSchema,
-}, { error: typeError('a structure') });
+export const MembershipInferenceAttackScoreSchema = once((): z.ZodType<T.MembershipInferenceAttackScore> => z.object({
+  attackVersion: MembershipInferenceAttackVersionSchema(),
+  score: MembershipInferenceAttackScoreScoreDoubleSchema(),
+}, { error: typeError('a structure') }));
 
-export const MembershipInferenceAttackScoreListSchema: z.ZodType<T.MembershipInferenceAttackScoreList> = z.array(MembershipInferenceAttackScoreSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+export const MembershipInferenceAttackScoreListSchema = once((): z.ZodType<T.MembershipInferenceAttackScoreList> => z.array(MembershipInferenceAttackScoreSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
 
-export const DataPrivacyScoresSchema: z.ZodType<T.DataPrivacyScores> = z.object({
-  membershipInferenceAttackScores: MembershipInferenceAttackScoreListSchema,
-}, { error: typeError('a structure') });
+export const DataPrivacyScoresSchema = once((): z.ZodType<T.DataPrivacyScores> => z.object({
+  membershipInferenceAttackScores: MembershipInferenceAttackScoreListSchema(),
+}, { error: typeError('a structure') }));
 
-export const SyntheticDataEvaluationScoresSchema: z.ZodType<T.SyntheticDataEvaluationScores> = z.object({
-  dataPrivacyScores: DataPrivacyScoresSchema,
-}, { error: typeError('a structure') });
+export const SyntheticDataEvaluationScoresSchema = once((): z.ZodType<T.SyntheticDataEvaluationScores> => z.object({
+  dataPrivacyScores: DataPrivacyScoresSchema(),
+}, { error: typeError('a structure') }));
 
-export const SyntheticDataConfigurationSchema: z.ZodType<T.SyntheticDataConfiguration> = z.object({
-  syntheticDataParameters: MLSyntheticDataParametersSchema,
-  syntheticDataEvaluationScores: SyntheticDataEvaluationScoresSchema.optional(),
-}, { error: typeError('a structure') });
+export const SyntheticDataConfigurationSchema = once((): z.ZodType<T.SyntheticDataConfiguration> => z.object({
+  syntheticDataParameters: MLSyntheticDataParametersSchema(),
+  syntheticDataEvaluationScores: SyntheticDataEvaluationScoresSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const GetCollaborationMLInputChannelResponseSchema: z.ZodType<T.GetCollaborationMLInputChannelResponse> = z.object({
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  mlInputChannelArn: MLInputChannelArnSchema,
-  name: NameStringSchema,
-  configuredModelAlgorithmAssociations: GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema,
-  status: MLInputChannelStatusSchema,
-  statusDetails: StatusDetailsSchema.optional(),
-  retentionInDays: GetCollaborationMLInputChannelResponseRetentionInDaysIntegerSchema,
-  numberOfRecords: GetCollaborationMLInputChannelResponseNumberOfRecordsLongSchema.optional(),
-  privacyBudgets: PrivacyBudgetsSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  syntheticDataConfiguration: SyntheticDataConfigurationSchema.optional(),
-  payerConfiguration: PayerConfigurationSchema.optional(),
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  creatorAccountId: AccountIdSchema,
-}, { error: typeError('a structure') });
+export const GetCollaborationMLInputChannelResponseSchema = once((): z.ZodType<T.GetCollaborationMLInputChannelResponse> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  name: NameStringSchema(),
+  configuredModelAlgorithmAssociations: GetCollaborationMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema(),
+  status: MLInputChannelStatusSchema(),
+  statusDetails: StatusDetailsSchema().optional(),
+  retentionInDays: GetCollaborationMLInputChannelResponseRetentionInDaysIntegerSchema(),
+  numberOfRecords: GetCollaborationMLInputChannelResponseNumberOfRecordsLongSchema().optional(),
+  privacyBudgets: PrivacyBudgetsSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  syntheticDataConfiguration: SyntheticDataConfigurationSchema().optional(),
+  payerConfiguration: PayerConfigurationSchema().optional(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  creatorAccountId: AccountIdSchema(),
+}, { error: typeError('a structure') }));
 
-export const GetCollaborationTrainedModelRequestSchema: z.ZodType<T.GetCollaborationTrainedModelRequest> = z.object({
-  trainedModelArn: TrainedModelArnSchema,
-  collaborationIdentifier: UUIDSchema,
-  versionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const IncrementalTrainingDataChannelOutputSchema: z.ZodType<T.IncrementalTrainingDataChannelOutput> = z.object({
-  channelName: ModelTrainingDataChannelNameSchema,
-  versionIdentifier: UUIDSchema.optional(),
-  modelName: NameStringSchema,
-}, { error: typeError('a structure') });
-
-export const IncrementalTrainingDataChannelsOutputSchema: z.ZodType<T.IncrementalTrainingDataChannelsOutput> = z.array(IncrementalTrainingDataChannelOutputSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
+export const GetCollaborationTrainedModelRequestSchema = once((): z.ZodType<T.GetCollaborationTrainedModelRequest> => z.object({
+  trainedModelArn: TrainedModelArnSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const IncrementalTrainingDataChannelOutputSchema = once((): z.ZodType<T.IncrementalTrainingDataChannelOutput> => z.object({
+  channelName: ModelTrainingDataChannelNameSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+  modelName: NameStringSchema(),
+}, { error: typeError('a structure') }));
+
+export const IncrementalTrainingDataChannelsOutputSchema = once((): z.ZodType<T.IncrementalTrainingDataChannelsOutput> => z.array(IncrementalTrainingDataChannelOutputSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
 
-export const LogsStatusSchema = oneOf(["PUBLISH_SUCCEEDED","PUBLISH_FAILED"]);
+export const LogsStatusSchema = once(() => oneOf(["PUBLISH_SUCCEEDED","PUBLISH_FAILED"]));
 
-export const MetricsStatusSchema = oneOf(["PUBLISH_SUCCEEDED","PUBLISH_FAILED"]);
+export const MetricsStatusSchema = once(() => oneOf(["PUBLISH_SUCCEEDED","PUBLISH_FAILED"]));
 
-export const TrainedModelStatusSchema = oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","DELETE_PENDING","DELETE_IN_PROGRESS","DELETE_FAILED","INACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED"]);
+export const TrainedModelStatusSchema = once(() => oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","DELETE_PENDING","DELETE_IN_PROGRESS","DELETE_FAILED","INACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED"]));
 
-export const GetCollaborationTrainedModelResponseSchema: z.ZodType<T.GetCollaborationTrainedModelResponse> = z.object({
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  versionIdentifier: UUIDSchema.optional(),
-  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema.optional(),
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  status: TrainedModelStatusSchema,
-  statusDetails: StatusDetailsSchema.optional(),
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  resourceConfig: ResourceConfigSchema.optional(),
-  trainingInputMode: TrainingInputModeSchema.optional(),
-  stoppingCondition: StoppingConditionSchema.optional(),
-  metricsStatus: MetricsStatusSchema.optional(),
-  metricsStatusDetails: StringSchema.optional(),
-  logsStatus: LogsStatusSchema.optional(),
-  logsStatusDetails: StringSchema.optional(),
-  trainingContainerImageDigest: StringSchema.optional(),
-  mlModelTrainingPayerAccountId: AccountIdSchema.optional(),
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  creatorAccountId: AccountIdSchema,
-}, { error: typeError('a structure') });
-
-export const GetConfiguredModelAlgorithmAssociationRequestSchema: z.ZodType<T.GetConfiguredModelAlgorithmAssociationRequest> = z.object({
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const GetConfiguredModelAlgorithmAssociationResponseSchema: z.ZodType<T.GetConfiguredModelAlgorithmAssociationResponse> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  name: NameStringSchema,
-  privacyConfiguration: PrivacyConfigurationSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  tags: TagMapSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const GetConfiguredModelAlgorithmRequestSchema: z.ZodType<T.GetConfiguredModelAlgorithmRequest> = z.object({
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-}, { error: typeError('a structure') });
-
-export const GetConfiguredModelAlgorithmResponseSchema: z.ZodType<T.GetConfiguredModelAlgorithmResponse> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  name: NameStringSchema,
-  trainingContainerConfig: ContainerConfigSchema.optional(),
-  inferenceContainerConfig: InferenceContainerConfigSchema.optional(),
-  roleArn: IamRoleArnSchema,
-  description: ResourceDescriptionSchema.optional(),
-  tags: TagMapSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-}, { error: typeError('a structure') });
+export const GetCollaborationTrainedModelResponseSchema = once((): z.ZodType<T.GetCollaborationTrainedModelResponse> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema().optional(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  status: TrainedModelStatusSchema(),
+  statusDetails: StatusDetailsSchema().optional(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  resourceConfig: ResourceConfigSchema().optional(),
+  trainingInputMode: TrainingInputModeSchema().optional(),
+  stoppingCondition: StoppingConditionSchema().optional(),
+  metricsStatus: MetricsStatusSchema().optional(),
+  metricsStatusDetails: StringSchema().optional(),
+  logsStatus: LogsStatusSchema().optional(),
+  logsStatusDetails: StringSchema().optional(),
+  trainingContainerImageDigest: StringSchema().optional(),
+  mlModelTrainingPayerAccountId: AccountIdSchema().optional(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  creatorAccountId: AccountIdSchema(),
+}, { error: typeError('a structure') }));
+
+export const GetConfiguredModelAlgorithmAssociationRequestSchema = once((): z.ZodType<T.GetConfiguredModelAlgorithmAssociationRequest> => z.object({
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const GetConfiguredModelAlgorithmAssociationResponseSchema = once((): z.ZodType<T.GetConfiguredModelAlgorithmAssociationResponse> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  name: NameStringSchema(),
+  privacyConfiguration: PrivacyConfigurationSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  tags: TagMapSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const GetConfiguredModelAlgorithmRequestSchema = once((): z.ZodType<T.GetConfiguredModelAlgorithmRequest> => z.object({
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+}, { error: typeError('a structure') }));
+
+export const GetConfiguredModelAlgorithmResponseSchema = once((): z.ZodType<T.GetConfiguredModelAlgorithmResponse> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  name: NameStringSchema(),
+  trainingContainerConfig: ContainerConfigSchema().optional(),
+  inferenceContainerConfig: InferenceContainerConfigSchema().optional(),
+  roleArn: IamRoleArnSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  tags: TagMapSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+}, { error: typeError('a structure') }));
 
-export const GetMLConfigurationRequestSchema: z.ZodType<T.GetMLConfigurationRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const S3PathSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(1285), lengthAtLeast(1), matches(new RegExp("^(?:s3://[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), "s3://.+"));
+export const GetMLConfigurationRequestSchema = once((): z.ZodType<T.GetMLConfigurationRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const S3PathSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(1285), lengthAtLeast(1), matches(new RegExp("^(?:s3://[^\\n\\r\\u0085\\u2028\\u2029]+)$", 'u'), "s3://.+")));
 
-export const S3ConfigMapSchema: z.ZodType<T.S3ConfigMap> = z.object({
-  s3Uri: S3PathSchema,
-}, { error: typeError('a structure') });
+export const S3ConfigMapSchema = once((): z.ZodType<T.S3ConfigMap> => z.object({
+  s3Uri: S3PathSchema(),
+}, { error: typeError('a structure') }));
 
-export const DestinationSchema: z.ZodType<T.Destination> = z.object({
-  s3Destination: S3ConfigMapSchema,
-}, { error: typeError('a structure') });
+export const DestinationSchema = once((): z.ZodType<T.Destination> => z.object({
+  s3Destination: S3ConfigMapSchema(),
+}, { error: typeError('a structure') }));
 
-export const MLOutputConfigurationSchema: z.ZodType<T.MLOutputConfiguration> = z.object({
-  destination: DestinationSchema.optional(),
-  roleArn: IamRoleArnSchema,
-}, { error: typeError('a structure') });
-
-export const GetMLConfigurationResponseSchema: z.ZodType<T.GetMLConfigurationResponse> = z.object({
-  membershipIdentifier: UUIDSchema,
-  defaultOutputLocation: MLOutputConfigurationSchema,
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-}, { error: typeError('a structure') });
-
-export const GetMLInputChannelRequestSchema: z.ZodType<T.GetMLInputChannelRequest> = z.object({
-  mlInputChannelArn: MLInputChannelArnSchema,
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema: z.ZodType<T.GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsList> = z.array(ConfiguredModelAlgorithmAssociationArnSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
-
-export const GetMLInputChannelResponseNumberOfFilesDoubleSchema = z.number({ error: typeError('a number') }).check(valueAtMost(1000000), valueAtLeast(0));
-
-export const GetMLInputChannelResponseNumberOfRecordsLongSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(100000000000), valueAtLeast(0));
-
-export const GetMLInputChannelResponseRetentionInDaysIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(30), valueAtLeast(1));
-
-export const GetMLInputChannelResponseSizeInGbDoubleSchema = z.number({ error: typeError('a number') }).check(valueAtMost(1000000), valueAtLeast(0));
-
-export const GetMLInputChannelResponseSchema: z.ZodType<T.GetMLInputChannelResponse> = z.object({
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  mlInputChannelArn: MLInputChannelArnSchema,
-  name: NameStringSchema,
-  configuredModelAlgorithmAssociations: GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema,
-  status: MLInputChannelStatusSchema,
-  statusDetails: StatusDetailsSchema.optional(),
-  retentionInDays: GetMLInputChannelResponseRetentionInDaysIntegerSchema,
-  numberOfRecords: GetMLInputChannelResponseNumberOfRecordsLongSchema.optional(),
-  privacyBudgets: PrivacyBudgetsSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  syntheticDataConfiguration: SyntheticDataConfigurationSchema.optional(),
-  payerConfiguration: PayerConfigurationSchema.optional(),
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  inputChannel: InputChannelSchema,
-  protectedQueryIdentifier: UUIDSchema.optional(),
-  numberOfFiles: GetMLInputChannelResponseNumberOfFilesDoubleSchema.optional(),
-  sizeInGb: GetMLInputChannelResponseSizeInGbDoubleSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-  tags: TagMapSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const GetTrainedModelInferenceJobRequestSchema: z.ZodType<T.GetTrainedModelInferenceJobRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
-}, { error: typeError('a structure') });
-
-export const InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(100), valueAtLeast(1));
-
-export const InferenceContainerExecutionParametersSchema: z.ZodType<T.InferenceContainerExecutionParameters> = z.object({
-  maxPayloadInMB: InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const InferenceEnvironmentMapKeyStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(1024), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z_][a-zA-Z0-9_]*)$", 'u'), "[a-zA-Z_][a-zA-Z0-9_]*"));
-
-export const InferenceEnvironmentMapValueStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(10240), lengthAtLeast(1), matches(new RegExp("^(?:[\\S\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\t\\n\\x0B\\f\\r ]*)$", 'u'), "[\\S\\s]*"));
-
-export const InferenceEnvironmentMapSchema: z.ZodType<T.InferenceEnvironmentMap> = z.record(InferenceEnvironmentMapKeyStringSchema, InferenceEnvironmentMapValueStringSchema, { error: typeError('a map') }).check(entriesAtMost(16));
-
-export const InferenceOutputConfigurationAcceptStringSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(256), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*"));
-
-export const InferenceReceiverMemberSchema: z.ZodType<T.InferenceReceiverMember> = z.object({
-  accountId: AccountIdSchema,
-}, { error: typeError('a structure') });
-
-export const InferenceReceiverMembersSchema: z.ZodType<T.InferenceReceiverMembers> = z.array(InferenceReceiverMemberSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
-
-export const InferenceOutputConfigurationSchema: z.ZodType<T.InferenceOutputConfiguration> = z.object({
-  accept: InferenceOutputConfigurationAcceptStringSchema.optional(),
-  members: InferenceReceiverMembersSchema,
-}, { error: typeError('a structure') });
-
-export const InferenceInstanceTypeSchema = oneOf(["ml.r7i.48xlarge","ml.r6i.16xlarge","ml.m6i.xlarge","ml.m5.4xlarge","ml.p2.xlarge","ml.m4.16xlarge","ml.r7i.16xlarge","ml.m7i.xlarge","ml.m6i.12xlarge","ml.r7i.8xlarge","ml.r7i.large","ml.m7i.12xlarge","ml.m6i.24xlarge","ml.m7i.24xlarge","ml.r6i.8xlarge","ml.r6i.large","ml.g5.2xlarge","ml.m5.large","ml.m7i.48xlarge","ml.m6i.16xlarge","ml.p2.16xlarge","ml.g5.4xlarge","ml.m7i.16xlarge","ml.c4.2xlarge","ml.c5.2xlarge","ml.c6i.32xlarge","ml.c4.4xlarge","ml.g5.8xlarge","ml.c6i.xlarge","ml.c5.4xlarge","ml.g4dn.xlarge","ml.c7i.xlarge","ml.c6i.12xlarge","ml.g4dn.12xlarge","ml.c7i.12xlarge","ml.c6i.24xlarge","ml.g4dn.2xlarge","ml.c7i.24xlarge","ml.c7i.2xlarge","ml.c4.8xlarge","ml.c6i.2xlarge","ml.g4dn.4xlarge","ml.c7i.48xlarge","ml.c7i.4xlarge","ml.c6i.16xlarge","ml.c5.9xlarge","ml.g4dn.16xlarge","ml.c7i.16xlarge","ml.c6i.4xlarge","ml.c5.xlarge","ml.c4.xlarge","ml.g4dn.8xlarge","ml.c7i.8xlarge","ml.c7i.large","ml.g5.xlarge","ml.c6i.8xlarge","ml.c6i.large","ml.g5.12xlarge","ml.g5.24xlarge","ml.m7i.2xlarge","ml.c5.18xlarge","ml.g5.48xlarge","ml.m6i.2xlarge","ml.g5.16xlarge","ml.m7i.4xlarge","ml.r6i.32xlarge","ml.m6i.4xlarge","ml.m5.xlarge","ml.m4.10xlarge","ml.r6i.xlarge","ml.m5.12xlarge","ml.m4.xlarge","ml.r7i.2xlarge","ml.r7i.xlarge","ml.r6i.12xlarge","ml.m5.24xlarge","ml.r7i.12xlarge","ml.m7i.8xlarge","ml.m7i.large","ml.r6i.24xlarge","ml.r6i.2xlarge","ml.m4.2xlarge","ml.r7i.24xlarge","ml.r7i.4xlarge","ml.m6i.8xlarge","ml.m6i.large","ml.m5.2xlarge","ml.p2.8xlarge","ml.r6i.4xlarge","ml.m6i.32xlarge","ml.m4.4xlarge","ml.p3.16xlarge","ml.p3.2xlarge","ml.p3.8xlarge"]);
-
-export const InferenceResourceConfigInstanceCountIntegerSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(10), valueAtLeast(1));
-
-export const InferenceResourceConfigSchema: z.ZodType<T.InferenceResourceConfig> = z.object({
-  instanceType: InferenceInstanceTypeSchema,
-  instanceCount: InferenceResourceConfigInstanceCountIntegerSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const ModelInferenceDataSourceSchema: z.ZodType<T.ModelInferenceDataSource> = z.object({
-  mlInputChannelArn: MLInputChannelArnSchema,
-}, { error: typeError('a structure') });
-
-export const TrainedModelInferenceJobStatusSchema = oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED","INACTIVE"]);
-
-export const GetTrainedModelInferenceJobResponseSchema: z.ZodType<T.GetTrainedModelInferenceJobResponse> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
-  name: NameStringSchema,
-  status: TrainedModelInferenceJobStatusSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-  resourceConfig: InferenceResourceConfigSchema,
-  outputConfiguration: InferenceOutputConfigurationSchema,
-  membershipIdentifier: UUIDSchema,
-  dataSource: ModelInferenceDataSourceSchema,
-  containerExecutionParameters: InferenceContainerExecutionParametersSchema.optional(),
-  statusDetails: StatusDetailsSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  inferenceContainerImageDigest: StringSchema.optional(),
-  environment: InferenceEnvironmentMapSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-  metricsStatus: MetricsStatusSchema.optional(),
-  metricsStatusDetails: StringSchema.optional(),
-  logsStatus: LogsStatusSchema.optional(),
-  logsStatusDetails: StringSchema.optional(),
-  tags: TagMapSchema.optional(),
-  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const GetTrainedModelRequestSchema: z.ZodType<T.GetTrainedModelRequest> = z.object({
-  trainedModelArn: TrainedModelArnSchema,
-  membershipIdentifier: UUIDSchema,
-  versionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const GetTrainedModelResponseSchema: z.ZodType<T.GetTrainedModelResponse> = z.object({
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  versionIdentifier: UUIDSchema.optional(),
-  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema.optional(),
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  status: TrainedModelStatusSchema,
-  statusDetails: StatusDetailsSchema.optional(),
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  resourceConfig: ResourceConfigSchema.optional(),
-  trainingInputMode: TrainingInputModeSchema.optional(),
-  stoppingCondition: StoppingConditionSchema.optional(),
-  metricsStatus: MetricsStatusSchema.optional(),
-  metricsStatusDetails: StringSchema.optional(),
-  logsStatus: LogsStatusSchema.optional(),
-  logsStatusDetails: StringSchema.optional(),
-  trainingContainerImageDigest: StringSchema.optional(),
-  mlModelTrainingPayerAccountId: AccountIdSchema.optional(),
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  hyperparameters: HyperParametersSchema.optional(),
-  environment: EnvironmentSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-  tags: TagMapSchema.optional(),
-  dataChannels: ModelTrainingDataChannelsSchema,
-}, { error: typeError('a structure') });
-
-export const InternalServiceExceptionSchema = z.object({
-  message: StringSchema,
-}, { error: typeError('a structure') });
-
-export const MaxResultsSchema = z.int({ error: typeError('an integer') }).check(valueAtMost(100), valueAtLeast(1));
-
-export const NextTokenSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(10240), lengthAtLeast(1));
-
-export const ListCollaborationConfiguredModelAlgorithmAssociationsRequestSchema: z.ZodType<T.ListCollaborationConfiguredModelAlgorithmAssociationsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationConfiguredModelAlgorithmAssociationSummarySchema: z.ZodType<T.CollaborationConfiguredModelAlgorithmAssociationSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  creatorAccountId: AccountIdSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationConfiguredModelAlgorithmAssociationListSchema: z.ZodType<T.CollaborationConfiguredModelAlgorithmAssociationList> = z.array(CollaborationConfiguredModelAlgorithmAssociationSummarySchema, { error: typeError('a list') });
-
-export const ListCollaborationConfiguredModelAlgorithmAssociationsResponseSchema: z.ZodType<T.ListCollaborationConfiguredModelAlgorithmAssociationsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  collaborationConfiguredModelAlgorithmAssociations: CollaborationConfiguredModelAlgorithmAssociationListSchema,
-}, { error: typeError('a structure') });
-
-export const ListCollaborationMLInputChannelsRequestSchema: z.ZodType<T.ListCollaborationMLInputChannelsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema: z.ZodType<T.CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsList> = z.array(ConfiguredModelAlgorithmAssociationArnSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
-
-export const CollaborationMLInputChannelSummarySchema: z.ZodType<T.CollaborationMLInputChannelSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  name: NameStringSchema,
-  configuredModelAlgorithmAssociations: CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema,
-  mlInputChannelArn: MLInputChannelArnSchema,
-  status: MLInputChannelStatusSchema,
-  creatorAccountId: AccountIdSchema,
-  description: ResourceDescriptionSchema.optional(),
-  payerConfiguration: PayerConfigurationSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const CollaborationMLInputChannelsListSchema: z.ZodType<T.CollaborationMLInputChannelsList> = z.array(CollaborationMLInputChannelSummarySchema, { error: typeError('a list') });
-
-export const ListCollaborationMLInputChannelsResponseSchema: z.ZodType<T.ListCollaborationMLInputChannelsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  collaborationMLInputChannelsList: CollaborationMLInputChannelsListSchema,
-}, { error: typeError('a structure') });
-
-export const ListCollaborationTrainedModelExportJobsRequestSchema: z.ZodType<T.ListCollaborationTrainedModelExportJobsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const TrainedModelExportJobStatusSchema = oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE"]);
-
-export const TrainedModelExportReceiverMemberSchema: z.ZodType<T.TrainedModelExportReceiverMember> = z.object({
-  accountId: AccountIdSchema,
-}, { error: typeError('a structure') });
-
-export const TrainedModelExportReceiverMembersSchema: z.ZodType<T.TrainedModelExportReceiverMembers> = z.array(TrainedModelExportReceiverMemberSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
-
-export const TrainedModelExportOutputConfigurationSchema: z.ZodType<T.TrainedModelExportOutputConfiguration> = z.object({
-  members: TrainedModelExportReceiverMembersSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationTrainedModelExportJobSummarySchema: z.ZodType<T.CollaborationTrainedModelExportJobSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  name: NameStringSchema,
-  outputConfiguration: TrainedModelExportOutputConfigurationSchema,
-  status: TrainedModelExportJobStatusSchema,
-  statusDetails: StatusDetailsSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  creatorAccountId: AccountIdSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationTrainedModelExportJobListSchema: z.ZodType<T.CollaborationTrainedModelExportJobList> = z.array(CollaborationTrainedModelExportJobSummarySchema, { error: typeError('a list') });
-
-export const ListCollaborationTrainedModelExportJobsResponseSchema: z.ZodType<T.ListCollaborationTrainedModelExportJobsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  collaborationTrainedModelExportJobs: CollaborationTrainedModelExportJobListSchema,
-}, { error: typeError('a structure') });
-
-export const ListCollaborationTrainedModelInferenceJobsRequestSchema: z.ZodType<T.ListCollaborationTrainedModelInferenceJobsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema.optional(),
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const CollaborationTrainedModelInferenceJobSummarySchema: z.ZodType<T.CollaborationTrainedModelInferenceJobSummary> = z.object({
-  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-  status: TrainedModelInferenceJobStatusSchema,
-  outputConfiguration: InferenceOutputConfigurationSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  metricsStatus: MetricsStatusSchema.optional(),
-  metricsStatusDetails: StringSchema.optional(),
-  logsStatus: LogsStatusSchema.optional(),
-  logsStatusDetails: StringSchema.optional(),
-  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  creatorAccountId: AccountIdSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationTrainedModelInferenceJobListSchema: z.ZodType<T.CollaborationTrainedModelInferenceJobList> = z.array(CollaborationTrainedModelInferenceJobSummarySchema, { error: typeError('a list') });
-
-export const ListCollaborationTrainedModelInferenceJobsResponseSchema: z.ZodType<T.ListCollaborationTrainedModelInferenceJobsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  collaborationTrainedModelInferenceJobs: CollaborationTrainedModelInferenceJobListSchema,
-}, { error: typeError('a structure') });
-
-export const ListCollaborationTrainedModelsRequestSchema: z.ZodType<T.ListCollaborationTrainedModelsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const CollaborationTrainedModelSummarySchema: z.ZodType<T.CollaborationTrainedModelSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  name: NameStringSchema,
-  versionIdentifier: UUIDSchema.optional(),
-  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema.optional(),
-  description: ResourceDescriptionSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  status: TrainedModelStatusSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  creatorAccountId: AccountIdSchema,
-  mlModelTrainingPayerAccountId: AccountIdSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const CollaborationTrainedModelListSchema: z.ZodType<T.CollaborationTrainedModelList> = z.array(CollaborationTrainedModelSummarySchema, { error: typeError('a list') });
-
-export const ListCollaborationTrainedModelsResponseSchema: z.ZodType<T.ListCollaborationTrainedModelsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  collaborationTrainedModels: CollaborationTrainedModelListSchema,
-}, { error: typeError('a structure') });
-
-export const ListConfiguredModelAlgorithmAssociationsRequestSchema: z.ZodType<T.ListConfiguredModelAlgorithmAssociationsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const ConfiguredModelAlgorithmAssociationSummarySchema: z.ZodType<T.ConfiguredModelAlgorithmAssociationSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const ConfiguredModelAlgorithmAssociationListSchema: z.ZodType<T.ConfiguredModelAlgorithmAssociationList> = z.array(ConfiguredModelAlgorithmAssociationSummarySchema, { error: typeError('a list') });
-
-export const ListConfiguredModelAlgorithmAssociationsResponseSchema: z.ZodType<T.ListConfiguredModelAlgorithmAssociationsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  configuredModelAlgorithmAssociations: ConfiguredModelAlgorithmAssociationListSchema,
-}, { error: typeError('a structure') });
-
-export const ListConfiguredModelAlgorithmsRequestSchema: z.ZodType<T.ListConfiguredModelAlgorithmsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const ConfiguredModelAlgorithmSummarySchema: z.ZodType<T.ConfiguredModelAlgorithmSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const ConfiguredModelAlgorithmListSchema: z.ZodType<T.ConfiguredModelAlgorithmList> = z.array(ConfiguredModelAlgorithmSummarySchema, { error: typeError('a list') });
-
-export const ListConfiguredModelAlgorithmsResponseSchema: z.ZodType<T.ListConfiguredModelAlgorithmsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  configuredModelAlgorithms: ConfiguredModelAlgorithmListSchema,
-}, { error: typeError('a structure') });
-
-export const ListMLInputChannelsRequestSchema: z.ZodType<T.ListMLInputChannelsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const MLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema: z.ZodType<T.MLInputChannelSummaryConfiguredModelAlgorithmAssociationsList> = z.array(ConfiguredModelAlgorithmAssociationArnSchema, { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1));
-
-export const MLInputChannelSummarySchema: z.ZodType<T.MLInputChannelSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  name: NameStringSchema,
-  configuredModelAlgorithmAssociations: MLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema,
-  protectedQueryIdentifier: UUIDSchema.optional(),
-  mlInputChannelArn: MLInputChannelArnSchema,
-  status: MLInputChannelStatusSchema,
-  description: ResourceDescriptionSchema.optional(),
-  payerConfiguration: PayerConfigurationSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const MLInputChannelsListSchema: z.ZodType<T.MLInputChannelsList> = z.array(MLInputChannelSummarySchema, { error: typeError('a list') });
-
-export const ListMLInputChannelsResponseSchema: z.ZodType<T.ListMLInputChannelsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  mlInputChannelsList: MLInputChannelsListSchema,
-}, { error: typeError('a structure') });
-
-export const TaggableArnSchema = z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:((membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/(configured-model-algorithm-association|trained-model|trained-model-inference-job|ml-input-channel))|training-dataset|audience-model|configured-audience-model|audience-generation-job|configured-model-algorithm)/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:((membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/(configured-model-algorithm-association|trained-model|trained-model-inference-job|ml-input-channel))|training-dataset|audience-model|configured-audience-model|audience-generation-job|configured-model-algorithm)/[-a-zA-Z0-9_/.]+"));
-
-export const ListTagsForResourceRequestSchema: z.ZodType<T.ListTagsForResourceRequest> = z.object({
-  resourceArn: TaggableArnSchema,
-}, { error: typeError('a structure') });
-
-export const ListTagsForResourceResponseSchema: z.ZodType<T.ListTagsForResourceResponse> = z.object({
-  tags: TagMapSchema,
-}, { error: typeError('a structure') });
-
-export const ListTrainedModelInferenceJobsRequestSchema: z.ZodType<T.ListTrainedModelInferenceJobsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema.optional(),
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const TrainedModelInferenceJobSummarySchema: z.ZodType<T.TrainedModelInferenceJobSummary> = z.object({
-  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-  collaborationIdentifier: UUIDSchema,
-  status: TrainedModelInferenceJobStatusSchema,
-  outputConfiguration: InferenceOutputConfigurationSchema,
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  metricsStatus: MetricsStatusSchema.optional(),
-  metricsStatusDetails: StringSchema.optional(),
-  logsStatus: LogsStatusSchema.optional(),
-  logsStatusDetails: StringSchema.optional(),
-  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-}, { error: typeError('a structure') });
-
-export const TrainedModelInferenceJobListSchema: z.ZodType<T.TrainedModelInferenceJobList> = z.array(TrainedModelInferenceJobSummarySchema, { error: typeError('a list') });
-
-export const ListTrainedModelInferenceJobsResponseSchema: z.ZodType<T.ListTrainedModelInferenceJobsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  trainedModelInferenceJobs: TrainedModelInferenceJobListSchema,
-}, { error: typeError('a structure') });
-
-export const ListTrainedModelVersionsRequestSchema: z.ZodType<T.ListTrainedModelVersionsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  status: TrainedModelStatusSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const TrainedModelSummarySchema: z.ZodType<T.TrainedModelSummary> = z.object({
-  createTime: SyntheticTimestamp_date_timeSchema,
-  updateTime: SyntheticTimestamp_date_timeSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  versionIdentifier: UUIDSchema.optional(),
-  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema.optional(),
-  name: NameStringSchema,
-  description: ResourceDescriptionSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  collaborationIdentifier: UUIDSchema,
-  status: TrainedModelStatusSchema,
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema,
-  mlModelTrainingPayerAccountId: AccountIdSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const TrainedModelListSchema: z.ZodType<T.TrainedModelList> = z.array(TrainedModelSummarySchema, { error: typeError('a list') });
-
-export const ListTrainedModelVersionsResponseSchema: z.ZodType<T.ListTrainedModelVersionsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  trainedModels: TrainedModelListSchema,
-}, { error: typeError('a structure') });
-
-export const ListTrainedModelsRequestSchema: z.ZodType<T.ListTrainedModelsRequest> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  maxResults: MaxResultsSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-}, { error: typeError('a structure') });
-
-export const ListTrainedModelsResponseSchema: z.ZodType<T.ListTrainedModelsResponse> = z.object({
-  nextToken: NextTokenSchema.optional(),
-  trainedModels: TrainedModelListSchema,
-}, { error: typeError('a structure') });
-
-export const PutMLConfigurationRequestSchema: z.ZodType<T.PutMLConfigurationRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  defaultOutputLocation: MLOutputConfigurationSchema,
-}, { error: typeError('a structure') });
-
-export const ResourceNotFoundExceptionSchema = z.object({
-  message: StringSchema,
-}, { error: typeError('a structure') });
-
-export const ServiceQuotaExceededExceptionQuotaValueDoubleSchema = z.number({ error: typeError('a number') }).check(valueAtMost(100000), valueAtLeast(0));
-
-export const ServiceQuotaExceededExceptionSchema = z.object({
-  message: StringSchema,
-  quotaName: StringSchema.optional(),
-  quotaValue: ServiceQuotaExceededExceptionQuotaValueDoubleSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const StartTrainedModelExportJobRequestSchema: z.ZodType<T.StartTrainedModelExportJobRequest> = z.object({
-  name: NameStringSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-  membershipIdentifier: UUIDSchema,
-  outputConfiguration: TrainedModelExportOutputConfigurationSchema,
-  description: ResourceDescriptionSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const StartTrainedModelInferenceJobRequestSchema: z.ZodType<T.StartTrainedModelInferenceJobRequest> = z.object({
-  membershipIdentifier: UUIDSchema,
-  name: NameStringSchema,
-  trainedModelArn: TrainedModelArnSchema,
-  trainedModelVersionIdentifier: UUIDSchema.optional(),
-  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema.optional(),
-  resourceConfig: InferenceResourceConfigSchema,
-  outputConfiguration: InferenceOutputConfigurationSchema,
-  dataSource: ModelInferenceDataSourceSchema,
-  description: ResourceDescriptionSchema.optional(),
-  containerExecutionParameters: InferenceContainerExecutionParametersSchema.optional(),
-  environment: InferenceEnvironmentMapSchema.optional(),
-  kmsKeyArn: KmsKeyArnSchema.optional(),
-  tags: TagMapSchema.optional(),
-  mlModelInferencePayerAccountId: AccountIdSchema.optional(),
-}, { error: typeError('a structure') });
-
-export const StartTrainedModelInferenceJobResponseSchema: z.ZodType<T.StartTrainedModelInferenceJobResponse> = z.object({
-  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema,
-}, { error: typeError('a structure') });
-
-export const TagResourceRequestSchema: z.ZodType<T.TagResourceRequest> = z.object({
-  resourceArn: TaggableArnSchema,
-  tags: TagMapSchema,
-}, { error: typeError('a structure') });
-
-export const TagResourceResponseSchema: z.ZodType<T.TagResourceResponse> = z.object({}, { error: typeError('a structure') });
-
-export const ThrottlingExceptionSchema = z.object({
-  message: StringSchema,
-}, { error: typeError('a structure') });
-
-export const TagKeysSchema: z.ZodType<T.TagKeys> = z.array(TagKeySchema, { error: typeError('a list') }).check(sizeAtMost(200));
-
-export const UntagResourceRequestSchema: z.ZodType<T.UntagResourceRequest> = z.object({
-  resourceArn: TaggableArnSchema,
-  tagKeys: TagKeysSchema,
-}, { error: typeError('a structure') });
-
-export const UntagResourceResponseSchema: z.ZodType<T.UntagResourceResponse> = z.object({}, { error: typeError('a structure') });
-
-export const ValidationExceptionSchema = z.object({
-  message: StringSchema,
-}, { error: typeError('a structure') });
-
-/** Every schema by shape name. */
-export const shapeSchemas: Record<string, z.ZodType> = {
+export const MLOutputConfigurationSchema = once((): z.ZodType<T.MLOutputConfiguration> => z.object({
+  destination: DestinationSchema().optional(),
+  roleArn: IamRoleArnSchema(),
+}, { error: typeError('a structure') }));
+
+export const GetMLConfigurationResponseSchema = once((): z.ZodType<T.GetMLConfigurationResponse> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  defaultOutputLocation: MLOutputConfigurationSchema(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+}, { error: typeError('a structure') }));
+
+export const GetMLInputChannelRequestSchema = once((): z.ZodType<T.GetMLInputChannelRequest> => z.object({
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema = once((): z.ZodType<T.GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsList> => z.array(ConfiguredModelAlgorithmAssociationArnSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
+
+export const GetMLInputChannelResponseNumberOfFilesDoubleSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(1000000), valueAtLeast(0)));
+
+export const GetMLInputChannelResponseNumberOfRecordsLongSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(100000000000), valueAtLeast(0)));
+
+export const GetMLInputChannelResponseRetentionInDaysIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(30), valueAtLeast(1)));
+
+export const GetMLInputChannelResponseSizeInGbDoubleSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(1000000), valueAtLeast(0)));
+
+export const GetMLInputChannelResponseSchema = once((): z.ZodType<T.GetMLInputChannelResponse> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  name: NameStringSchema(),
+  configuredModelAlgorithmAssociations: GetMLInputChannelResponseConfiguredModelAlgorithmAssociationsListSchema(),
+  status: MLInputChannelStatusSchema(),
+  statusDetails: StatusDetailsSchema().optional(),
+  retentionInDays: GetMLInputChannelResponseRetentionInDaysIntegerSchema(),
+  numberOfRecords: GetMLInputChannelResponseNumberOfRecordsLongSchema().optional(),
+  privacyBudgets: PrivacyBudgetsSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  syntheticDataConfiguration: SyntheticDataConfigurationSchema().optional(),
+  payerConfiguration: PayerConfigurationSchema().optional(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  inputChannel: InputChannelSchema(),
+  protectedQueryIdentifier: UUIDSchema().optional(),
+  numberOfFiles: GetMLInputChannelResponseNumberOfFilesDoubleSchema().optional(),
+  sizeInGb: GetMLInputChannelResponseSizeInGbDoubleSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+  tags: TagMapSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const GetTrainedModelInferenceJobRequestSchema = once((): z.ZodType<T.GetTrainedModelInferenceJobRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema(),
+}, { error: typeError('a structure') }));
+
+export const InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(100), valueAtLeast(1)));
+
+export const InferenceContainerExecutionParametersSchema = once((): z.ZodType<T.InferenceContainerExecutionParameters> => z.object({
+  maxPayloadInMB: InferenceContainerExecutionParametersMaxPayloadInMBIntegerSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const InferenceEnvironmentMapKeyStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(1024), lengthAtLeast(1), matches(new RegExp("^(?:[a-zA-Z_][a-zA-Z0-9_]*)$", 'u'), "[a-zA-Z_][a-zA-Z0-9_]*")));
+
+export const InferenceEnvironmentMapValueStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(10240), lengthAtLeast(1), matches(new RegExp("^(?:[\\S\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF\\t\\n\\x0B\\f\\r ]*)$", 'u'), "[\\S\\s]*")));
+
+export const InferenceEnvironmentMapSchema = once((): z.ZodType<T.InferenceEnvironmentMap> => z.record(InferenceEnvironmentMapKeyStringSchema(), InferenceEnvironmentMapValueStringSchema(), { error: typeError('a map') }).check(entriesAtMost(16)));
+
+export const InferenceOutputConfigurationAcceptStringSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(256), matches(new RegExp("^(?:[^\\n\\r\\u0085\\u2028\\u2029]*)$", 'u'), ".*")));
+
+export const InferenceReceiverMemberSchema = once((): z.ZodType<T.InferenceReceiverMember> => z.object({
+  accountId: AccountIdSchema(),
+}, { error: typeError('a structure') }));
+
+export const InferenceReceiverMembersSchema = once((): z.ZodType<T.InferenceReceiverMembers> => z.array(InferenceReceiverMemberSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
+
+export const InferenceOutputConfigurationSchema = once((): z.ZodType<T.InferenceOutputConfiguration> => z.object({
+  accept: InferenceOutputConfigurationAcceptStringSchema().optional(),
+  members: InferenceReceiverMembersSchema(),
+}, { error: typeError('a structure') }));
+
+export const InferenceInstanceTypeSchema = once(() => oneOf(["ml.r7i.48xlarge","ml.r6i.16xlarge","ml.m6i.xlarge","ml.m5.4xlarge","ml.p2.xlarge","ml.m4.16xlarge","ml.r7i.16xlarge","ml.m7i.xlarge","ml.m6i.12xlarge","ml.r7i.8xlarge","ml.r7i.large","ml.m7i.12xlarge","ml.m6i.24xlarge","ml.m7i.24xlarge","ml.r6i.8xlarge","ml.r6i.large","ml.g5.2xlarge","ml.m5.large","ml.m7i.48xlarge","ml.m6i.16xlarge","ml.p2.16xlarge","ml.g5.4xlarge","ml.m7i.16xlarge","ml.c4.2xlarge","ml.c5.2xlarge","ml.c6i.32xlarge","ml.c4.4xlarge","ml.g5.8xlarge","ml.c6i.xlarge","ml.c5.4xlarge","ml.g4dn.xlarge","ml.c7i.xlarge","ml.c6i.12xlarge","ml.g4dn.12xlarge","ml.c7i.12xlarge","ml.c6i.24xlarge","ml.g4dn.2xlarge","ml.c7i.24xlarge","ml.c7i.2xlarge","ml.c4.8xlarge","ml.c6i.2xlarge","ml.g4dn.4xlarge","ml.c7i.48xlarge","ml.c7i.4xlarge","ml.c6i.16xlarge","ml.c5.9xlarge","ml.g4dn.16xlarge","ml.c7i.16xlarge","ml.c6i.4xlarge","ml.c5.xlarge","ml.c4.xlarge","ml.g4dn.8xlarge","ml.c7i.8xlarge","ml.c7i.large","ml.g5.xlarge","ml.c6i.8xlarge","ml.c6i.large","ml.g5.12xlarge","ml.g5.24xlarge","ml.m7i.2xlarge","ml.c5.18xlarge","ml.g5.48xlarge","ml.m6i.2xlarge","ml.g5.16xlarge","ml.m7i.4xlarge","ml.r6i.32xlarge","ml.m6i.4xlarge","ml.m5.xlarge","ml.m4.10xlarge","ml.r6i.xlarge","ml.m5.12xlarge","ml.m4.xlarge","ml.r7i.2xlarge","ml.r7i.xlarge","ml.r6i.12xlarge","ml.m5.24xlarge","ml.r7i.12xlarge","ml.m7i.8xlarge","ml.m7i.large","ml.r6i.24xlarge","ml.r6i.2xlarge","ml.m4.2xlarge","ml.r7i.24xlarge","ml.r7i.4xlarge","ml.m6i.8xlarge","ml.m6i.large","ml.m5.2xlarge","ml.p2.8xlarge","ml.r6i.4xlarge","ml.m6i.32xlarge","ml.m4.4xlarge","ml.p3.16xlarge","ml.p3.2xlarge","ml.p3.8xlarge"]));
+
+export const InferenceResourceConfigInstanceCountIntegerSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(10), valueAtLeast(1)));
+
+export const InferenceResourceConfigSchema = once((): z.ZodType<T.InferenceResourceConfig> => z.object({
+  instanceType: InferenceInstanceTypeSchema(),
+  instanceCount: InferenceResourceConfigInstanceCountIntegerSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const ModelInferenceDataSourceSchema = once((): z.ZodType<T.ModelInferenceDataSource> => z.object({
+  mlInputChannelArn: MLInputChannelArnSchema(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelInferenceJobStatusSchema = once(() => oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE","CANCEL_PENDING","CANCEL_IN_PROGRESS","CANCEL_FAILED","INACTIVE"]));
+
+export const GetTrainedModelInferenceJobResponseSchema = once((): z.ZodType<T.GetTrainedModelInferenceJobResponse> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema().optional(),
+  name: NameStringSchema(),
+  status: TrainedModelInferenceJobStatusSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+  resourceConfig: InferenceResourceConfigSchema(),
+  outputConfiguration: InferenceOutputConfigurationSchema(),
+  membershipIdentifier: UUIDSchema(),
+  dataSource: ModelInferenceDataSourceSchema(),
+  containerExecutionParameters: InferenceContainerExecutionParametersSchema().optional(),
+  statusDetails: StatusDetailsSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  inferenceContainerImageDigest: StringSchema().optional(),
+  environment: InferenceEnvironmentMapSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+  metricsStatus: MetricsStatusSchema().optional(),
+  metricsStatusDetails: StringSchema().optional(),
+  logsStatus: LogsStatusSchema().optional(),
+  logsStatusDetails: StringSchema().optional(),
+  tags: TagMapSchema().optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const GetTrainedModelRequestSchema = once((): z.ZodType<T.GetTrainedModelRequest> => z.object({
+  trainedModelArn: TrainedModelArnSchema(),
+  membershipIdentifier: UUIDSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const GetTrainedModelResponseSchema = once((): z.ZodType<T.GetTrainedModelResponse> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema().optional(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  status: TrainedModelStatusSchema(),
+  statusDetails: StatusDetailsSchema().optional(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  resourceConfig: ResourceConfigSchema().optional(),
+  trainingInputMode: TrainingInputModeSchema().optional(),
+  stoppingCondition: StoppingConditionSchema().optional(),
+  metricsStatus: MetricsStatusSchema().optional(),
+  metricsStatusDetails: StringSchema().optional(),
+  logsStatus: LogsStatusSchema().optional(),
+  logsStatusDetails: StringSchema().optional(),
+  trainingContainerImageDigest: StringSchema().optional(),
+  mlModelTrainingPayerAccountId: AccountIdSchema().optional(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  hyperparameters: HyperParametersSchema().optional(),
+  environment: EnvironmentSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+  tags: TagMapSchema().optional(),
+  dataChannels: ModelTrainingDataChannelsSchema(),
+}, { error: typeError('a structure') }));
+
+export const InternalServiceExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+}, { error: typeError('a structure') }));
+
+export const MaxResultsSchema = once(() => z.int({ error: typeError('an integer') }).check(valueAtMost(100), valueAtLeast(1)));
+
+export const NextTokenSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(10240), lengthAtLeast(1)));
+
+export const ListCollaborationConfiguredModelAlgorithmAssociationsRequestSchema = once((): z.ZodType<T.ListCollaborationConfiguredModelAlgorithmAssociationsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationConfiguredModelAlgorithmAssociationSummarySchema = once((): z.ZodType<T.CollaborationConfiguredModelAlgorithmAssociationSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  creatorAccountId: AccountIdSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationConfiguredModelAlgorithmAssociationListSchema = once((): z.ZodType<T.CollaborationConfiguredModelAlgorithmAssociationList> => z.array(CollaborationConfiguredModelAlgorithmAssociationSummarySchema(), { error: typeError('a list') }));
+
+export const ListCollaborationConfiguredModelAlgorithmAssociationsResponseSchema = once((): z.ZodType<T.ListCollaborationConfiguredModelAlgorithmAssociationsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  collaborationConfiguredModelAlgorithmAssociations: CollaborationConfiguredModelAlgorithmAssociationListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListCollaborationMLInputChannelsRequestSchema = once((): z.ZodType<T.ListCollaborationMLInputChannelsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema = once((): z.ZodType<T.CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsList> => z.array(ConfiguredModelAlgorithmAssociationArnSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
+
+export const CollaborationMLInputChannelSummarySchema = once((): z.ZodType<T.CollaborationMLInputChannelSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  name: NameStringSchema(),
+  configuredModelAlgorithmAssociations: CollaborationMLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema(),
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  status: MLInputChannelStatusSchema(),
+  creatorAccountId: AccountIdSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  payerConfiguration: PayerConfigurationSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationMLInputChannelsListSchema = once((): z.ZodType<T.CollaborationMLInputChannelsList> => z.array(CollaborationMLInputChannelSummarySchema(), { error: typeError('a list') }));
+
+export const ListCollaborationMLInputChannelsResponseSchema = once((): z.ZodType<T.ListCollaborationMLInputChannelsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  collaborationMLInputChannelsList: CollaborationMLInputChannelsListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListCollaborationTrainedModelExportJobsRequestSchema = once((): z.ZodType<T.ListCollaborationTrainedModelExportJobsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelExportJobStatusSchema = once(() => oneOf(["CREATE_PENDING","CREATE_IN_PROGRESS","CREATE_FAILED","ACTIVE"]));
+
+export const TrainedModelExportReceiverMemberSchema = once((): z.ZodType<T.TrainedModelExportReceiverMember> => z.object({
+  accountId: AccountIdSchema(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelExportReceiverMembersSchema = once((): z.ZodType<T.TrainedModelExportReceiverMembers> => z.array(TrainedModelExportReceiverMemberSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
+
+export const TrainedModelExportOutputConfigurationSchema = once((): z.ZodType<T.TrainedModelExportOutputConfiguration> => z.object({
+  members: TrainedModelExportReceiverMembersSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationTrainedModelExportJobSummarySchema = once((): z.ZodType<T.CollaborationTrainedModelExportJobSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  name: NameStringSchema(),
+  outputConfiguration: TrainedModelExportOutputConfigurationSchema(),
+  status: TrainedModelExportJobStatusSchema(),
+  statusDetails: StatusDetailsSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  creatorAccountId: AccountIdSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationTrainedModelExportJobListSchema = once((): z.ZodType<T.CollaborationTrainedModelExportJobList> => z.array(CollaborationTrainedModelExportJobSummarySchema(), { error: typeError('a list') }));
+
+export const ListCollaborationTrainedModelExportJobsResponseSchema = once((): z.ZodType<T.ListCollaborationTrainedModelExportJobsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  collaborationTrainedModelExportJobs: CollaborationTrainedModelExportJobListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListCollaborationTrainedModelInferenceJobsRequestSchema = once((): z.ZodType<T.ListCollaborationTrainedModelInferenceJobsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema().optional(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationTrainedModelInferenceJobSummarySchema = once((): z.ZodType<T.CollaborationTrainedModelInferenceJobSummary> => z.object({
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+  status: TrainedModelInferenceJobStatusSchema(),
+  outputConfiguration: InferenceOutputConfigurationSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  metricsStatus: MetricsStatusSchema().optional(),
+  metricsStatusDetails: StringSchema().optional(),
+  logsStatus: LogsStatusSchema().optional(),
+  logsStatusDetails: StringSchema().optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema().optional(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  creatorAccountId: AccountIdSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationTrainedModelInferenceJobListSchema = once((): z.ZodType<T.CollaborationTrainedModelInferenceJobList> => z.array(CollaborationTrainedModelInferenceJobSummarySchema(), { error: typeError('a list') }));
+
+export const ListCollaborationTrainedModelInferenceJobsResponseSchema = once((): z.ZodType<T.ListCollaborationTrainedModelInferenceJobsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  collaborationTrainedModelInferenceJobs: CollaborationTrainedModelInferenceJobListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListCollaborationTrainedModelsRequestSchema = once((): z.ZodType<T.ListCollaborationTrainedModelsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationTrainedModelSummarySchema = once((): z.ZodType<T.CollaborationTrainedModelSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  name: NameStringSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema().optional(),
+  description: ResourceDescriptionSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  status: TrainedModelStatusSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  creatorAccountId: AccountIdSchema(),
+  mlModelTrainingPayerAccountId: AccountIdSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const CollaborationTrainedModelListSchema = once((): z.ZodType<T.CollaborationTrainedModelList> => z.array(CollaborationTrainedModelSummarySchema(), { error: typeError('a list') }));
+
+export const ListCollaborationTrainedModelsResponseSchema = once((): z.ZodType<T.ListCollaborationTrainedModelsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  collaborationTrainedModels: CollaborationTrainedModelListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListConfiguredModelAlgorithmAssociationsRequestSchema = once((): z.ZodType<T.ListConfiguredModelAlgorithmAssociationsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const ConfiguredModelAlgorithmAssociationSummarySchema = once((): z.ZodType<T.ConfiguredModelAlgorithmAssociationSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const ConfiguredModelAlgorithmAssociationListSchema = once((): z.ZodType<T.ConfiguredModelAlgorithmAssociationList> => z.array(ConfiguredModelAlgorithmAssociationSummarySchema(), { error: typeError('a list') }));
+
+export const ListConfiguredModelAlgorithmAssociationsResponseSchema = once((): z.ZodType<T.ListConfiguredModelAlgorithmAssociationsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  configuredModelAlgorithmAssociations: ConfiguredModelAlgorithmAssociationListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListConfiguredModelAlgorithmsRequestSchema = once((): z.ZodType<T.ListConfiguredModelAlgorithmsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const ConfiguredModelAlgorithmSummarySchema = once((): z.ZodType<T.ConfiguredModelAlgorithmSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  configuredModelAlgorithmArn: ConfiguredModelAlgorithmArnSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const ConfiguredModelAlgorithmListSchema = once((): z.ZodType<T.ConfiguredModelAlgorithmList> => z.array(ConfiguredModelAlgorithmSummarySchema(), { error: typeError('a list') }));
+
+export const ListConfiguredModelAlgorithmsResponseSchema = once((): z.ZodType<T.ListConfiguredModelAlgorithmsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  configuredModelAlgorithms: ConfiguredModelAlgorithmListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListMLInputChannelsRequestSchema = once((): z.ZodType<T.ListMLInputChannelsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const MLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema = once((): z.ZodType<T.MLInputChannelSummaryConfiguredModelAlgorithmAssociationsList> => z.array(ConfiguredModelAlgorithmAssociationArnSchema(), { error: typeError('a list') }).check(sizeAtMost(1), sizeAtLeast(1)));
+
+export const MLInputChannelSummarySchema = once((): z.ZodType<T.MLInputChannelSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  name: NameStringSchema(),
+  configuredModelAlgorithmAssociations: MLInputChannelSummaryConfiguredModelAlgorithmAssociationsListSchema(),
+  protectedQueryIdentifier: UUIDSchema().optional(),
+  mlInputChannelArn: MLInputChannelArnSchema(),
+  status: MLInputChannelStatusSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  payerConfiguration: PayerConfigurationSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const MLInputChannelsListSchema = once((): z.ZodType<T.MLInputChannelsList> => z.array(MLInputChannelSummarySchema(), { error: typeError('a list') }));
+
+export const ListMLInputChannelsResponseSchema = once((): z.ZodType<T.ListMLInputChannelsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  mlInputChannelsList: MLInputChannelsListSchema(),
+}, { error: typeError('a structure') }));
+
+export const TaggableArnSchema = once(() => z.string({ error: typeError('a string') }).check(lengthAtMost(2048), lengthAtLeast(20), matches(new RegExp("^(?:arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:((membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/(configured-model-algorithm-association|trained-model|trained-model-inference-job|ml-input-channel))|training-dataset|audience-model|configured-audience-model|audience-generation-job|configured-model-algorithm)/[-a-zA-Z0-9_/.]+)$", 'u'), "arn:aws[-a-z]*:cleanrooms-ml:[-a-z0-9]+:[0-9]{12}:((membership/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/(configured-model-algorithm-association|trained-model|trained-model-inference-job|ml-input-channel))|training-dataset|audience-model|configured-audience-model|audience-generation-job|configured-model-algorithm)/[-a-zA-Z0-9_/.]+")));
+
+export const ListTagsForResourceRequestSchema = once((): z.ZodType<T.ListTagsForResourceRequest> => z.object({
+  resourceArn: TaggableArnSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListTagsForResourceResponseSchema = once((): z.ZodType<T.ListTagsForResourceResponse> => z.object({
+  tags: TagMapSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListTrainedModelInferenceJobsRequestSchema = once((): z.ZodType<T.ListTrainedModelInferenceJobsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema().optional(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelInferenceJobSummarySchema = once((): z.ZodType<T.TrainedModelInferenceJobSummary> => z.object({
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+  collaborationIdentifier: UUIDSchema(),
+  status: TrainedModelInferenceJobStatusSchema(),
+  outputConfiguration: InferenceOutputConfigurationSchema(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  metricsStatus: MetricsStatusSchema().optional(),
+  metricsStatusDetails: StringSchema().optional(),
+  logsStatus: LogsStatusSchema().optional(),
+  logsStatusDetails: StringSchema().optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema().optional(),
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelInferenceJobListSchema = once((): z.ZodType<T.TrainedModelInferenceJobList> => z.array(TrainedModelInferenceJobSummarySchema(), { error: typeError('a list') }));
+
+export const ListTrainedModelInferenceJobsResponseSchema = once((): z.ZodType<T.ListTrainedModelInferenceJobsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  trainedModelInferenceJobs: TrainedModelInferenceJobListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListTrainedModelVersionsRequestSchema = once((): z.ZodType<T.ListTrainedModelVersionsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  status: TrainedModelStatusSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelSummarySchema = once((): z.ZodType<T.TrainedModelSummary> => z.object({
+  createTime: SyntheticTimestamp_date_timeSchema(),
+  updateTime: SyntheticTimestamp_date_timeSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  versionIdentifier: UUIDSchema().optional(),
+  incrementalTrainingDataChannels: IncrementalTrainingDataChannelsOutputSchema().optional(),
+  name: NameStringSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  collaborationIdentifier: UUIDSchema(),
+  status: TrainedModelStatusSchema(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema(),
+  mlModelTrainingPayerAccountId: AccountIdSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const TrainedModelListSchema = once((): z.ZodType<T.TrainedModelList> => z.array(TrainedModelSummarySchema(), { error: typeError('a list') }));
+
+export const ListTrainedModelVersionsResponseSchema = once((): z.ZodType<T.ListTrainedModelVersionsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  trainedModels: TrainedModelListSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListTrainedModelsRequestSchema = once((): z.ZodType<T.ListTrainedModelsRequest> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  maxResults: MaxResultsSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+}, { error: typeError('a structure') }));
+
+export const ListTrainedModelsResponseSchema = once((): z.ZodType<T.ListTrainedModelsResponse> => z.object({
+  nextToken: NextTokenSchema().optional(),
+  trainedModels: TrainedModelListSchema(),
+}, { error: typeError('a structure') }));
+
+export const PutMLConfigurationRequestSchema = once((): z.ZodType<T.PutMLConfigurationRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  defaultOutputLocation: MLOutputConfigurationSchema(),
+}, { error: typeError('a structure') }));
+
+export const ResourceNotFoundExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+}, { error: typeError('a structure') }));
+
+export const ServiceQuotaExceededExceptionQuotaValueDoubleSchema = once(() => z.number({ error: typeError('a number') }).check(valueAtMost(100000), valueAtLeast(0)));
+
+export const ServiceQuotaExceededExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+  quotaName: StringSchema().optional(),
+  quotaValue: ServiceQuotaExceededExceptionQuotaValueDoubleSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const StartTrainedModelExportJobRequestSchema = once((): z.ZodType<T.StartTrainedModelExportJobRequest> => z.object({
+  name: NameStringSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+  membershipIdentifier: UUIDSchema(),
+  outputConfiguration: TrainedModelExportOutputConfigurationSchema(),
+  description: ResourceDescriptionSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const StartTrainedModelInferenceJobRequestSchema = once((): z.ZodType<T.StartTrainedModelInferenceJobRequest> => z.object({
+  membershipIdentifier: UUIDSchema(),
+  name: NameStringSchema(),
+  trainedModelArn: TrainedModelArnSchema(),
+  trainedModelVersionIdentifier: UUIDSchema().optional(),
+  configuredModelAlgorithmAssociationArn: ConfiguredModelAlgorithmAssociationArnSchema().optional(),
+  resourceConfig: InferenceResourceConfigSchema(),
+  outputConfiguration: InferenceOutputConfigurationSchema(),
+  dataSource: ModelInferenceDataSourceSchema(),
+  description: ResourceDescriptionSchema().optional(),
+  containerExecutionParameters: InferenceContainerExecutionParametersSchema().optional(),
+  environment: InferenceEnvironmentMapSchema().optional(),
+  kmsKeyArn: KmsKeyArnSchema().optional(),
+  tags: TagMapSchema().optional(),
+  mlModelInferencePayerAccountId: AccountIdSchema().optional(),
+}, { error: typeError('a structure') }));
+
+export const StartTrainedModelInferenceJobResponseSchema = once((): z.ZodType<T.StartTrainedModelInferenceJobResponse> => z.object({
+  trainedModelInferenceJobArn: TrainedModelInferenceJobArnSchema(),
+}, { error: typeError('a structure') }));
+
+export const TagResourceRequestSchema = once((): z.ZodType<T.TagResourceRequest> => z.object({
+  resourceArn: TaggableArnSchema(),
+  tags: TagMapSchema(),
+}, { error: typeError('a structure') }));
+
+export const TagResourceResponseSchema = once((): z.ZodType<T.TagResourceResponse> => z.object({}, { error: typeError('a structure') }));
+
+export const ThrottlingExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+}, { error: typeError('a structure') }));
+
+export const TagKeysSchema = once((): z.ZodType<T.TagKeys> => z.array(TagKeySchema(), { error: typeError('a list') }).check(sizeAtMost(200)));
+
+export const UntagResourceRequestSchema = once((): z.ZodType<T.UntagResourceRequest> => z.object({
+  resourceArn: TaggableArnSchema(),
+  tagKeys: TagKeysSchema(),
+}, { error: typeError('a structure') }));
+
+export const UntagResourceResponseSchema = once((): z.ZodType<T.UntagResourceResponse> => z.object({}, { error: typeError('a structure') }));
+
+export const ValidationExceptionSchema = once(() => z.object({
+  message: StringSchema(),
+}, { error: typeError('a structure') }));
+
+/** Every schema by shape name, each built on first use. */
+export const shapeSchemas: Record<string, () => z.ZodType> = {
   AccessBudget: AccessBudgetSchema,
   AccessBudgetDetails: AccessBudgetDetailsSchema,
   AccessBudgetDetailsList: AccessBudgetDetailsListSchema,
@@ -1486,8 +1494,8 @@ export const shapeSchemas: Record<string, z.ZodType> = {
   WorkerComputeType: WorkerComputeTypeSchema,
 };
 
-/** The input schema of each implemented operation. */
-export const operationInputSchemas: { [N in keyof T.OperationInputs]: z.ZodType<T.OperationInputs[N]> } = {
+/** The input schema of each implemented operation, built on first use. */
+export const operationInputSchemas: { [N in keyof T.OperationInputs]: () => z.ZodType<T.OperationInputs[N]> } = {
   CreateConfiguredModelAlgorithm: CreateConfiguredModelAlgorithmRequestSchema,
   GetConfiguredModelAlgorithm: GetConfiguredModelAlgorithmRequestSchema,
   ListConfiguredModelAlgorithms: ListConfiguredModelAlgorithmsRequestSchema,
