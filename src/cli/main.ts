@@ -130,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
     afterStartInferenceJob: followInferenceJob,
     defaultOutput: () => envSettings().cliOutput,
     terminalWidth: () => (process.stdout.isTTY ? process.stdout.columns : 80),
-  });
+  }, (command) => argv.includes(command)); // the command run (or asked for help: `crml help get-trained-model`)
 
   program
     .command('train')

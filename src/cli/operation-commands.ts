@@ -31,11 +31,21 @@ export interface OperationCommandDeps {
   afterStartInferenceJob?: (job: { trainedModelInferenceJobArn: string }) => Promise<void>;
 }
 
-export function addOperationCommands(program: Command, deps: OperationCommandDeps): void {
+/**
+ * `only(command)` says which commands are set up in full (options, help, action): setting up every
+ * operation's options was a good part of a command's start, and one process runs one command. The others
+ * get their name, description and one option, which is all `crml --help` shows of them
+ * (`get-trained-model [options]`).
+ */
+export function addOperationCommands(program: Command, deps: OperationCommandDeps, only: (command: string) => boolean = () => true): void {
   for (const name of Object.keys(operations) as OperationName[]) {
     const op: OperationMeta = operations[name];
     const input = op.input ? (shapes[op.input] as Extract<ShapeMeta, { type: 'structure' }>) : undefined;
     const cmd = program.command(kebabName(name)).description(`Calls ${name}, as \`aws cleanroomsml ${kebabName(name)}\` would.`);
+    if (!only(kebabName(name))) {
+      cmd.addOption(outputOption());
+      continue;
+    }
     const members = input ? Object.entries(input.members) : [];
     for (const [member, ref] of members) {
       const type = shapes[ref.shape]?.type ?? 'string';
@@ -56,7 +66,7 @@ export function addOperationCommands(program: Command, deps: OperationCommandDep
       cmd.option('--max-items <n>', 'at most this many items in all; a NextToken is printed when there are more');
       cmd.option('--no-paginate', 'one call only, printed as the service answered it');
     }
-    cmd.addOption(new Option('--output <format>', 'json (default), text, table or yaml').choices(OUTPUT_FORMATS));
+    cmd.addOption(outputOption());
     cmd.option('--query <expression>', 'a JMESPath expression applied to the response');
     if (name === 'CreateMLInputChannel') {
       cmd.option('--local-path <dir>', 'cleanrooms-ml-local: a folder whose files become the channel (localDataSource)');
@@ -113,6 +123,10 @@ export function addOperationCommands(program: Command, deps: OperationCommandDep
       }
     });
   }
+}
+
+function outputOption(): Option {
+  return new Option('--output <format>', 'json (default), text, table or yaml').choices(OUTPUT_FORMATS);
 }
 
 function outputFormat(flag: string | undefined, fromEnv: string | undefined): OutputFormat {
