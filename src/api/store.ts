@@ -175,6 +175,9 @@ export class Store {
   /** Prepared once per SQL text: preparing costs more than running most of these queries (a GET is a few). */
   private readonly statements = new Map<string, Database.Statement>();
 
+  /** Bodies frozenBody parsed, by kind, ARN and version, with the text they came from. */
+  private readonly parsedBodies = new Map<string, { text: string; body: unknown }>();
+
   private constructor(db: Database.Database) {
     this.db = db;
   }
@@ -249,6 +252,40 @@ export class Store {
     const row = this.statement('SELECT * FROM resources WHERE kind = ? AND arn = ? ORDER BY seq DESC LIMIT 1')
       .get(kind, arn) as ResourceRow | undefined;
     return row ? toResource<T>(row) : undefined;
+  }
+
+  /**
+   * getVersion and getTags of that record in one statement: one read instead of two (what GetTrainedModel
+   * does on every call). The tags come in getTags' order (by key).
+   */
+  getVersionWithTags<T>(
+    kind: ResourceKind,
+    arn: string,
+    versionId: string | undefined,
+  ): { record: StoredResource<T>; tags: Record<string, string> } | undefined {
+    const tags = '(SELECT json_group_object(key, value) FROM (SELECT key, value FROM tags WHERE tags.arn = r.arn ORDER BY key)) AS tags_json';
+    const row = (
+      versionId === undefined
+        ? this.statement(`SELECT r.*, ${tags} FROM resources r WHERE kind = ? AND arn = ? ORDER BY seq DESC LIMIT 1`).get(kind, arn)
+        : this.statement(`SELECT r.*, ${tags} FROM resources r WHERE kind = ? AND arn = ? AND version_id = ?`).get(kind, arn, versionId)
+    ) as (ResourceRow & { tags_json: string }) | undefined;
+    if (!row) return undefined;
+    const record = { seq: row.seq, kind: row.kind, arn: row.arn, versionId: row.version_id, membershipId: row.membership_id, status: row.status, body: this.frozenBody<T>(row) };
+    return { record, tags: JSON.parse(row.tags_json) as Record<string, string> };
+  }
+
+  /**
+   * The body of a row parsed once while its text stays the same (a polled GetTrainedModel reads the same record
+   * again and again), frozen since it is shared: readers only, never a record to change and write back.
+   */
+  private frozenBody<T>(row: ResourceRow): T {
+    const key = `${row.kind}\u0000${row.arn}\u0000${row.version_id}`;
+    const known = this.parsedBodies.get(key);
+    if (known && known.text === row.body) return known.body as T;
+    if (this.parsedBodies.size >= 256) this.parsedBodies.clear();
+    const body = deepFreeze(JSON.parse(row.body) as unknown);
+    this.parsedBodies.set(key, { text: row.body, body });
+    return body as T;
   }
 
   /** Replaces the body (and status) of one record, atomically with respect to other writers. */
@@ -480,6 +517,14 @@ function whereClause(
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function toResource<T>(row: ResourceRow): StoredResource<T> {

@@ -95,6 +95,11 @@ export class TrainedModelRecords {
     return this.store.getVersion<TrainedModelRecord>(TRAINED_MODEL_KIND, arn, versionId);
   }
 
+  /** version() and the trained model's tags, read at once. */
+  versionWithTags(arn: string, versionId: string | undefined): { record: StoredResource<TrainedModelRecord>; tags: Record<string, string> } | undefined {
+    return this.store.getVersionWithTags<TrainedModelRecord>(TRAINED_MODEL_KIND, arn, versionId);
+  }
+
   latest(arn: string): StoredResource<TrainedModelRecord> | undefined {
     return this.version(arn, undefined);
   }

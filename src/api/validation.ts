@@ -37,6 +37,38 @@ export function validationException(issues: readonly ValidationIssue[]): Validat
 
 /** Validates an operation's input: returns it typed (unknown members dropped), or throws ValidationException. */
 export function validateInput<N extends OperationName>(op: N, input: unknown): OperationInputs[N] {
+  const key = flatKey(op, input);
+  if (key !== undefined) {
+    const known = validFlatInputs.get(key);
+    if (known) return { ...known } as unknown as OperationInputs[N];
+  }
+  const valid = validateFresh(op, input);
+  if (key !== undefined && isFlat(valid)) {
+    if (validFlatInputs.size >= MAX_REMEMBERED) validFlatInputs.clear();
+    validFlatInputs.set(key, { ...(valid as Record<string, string>) });
+  }
+  return valid;
+}
+
+/**
+ * Inputs of only strings (a Get's ARN and ids, as the endpoint sends them every call) that passed, remembered:
+ * validation is a pure function of the operation and the input, so the same input passes again without zod.
+ * Only successes are kept, so every error is worded by the full validation; bounded, and copied in and out.
+ */
+const validFlatInputs = new Map<string, Record<string, string>>();
+const MAX_REMEMBERED = 1024;
+
+function isFlat(value: unknown): value is Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const k in value) if (typeof (value as Record<string, unknown>)[k] !== 'string') return false;
+  return true;
+}
+
+function flatKey(op: string, input: unknown): string | undefined {
+  return isFlat(input) ? `${op} ${JSON.stringify(input)}` : undefined;
+}
+
+function validateFresh<N extends OperationName>(op: N, input: unknown): OperationInputs[N] {
   const shapeName = (operations[op] as { input?: string }).input;
   // Built on first use: only this operation's schemas (and the shapes they reach) are ever made.
   const schema = operationInputSchemas[op]() as z.ZodType<OperationInputs[N]>;
