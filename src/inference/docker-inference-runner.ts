@@ -4,20 +4,17 @@ import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Logger } from 'pino';
 import * as tar from 'tar-stream';
-import type { Settings } from '../settings.js';
 import { walkChannelFolder, type ChannelFile } from '../channels/local-data.js';
-import type { ContainerEngine } from '../runner/container-engine.js';
-import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from '../runner/image-resolver.js';
-import { hostCapacity, InsufficientCapacityError, limitsFor, type HostCapacity } from '../runner/resource-limits.js';
+import { ImagePullError, type ImageResolver, type ResolvedImage } from '../runner/image-resolver.js';
+import { InsufficientCapacityError, limitsFor, type HostCapacity } from '../runner/resource-limits.js';
 import { clusterHosts } from '../runner/cluster-network.js';
 import { LogFollower } from '../runner/log-follower.js';
 import { waitForExit } from '../runner/container-wait.js';
 import { removeContainerLogged, removeNetworkLogged } from '../runner/provisioned-run.js';
 import { runnerFailure } from '../runner/runner-failure.js';
-import { CapacityGate } from '../runner/capacity-gate.js';
-import type { CapacityLedger } from '../runner/capacity-ledger.js';
+import type { CapacityGate } from '../runner/capacity-gate.js';
+import { runnerResources, type RunnerResourceOptions } from '../runner/runner-resources.js';
 import type { ContainerLogs } from '../runner/container-engine.js';
 import { inferenceInstanceTypeSpec } from './inference-instance-types.js';
 import { ArchiveExtractionError, extractArchiveSafely } from '../runner/archive-extraction.js';
@@ -33,15 +30,7 @@ import {
 } from './inference-labels.js';
 import type { InferenceEvents, InferenceJobSpec, InferenceResult, InferenceRunner, InferenceStatusCode } from './types.js';
 
-export interface DockerInferenceRunnerOptions {
-  engine: ContainerEngine;
-  logger: Logger;
-  settings: Settings;
-  imageResolver?: ImageResolver;
-  registryAuth?: RegistryAuthProvider;
-  host?: HostCapacity;
-  /** The host's budget shared with training runs and other processes on the data folder (none: this runner's jobs only). */
-  capacityLedger?: CapacityLedger;
+export interface DockerInferenceRunnerOptions extends RunnerResourceOptions {
   /** What keeps the containers from the host's services (default: an iptables rule on the job's bridge). */
   firewall?: HostFirewall;
 }
@@ -88,10 +77,7 @@ export class DockerInferenceRunner implements InferenceRunner {
   private readonly capacity: CapacityGate;
 
   constructor(private readonly opts: DockerInferenceRunnerOptions) {
-    this.host = opts.host ?? hostCapacity();
-    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes }, opts.capacityLedger);
-    this.resolver =
-      opts.imageResolver ?? new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
+    ({ host: this.host, capacity: this.capacity, resolver: this.resolver } = runnerResources(opts));
     this.firewall = opts.firewall ?? new IptablesHostFirewall();
   }
 

@@ -1,15 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Settings } from '../settings.js';
 import { CHANNELS_ROOT, channelDelivery, type ChannelBindMount, type ChannelDelivery } from '../channels/channel-mounts.js';
 import type { ChannelSpec } from '../channels/channel-spec.js';
 import { PipeFeeder } from './pipe-mode.js';
 import { channelContentHashes } from '../channels/channel-content-hash.js';
-import { EngineError, type ContainerEngine, type StopSignal } from './container-engine.js';
+import { EngineError, type StopSignal } from './container-engine.js';
 import { buildContextTar } from './build-context.js';
-import { ImagePullError, ImageResolver, type RegistryAuthProvider, type ResolvedImage } from './image-resolver.js';
-import { hostCapacity, InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
+import { ImagePullError, type ImageResolver, type ResolvedImage } from './image-resolver.js';
+import { InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
 import { optMlSkeleton } from './opt-ml-skeleton.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
@@ -22,28 +21,16 @@ import { artifactSizeFailure } from './artifact-size.js';
 import { waitForExit } from './container-wait.js';
 import type { writeRunManifest } from './run-manifest.js';
 import { CANCELLED_BEFORE_START, EndedEarly, endRunEarly, writeRunManifestLogged } from './ended-early.js';
-import { CapacityGate } from './capacity-gate.js';
-import type { CapacityLedger } from './capacity-ledger.js';
+import type { CapacityGate } from './capacity-gate.js';
 import { channelShardTar, listChannelFiles, shardFor, type ChannelFile } from './channel-shards.js';
 import { clusterHosts, clusterNetworkName, createClusterNetwork } from './cluster-network.js';
 import { removeStrayRuns } from './stray-runs.js';
 import { ProvisionedRun, type Member } from './provisioned-run.js';
 import { channelLines, clusterLine, peerFailedLine, runnerLine } from './run-narration.js';
+import { runnerResources, type RunnerResourceOptions } from './runner-resources.js';
 import type { ImageBuildSpec, ReattachOptions, RunEvents, RunKey, RunResult, TrainingJobSpec, TrainingRunner } from './types.js';
 
-export interface DockerTrainingRunnerOptions {
-  engine: ContainerEngine;
-  logger: Logger;
-  settings: Settings;
-  /** Finds or pulls images; by default one over `engine` with settings.pullPolicy and `registryAuth`. */
-  imageResolver?: ImageResolver;
-  /** Registry credentials for the default image resolver (ECR and others). */
-  registryAuth?: RegistryAuthProvider;
-  /** What this machine can give containers; measured by default (tests inject a small one). */
-  host?: HostCapacity;
-  /** The host's budget shared with the other processes on the same data folder (none: this process alone). */
-  capacityLedger?: CapacityLedger;
-}
+export type DockerTrainingRunnerOptions = RunnerResourceOptions;
 
 
 type LineCounts = { stdout: number; stderr: number };
@@ -97,11 +84,7 @@ export class DockerTrainingRunner implements TrainingRunner {
   private readonly resolver: ImageResolver;
 
   constructor(private readonly opts: DockerTrainingRunnerOptions) {
-    this.host = opts.host ?? hostCapacity();
-    this.capacity = new CapacityGate({ cpus: this.host.cpus, memoryBytes: this.host.memoryBytes }, opts.capacityLedger);
-    this.resolver =
-      opts.imageResolver ??
-      new ImageResolver({ engine: opts.engine, pullPolicy: opts.settings.pullPolicy, registryAuth: opts.registryAuth, logger: opts.logger });
+    ({ host: this.host, capacity: this.capacity, resolver: this.resolver } = runnerResources(opts));
   }
 
   /** prepare → provision → start → supervise; what was provisioned is removed on every path. */
