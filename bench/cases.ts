@@ -1,7 +1,7 @@
 /**
  * What `npm run bench` measures, each case beside its baseline in the same run, interleaved (baseline, ours,
  * baseline, ours…) so that a machine getting busier shifts both. Whole processes are the built CLI
- * (dist/bin/crml.js, the bundle `bin` names), as a user runs it; in-process cases use the service as a program embedding it does.
+ * (dist/bin/crml.cjs, the bundle `bin` names), as a user runs it; in-process cases use the service as a program embedding it does.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -21,7 +21,7 @@ import { stats, type Row } from './table.js';
 
 export const IMAGE = 'crml-examples/probe:latest';
 const ROLE = 'arn:aws:iam::123456789012:role/r';
-const CLI = resolve(import.meta.dirname, '../dist/bin/crml.js');
+const CLI = resolve(import.meta.dirname, '../dist/bin/crml.cjs');
 /** Containers the bench makes outside the runner carry this label, and only they are removed by it. */
 const BENCH_LABEL = 'crml-bench=1';
 

@@ -26,7 +26,7 @@ function log(s: string): void {
   process.stderr.write(`bench: ${s}\n`);
 }
 
-if (!existsSync(resolve(import.meta.dirname, '../dist/bin/crml.js'))) throw new Error('dist/bin/crml.js is missing: npm run build first');
+if (!existsSync(resolve(import.meta.dirname, '../dist/bin/crml.cjs'))) throw new Error('dist/bin/crml.cjs is missing: npm run build first');
 for (const tool of ['docker', 'wrk', 'taskset', 'tar', 'sha256sum', '/usr/bin/time']) {
   try {
     execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });

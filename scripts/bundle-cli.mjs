@@ -1,9 +1,11 @@
-// Bundles the CLI into dist/bin/ (run by `npm run build`, after tsc): Node then reads a few files instead of
-// resolving and compiling some 70 of ours and zod's one by one, which was most of a command's start.
-// Lazily imported modules stay lazy (code splitting); native modules, and dockerode (loaded through require on
-// first use, see src/runner/dockerode-loader.ts), stay in node_modules.
+// Bundles the CLI into dist/bin/ (run by `npm run build`, after tsc): one CommonJS file, crml-main.cjs, that
+// crml.cjs (scripts/cli-loader.cjs) compiles with V8's code cache, so that a command's start neither resolves
+// and compiles some 70 of ours and zod's modules one by one nor re-compiles the bundle. Native modules, and
+// dockerode (loaded through require on first use, see src/runner/dockerode-loader.ts), stay in node_modules.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, URL } from 'node:url';
 
@@ -33,16 +35,18 @@ const zodEnglishOnly = {
 
 await build({
   absWorkingDir: root,
-  entryPoints: { crml: 'src/cli/bin.ts' },
+  entryPoints: { 'crml-main': 'src/cli/bin.ts' },
   outdir,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  // One CommonJS file, not ES module chunks: Node 20 can cache V8's compiled code only for a script it compiles
+  // itself (vm.Script's cachedData), and ES modules have no such hook. Lazily imported modules stay lazy: esbuild
+  // wraps each in an init function that runs on first import, and V8 only pre-parses what never runs.
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
-  chunkNames: 'chunks/[name]-[hash]',
   // Native addons (.node files) cannot be bundled; the rest are loaded on demand, and bundling them would only
-  // move their cost into a chunk (or, for testcontainers, an optional peer dependency, break).
+  // move their cost into the bundle (or, for testcontainers, an optional peer dependency, break).
   external: [
     'better-sqlite3',
     're2',
@@ -53,11 +57,23 @@ await build({
     '@aws-sdk/*',
     'pino-pretty',
   ],
-  // Bundled CommonJS (pino, commander's deps) calls require() for Node's own modules.
-  banner: { js: "import { createRequire as __crmlCreateRequire } from 'node:module'; const require = __crmlCreateRequire(import.meta.url);" },
+  // A few modules find their own files (createRequire(import.meta.url)); in CommonJS that is the bundle's path.
+  define: { 'import.meta.url': '__crmlImportMetaUrl' },
+  banner: { js: "const __crmlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Whitespace and syntax only: identifiers (and so class and function names, which errors carry) stay as written.
   minifyWhitespace: true,
   minifySyntax: true,
   plugins: [zodEnglishOnly],
   logLevel: 'warning',
 });
+
+// The command `bin` names: compiles the bundle with V8's code cache (scripts/cli-loader.cjs says why).
+copyFileSync(join(root, 'scripts/cli-loader.cjs'), join(outdir, 'crml.cjs'));
+chmodSync(join(outdir, 'crml.cjs'), 0o755);
+// The cache itself, from one real command, so that the first run a user makes is already a cached one.
+const dataDir = mkdtempSync(join(tmpdir(), 'crml-bundle-'));
+try {
+  execFileSync(process.execPath, [join(outdir, 'crml.cjs'), 'list-trained-models'], { env: { ...process.env, CRML_DATA_DIR: dataDir }, stdio: 'ignore' });
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}

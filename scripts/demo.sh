@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-[ -f dist/bin/crml.js ] || npm run --silent build
+[ -f dist/bin/crml.cjs ] || npm run --silent build
 
 export CRML_DATA_DIR="${CRML_DATA_DIR:-$PWD/.work/demo}"
 mkdir -p .work
-crml() { node dist/bin/crml.js "$@"; }
+crml() { node dist/bin/crml.cjs "$@"; }
 field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
 
 echo "== configured model algorithm"

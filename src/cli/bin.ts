@@ -1,5 +1,5 @@
-#!/usr/bin/env node
 import { main } from './main.js';
 
-// Exit explicitly: idle keep-alive sockets to the engine must not hold a finished command open.
-process.exit(await main(process.argv.slice(2)));
+// Exit explicitly: idle keep-alive sockets to the engine must not hold a finished command open. No top-level
+// await: the bundle (scripts/bundle-cli.mjs) is CommonJS, so that its compiled code can be cached.
+void main(process.argv.slice(2)).then((code) => process.exit(code));

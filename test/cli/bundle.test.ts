@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const run = promisify(execFile);
 
 /** The bundled CLI that `bin` names (built here as `npm run build` builds it), run as `npx crml` runs it. */
-describe('the bundled CLI (dist/bin/crml.js)', () => {
+describe('the bundled CLI (dist/bin/crml.cjs)', () => {
   const bin = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).bin.crml as string;
 
   beforeAll(async () => {
@@ -17,7 +17,23 @@ describe('the bundled CLI (dist/bin/crml.js)', () => {
   }, 120_000);
 
   it('is what package.json names as the crml command', () => {
-    expect(bin).toBe('dist/bin/crml.js');
+    expect(bin).toBe('dist/bin/crml.cjs');
+  });
+
+  it('starts from the code cache the build wrote, and replaces a cache V8 rejects instead of failing', async () => {
+    const cache = join(ROOT, 'dist/bin/crml-main.v8cache');
+    const built = readFileSync(cache);
+    expect(built.length).toBeGreaterThan(100_000);
+    const dataDir = mkdtempSync(join(tmpdir(), 'crml-bundle-'));
+    try {
+      // A cache of another Node or another build, or a torn file: V8 checks it and compiles from source.
+      writeFileSync(cache, Buffer.from('not a V8 code cache'));
+      const { stdout } = await run('node', [bin, 'list-trained-models'], { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, timeout: 60_000 });
+      expect(JSON.parse(stdout)).toEqual({ trainedModels: [] });
+      expect(readFileSync(cache).length).toBeGreaterThan(100_000);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('answers --help with the grouped commands', async () => {
