@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 'use strict';
 /*
- * The `crml` command (copied to dist/bin/crml.cjs by scripts/bundle-cli.mjs). Node 20 compiles every command's
- * bundle from source on each start, a third of a short command's time, and has no compile cache of its own
+ * The `crml` command (copied to dist/bin/crml.cjs by scripts/bundle-cli.mjs). Node 20 compiles a command's
+ * bundle from source on every start, a third of a short command's time, and has no compile cache of its own
  * (module.enableCompileCache came in Node 22). This compiles the bundle as Node's CommonJS loader would, with
- * the code V8 cached beside it. The cache is checked by V8 against the source and its own version and flags; a
- * stale or missing one is ignored and written anew (atomically, and only where the bundle's folder is writable).
+ * the code V8 cached beside it. V8 checks a cache against its own version and flags but, of the source, only its
+ * length: the cache therefore starts with the SHA-1 of the source it was made from, and one made from any other
+ * is not used. A missing or refused cache is written anew at exit (atomically; not where the folder is read-only).
  */
+const { createHash } = require('node:crypto');
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const Module = require('node:module');
@@ -14,13 +16,16 @@ const vm = require('node:vm');
 
 const filename = join(__dirname, 'crml-main.cjs');
 const cacheFile = join(__dirname, 'crml-main.v8cache');
+const source = readFileSync(filename);
+const stamp = Buffer.from(`${createHash('sha1').update(source).digest('hex')}\n`);
 let cachedData;
 try {
-  cachedData = readFileSync(cacheFile);
+  const file = readFileSync(cacheFile);
+  if (file.subarray(0, stamp.length).equals(stamp)) cachedData = file.subarray(stamp.length);
 } catch {
   cachedData = undefined;
 }
-const script = new vm.Script(Module.wrap(readFileSync(filename, 'utf8')), {
+const script = new vm.Script(Module.wrap(source.toString('utf8')), {
   filename,
   cachedData,
   // `import()` inside the bundle (an optional ES module package) goes to Node's own loader, as in any module.
@@ -31,7 +36,7 @@ if (cachedData === undefined || script.cachedDataRejected) {
   process.once('exit', () => {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, script.createCachedData());
+      writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]));
       renameSync(tmp, cacheFile);
     } catch {
       // A read-only install: every start compiles, as without this loader.

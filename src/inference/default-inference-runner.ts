@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
 import { discoverEngine } from '../runner/engine-discovery.js';
+import { withEngineTimings } from '../runner/engine-timings.js';
 import { createRegistryAuthProvider } from '../runner/registry-auth/index.js';
 import { join } from 'node:path';
 import { SqliteCapacityLedger } from '../runner/capacity-ledger.js';
@@ -10,7 +11,7 @@ import type { InferenceRunner } from './types.js';
 /** The inference runner a CleanRoomsMLLocal gets when none is injected: the first engine that answers, as for training. */
 export async function createDefaultInferenceRunner(opts: { settings: Settings; logger: Logger }): Promise<InferenceRunner> {
   const { dockerHost, sshAuthSock } = opts.settings.engine;
-  const engine = await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock });
+  const engine = withEngineTimings(await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock }), opts.logger);
   const registryAuth = createRegistryAuthProvider({
     logger: opts.logger,
     explicit: opts.settings.registryCredentials,

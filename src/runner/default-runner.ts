@@ -7,6 +7,7 @@ import { SqliteCapacityLedger } from './capacity-ledger.js';
 import { join } from 'node:path';
 import { createRegistryAuthProvider } from './registry-auth/index.js';
 import { createSwarmRunner } from './swarm/index.js';
+import { withEngineTimings } from './engine-timings.js';
 
 /**
  * The runner a CleanRoomsMLLocal gets when none is injected: the first engine that answers, with registry
@@ -23,7 +24,7 @@ export async function createDefaultRunner(opts: { settings: Settings; logger: Lo
   });
   // CRML_ENGINE=swarm: each instance a service of the swarm DOCKER_HOST manages (src/runner/swarm).
   if (opts.settings.placement === 'swarm') return createSwarmRunner({ settings: opts.settings, logger: opts.logger, registryAuth });
-  const engine = await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock });
+  const engine = withEngineTimings(await discoverEngine({ DOCKER_HOST: dockerHost, SSH_AUTH_SOCK: sshAuthSock }), opts.logger);
   // One budget for every process on this data folder, so two of them never oversubscribe the host.
   const capacityLedger = SqliteCapacityLedger.open(join(opts.settings.dataDir, 'capacity.sqlite'));
   return new DockerTrainingRunner({ engine, settings: opts.settings, logger: opts.logger, registryAuth, capacityLedger });

@@ -20,7 +20,7 @@ describe('the bundled CLI (dist/bin/crml.cjs)', () => {
     expect(bin).toBe('dist/bin/crml.cjs');
   });
 
-  it('starts from the code cache the build wrote, and replaces a cache V8 rejects instead of failing', async () => {
+  it('starts from the code cache the build wrote, replaces a cache V8 rejects, and never runs one made from other source', async () => {
     const cache = join(ROOT, 'dist/bin/crml-main.v8cache');
     const built = readFileSync(cache);
     expect(built.length).toBeGreaterThan(100_000);
@@ -31,6 +31,18 @@ describe('the bundled CLI (dist/bin/crml.cjs)', () => {
       const { stdout } = await run('node', [bin, 'list-trained-models'], { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, timeout: 60_000 });
       expect(JSON.parse(stdout)).toEqual({ trainedModels: [] });
       expect(readFileSync(cache).length).toBeGreaterThan(100_000);
+      // V8 checks only a source's length: a cache of another bundle of the same length must not be run.
+      const main = join(ROOT, 'dist/bin/crml-main.cjs');
+      const original = readFileSync(main, 'utf8');
+      const marker = 'cleanrooms-ml-local: AWS Clean Rooms ML';
+      expect(original).toContain(marker);
+      try {
+        writeFileSync(main, original.replace(marker, marker.toUpperCase()));
+        const help = await run('node', [bin, '--help'], { cwd: ROOT, timeout: 60_000 });
+        expect(help.stdout).toContain(marker.toUpperCase());
+      } finally {
+        writeFileSync(main, original);
+      }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
