@@ -11,6 +11,12 @@ function containersOf(arn: string): string {
   return execFileSync('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`], { encoding: 'utf8' }).trim();
 }
 
+/** Whether the run's container has started (running, or already exited): CREATE_IN_PROGRESS comes a moment before. */
+function containerStarted(arn: string): boolean {
+  const filters = ['--filter', `label=crml.trained-model=${arn}`, '--filter', 'status=running', '--filter', 'status=exited'];
+  return execFileSync('docker', ['ps', '-aq', ...filters], { encoding: 'utf8' }).trim() !== '';
+}
+
 describe('a runner process killed mid-run', () => {
   it('is taken over by the next process: re-attached to its container, finished with its logs and model, nothing left behind', async () => {
     await using setup = tempService({ reconcile: false });
@@ -46,14 +52,14 @@ describe('a runner process killed mid-run', () => {
       failure_text: 'ended alone',
     });
     const status = () => setup.store.get<{ status: string }>('trained-model', arn)?.body.status;
-    await until(() => status() === 'CREATE_IN_PROGRESS');
+    await until(() => status() === 'CREATE_IN_PROGRESS' && containerStarted(arn));
     await killRunner(child);
     await new Promise((r) => setTimeout(r, 2000)); // the container exits on its own meanwhile
 
     const { child: child2, arn: gone } = await startRunnerProcess(setup.dataDir, configuredModelAlgorithmAssociationArn, mlInputChannelArn, {
       sleep_seconds: '30',
     });
-    await until(() => setup.store.get<{ status: string }>('trained-model', gone)?.body.status === 'CREATE_IN_PROGRESS');
+    await until(() => setup.store.get<{ status: string }>('trained-model', gone)?.body.status === 'CREATE_IN_PROGRESS' && containerStarted(gone));
     await killRunner(child2);
     execFileSync('docker', ['rm', '-f', containersOf(gone)]);
 

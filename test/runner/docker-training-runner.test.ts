@@ -225,7 +225,8 @@ describe('DockerTrainingRunner with the probe image', () => {
     expect(run.metrics.filter((m) => m.name === 'line').map((m) => m.value).sort()).toEqual([1, 1, 2, 2]);
     expect(run.lines.every((l) => l.host === 'algo-1' && l.time instanceof Date)).toBe(true);
     const stdoutLine = (t: string) => run.lines.find((l) => l.text === t)!;
-    expect(run.metrics[0]!.time).toEqual(stdoutLine('epoch=1 loss=0.5 acc=0.9').time);
+    // The first loss point, not metrics[0]: stderr's `line 1` may arrive first, as the two pipes interleave freely.
+    expect(run.metrics.find((m) => m.name === 'loss')!.time).toEqual(stdoutLine('epoch=1 loss=0.5 acc=0.9').time);
   });
 
   it('ends OUT_OF_MEMORY when the engine kills the job for memory (host scaled down to 128 MiB)', async () => {
