@@ -365,7 +365,8 @@ export class DockerTrainingRunner implements TrainingRunner {
     // Independent reads of the ended containers, at once.
     const [overage, state, artifacts, failureText] = await Promise.all([
       finalVolume,
-      engine.inspectContainer(decisive.containerId),
+      // Only an instance that failed can have been killed for its memory (classifyExit): one engine call less.
+      exitCode !== 0 ? engine.inspectContainer(decisive.containerId) : Promise.resolve({ oomKilled: false }),
       packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note)),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);

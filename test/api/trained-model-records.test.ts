@@ -63,3 +63,40 @@ describe('TrainedModelRecords', () => {
     ]);
   });
 });
+
+describe('versionWithTags (what GetTrainedModel reads)', () => {
+  it("answers from memory only while the store is unchanged: this process's writes and another's are seen at once", async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'crml-records-'));
+    const file = join(dir, 'store.sqlite');
+    const mine = Store.open(file);
+    const other = Store.open(file);
+    try {
+      const records = new TrainedModelRecords(mine, '/data', () => new Date('2026-12-01T00:00:00Z'));
+      const theirs = new TrainedModelRecords(other, '/data', () => new Date('2026-12-01T00:00:01Z'));
+      const { record, spec } = setup();
+      records.insert(record, { spec, owner: { pid: 1, hostname: 'h' } }, { tags: { team: 'a' } });
+      const first = records.versionWithTags(ARN, undefined)!;
+      expect(first.record.body.status).toBe('CREATE_PENDING');
+      expect(records.versionWithTags(ARN, undefined)).toBe(first);
+      // This connection's write (a status change), then its tags.
+      records.transition(ARN, '', 'CREATE_IN_PROGRESS');
+      expect(records.versionWithTags(ARN, undefined)!.record.body.status).toBe('CREATE_IN_PROGRESS');
+      mine.setTags(ARN, { team: 'b' });
+      expect(records.versionWithTags(ARN, undefined)!.tags).toEqual({ team: 'b' });
+      // Another connection's (another crml process on the same data folder).
+      theirs.transition(ARN, '', 'ACTIVE');
+      expect(records.versionWithTags(ARN, undefined)!.record.body.status).toBe('ACTIVE');
+      other.removeTags(ARN, ['team']);
+      expect(records.versionWithTags(ARN, undefined)!.tags).toEqual({});
+      // Shared answers cannot be changed by one caller under another's feet.
+      expect(Object.isFrozen(records.versionWithTags(ARN, undefined)!.record.body)).toBe(true);
+    } finally {
+      mine.close();
+      other.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -49,6 +49,6 @@ export async function* inferenceJobLogs(ctx: ServiceContext, input: InferenceJob
       if (failure !== undefined) yield { time: new Date(), stream: 'stderr', host: 'algo-1', text: failure };
       return;
     }
-    await new Promise((r) => setTimeout(r, input.pollIntervalMs ?? 250));
+    await ctx.store.nextWrite(input.pollIntervalMs ?? 250);
   }
 }

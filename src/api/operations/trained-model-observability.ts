@@ -95,7 +95,7 @@ export async function* trainedModelLogPages(ctx: ServiceContext, input: TrainedM
       if (failure !== undefined) yield [{ time: new Date().toISOString(), stream: 'stderr', host: input.host ?? 'algo-1', text: failure }];
       return;
     }
-    await new Promise((r) => setTimeout(r, input.pollIntervalMs ?? 250));
+    await ctx.store.nextWrite(input.pollIntervalMs ?? 250);
   }
 }
 
