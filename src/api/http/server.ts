@@ -142,8 +142,8 @@ class Endpoint {
       if (e instanceof WireError && e.httpStatusCode === 413) answer.headers.connection = 'close';
       if (answer.status >= 500 && answer.status !== 501) this.logger.error({ err: e, requestId, method: req.method, url: req.url }, 'request failed');
     }
-    // An allowed page reads the errors too.
-    Object.assign(answer.headers, corsHeaders);
+    // An allowed page reads the errors too (a copy: an answer may be shared, see render).
+    if (Object.keys(corsHeaders).length > 0) answer = { ...answer, headers: { ...answer.headers, ...corsHeaders } };
     this.send(res, answer, requestId);
     this.logger.info({ requestId, method: req.method, url: req.url, operation, status: answer.status, error: errorName, ms: Date.now() - started }, 'request');
   }
@@ -179,12 +179,40 @@ class Endpoint {
     const input = parseRequest(this.model, r.operation, { labels: r.labels, query: strictQuery(rawQuery), headers: req.headers, body });
     this.logger.debug({ requestId, operation: r.operation }, 'calling the operation');
     const output: unknown = await (handler as (input: unknown, caller: RemoteCaller) => unknown).call(this.service, input, this.opts.caller);
-    return { operation: r.operation, response: serializeOutput(this.model, r.operation, output) };
+    return { operation: r.operation, response: this.render(r.operation, output) };
+  }
+
+  /**
+   * The output's wire form. An output the service froze cannot change, so its wire form and JSON text are kept
+   * (by identity, for as long as the service keeps the output): a polled GetTrainedModel is rendered once.
+   */
+  private render(operation: string, output: unknown): WireResponse {
+    if (typeof output !== 'object' || output === null || !Object.isFrozen(output)) return serializeOutput(this.model, operation, output);
+    let byOperation = this.rendered.get(output);
+    if (!byOperation) this.rendered.set(output, (byOperation = new Map()));
+    let response = byOperation.get(operation);
+    if (!response) {
+      response = Object.freeze(serializeOutput(this.model, operation, output));
+      byOperation.set(operation, response);
+    }
+    return response;
+  }
+
+  private readonly rendered = new WeakMap<object, Map<string, WireResponse>>();
+  /** JSON text of the bodies of kept answers (see render). */
+  private readonly texts = new WeakMap<object, string>();
+
+  private textOf(answer: WireResponse): string {
+    if (answer.body === undefined) return '';
+    if (!Object.isFrozen(answer)) return JSON.stringify(answer.body);
+    let text = this.texts.get(answer.body);
+    if (text === undefined) this.texts.set(answer.body, (text = JSON.stringify(answer.body)));
+    return text;
   }
 
   private send(res: ServerResponse, answer: WireResponse, requestId: string): void {
     if (res.headersSent) return void res.destroy();
-    const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
+    const text = this.textOf(answer);
     const headers: Record<string, string | number> = { ...answer.headers, 'x-amzn-RequestId': requestId };
     if (answer.body !== undefined) {
       headers['content-type'] = 'application/json';

@@ -220,9 +220,26 @@ export function getTrainedModel(ctx: ServiceContext, input: T.GetTrainedModelReq
     getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
     throw notFound('Trained model', input.trainedModelArn);
   }
-  const body = found.record.body;
+  const known = renderedTrainedModels.get(found);
+  if (known) return known;
   // Tags are kept under the record's ARN, which is the body's trainedModelArn.
-  return toOutput('GetTrainedModelResponse', { ...body, tags: nonEmpty(found.tags) });
+  const output = deepFreeze(toOutput<T.GetTrainedModelResponse>('GetTrainedModelResponse', { ...found.record.body, tags: nonEmpty(found.tags) }));
+  renderedTrainedModels.set(found, output);
+  return output;
+}
+
+/**
+ * GetTrainedModel's answer per store answer: the store gives the same (frozen) object while the record and its
+ * tags are unchanged, so a polled model is rendered once. Frozen too, so the endpoint may keep its wire form.
+ */
+const renderedTrainedModels = new WeakMap<object, T.GetTrainedModelResponse>();
+
+function deepFreeze<V>(value: V): V {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 export function listTrainedModels(ctx: ServiceContext, input: T.ListTrainedModelsRequest): T.ListTrainedModelsResponse {
