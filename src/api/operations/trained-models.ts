@@ -1,3 +1,4 @@
+import { deepFreeze } from '../store.js';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -234,13 +235,6 @@ export function getTrainedModel(ctx: ServiceContext, input: T.GetTrainedModelReq
  */
 const renderedTrainedModels = new WeakMap<object, T.GetTrainedModelResponse>();
 
-function deepFreeze<V>(value: V): V {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 export function listTrainedModels(ctx: ServiceContext, input: T.ListTrainedModelsRequest): T.ListTrainedModelsResponse {
   const { items, nextToken } = pageOfMembership<TrainedModelRecord>(ctx, TRAINED_MODEL_KIND, 'ListTrainedModels', input);
