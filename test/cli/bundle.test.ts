@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,29 +21,30 @@ describe('the bundled CLI (dist/bin/crml.cjs)', () => {
   });
 
   it('starts from the code cache the build wrote, replaces a cache V8 rejects, and never runs one made from other source', async () => {
-    const cache = join(ROOT, 'dist/bin/crml-main.v8cache');
-    const built = readFileSync(cache);
-    expect(built.length).toBeGreaterThan(100_000);
+    expect(readFileSync(join(ROOT, 'dist/bin/crml-main.v8cache')).length).toBeGreaterThan(100_000);
+    // A copy of the built command, where node_modules still resolves (.work is the repository's scratch folder).
+    mkdirSync(join(ROOT, '.work'), { recursive: true });
+    const copy = mkdtempSync(join(ROOT, '.work', 'bundle-test-'));
     const dataDir = mkdtempSync(join(tmpdir(), 'crml-bundle-'));
+    const copied = join(copy, 'crml.cjs');
+    const cache = join(copy, 'crml-main.v8cache');
     try {
+      for (const f of ['crml.cjs', 'crml-main.cjs', 'crml-main.v8cache']) copyFileSync(join(ROOT, 'dist/bin', f), join(copy, f));
       // A cache of another Node or another build, or a torn file: V8 checks it and compiles from source.
       writeFileSync(cache, Buffer.from('not a V8 code cache'));
-      const { stdout } = await run('node', [bin, 'list-trained-models'], { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, timeout: 60_000 });
+      const { stdout } = await run('node', [copied, 'list-trained-models'], { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, timeout: 60_000 });
       expect(JSON.parse(stdout)).toEqual({ trainedModels: [] });
       expect(readFileSync(cache).length).toBeGreaterThan(100_000);
       // V8 checks only a source's length: a cache of another bundle of the same length must not be run.
-      const main = join(ROOT, 'dist/bin/crml-main.cjs');
+      const main = join(copy, 'crml-main.cjs');
       const original = readFileSync(main, 'utf8');
       const marker = 'cleanrooms-ml-local: AWS Clean Rooms ML';
       expect(original).toContain(marker);
-      try {
-        writeFileSync(main, original.replace(marker, marker.toUpperCase()));
-        const help = await run('node', [bin, '--help'], { cwd: ROOT, timeout: 60_000 });
-        expect(help.stdout).toContain(marker.toUpperCase());
-      } finally {
-        writeFileSync(main, original);
-      }
+      writeFileSync(main, original.replace(marker, marker.toUpperCase()));
+      const help = await run('node', [copied, '--help'], { cwd: ROOT, timeout: 60_000 });
+      expect(help.stdout).toContain(marker.toUpperCase());
     } finally {
+      rmSync(copy, { recursive: true, force: true });
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
