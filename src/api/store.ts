@@ -209,9 +209,9 @@ export class Store {
   }
 
   /**
-   * Resolves at this process's next write to the store, or after `ms` at the latest (another process's writes
-   * are only seen by reading again): a follower in the process that runs the job sees a line or the final
-   * status as it is written, not a poll interval later.
+   * Resolves at this process's next insert or update of a record or append of log lines, or after `ms` at the
+   * latest (another process's writes are only seen by reading again): a follower in the process that runs the job
+   * sees a line or the final status as it is written, not a poll interval later.
    */
   nextWrite(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -226,6 +226,8 @@ export class Store {
   }
 
   private wrote(): void {
+    // Called for every log chunk: nothing to copy when nobody follows.
+    if (this.writeWaiters.size === 0) return;
     for (const wake of [...this.writeWaiters]) wake();
   }
 

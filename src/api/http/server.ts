@@ -102,6 +102,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
+/** A response as sent: with its body's JSON text when that was kept (see Endpoint.render). */
+type Answer = WireResponse & { text?: string };
+
 interface EndpointOptions {
   credentials: Credentials | undefined;
   maxBodyBytes: number;
@@ -128,7 +131,7 @@ class Endpoint {
     const started = Date.now();
     const requestId = randomUUID();
     let operation: string | undefined;
-    let answer: WireResponse;
+    let answer: Answer;
     let errorName: string | undefined;
     const corsHeaders: Record<string, string> = {};
     try {
@@ -148,7 +151,7 @@ class Endpoint {
     this.logger.info({ requestId, method: req.method, url: req.url, operation, status: answer.status, error: errorName, ms: Date.now() - started }, 'request');
   }
 
-  private async answer(req: IncomingMessage, requestId: string, corsHeaders: Record<string, string>): Promise<{ operation?: string; response: WireResponse }> {
+  private async answer(req: IncomingMessage, requestId: string, corsHeaders: Record<string, string>): Promise<{ operation?: string; response: Answer }> {
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
     const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
@@ -186,33 +189,21 @@ class Endpoint {
    * The output's wire form. An output the service froze cannot change, so its wire form and JSON text are kept
    * (by identity, for as long as the service keeps the output): a polled GetTrainedModel is rendered once.
    */
-  private render(operation: string, output: unknown): WireResponse {
+  private render(operation: string, output: unknown): Answer {
     if (typeof output !== 'object' || output === null || !Object.isFrozen(output)) return serializeOutput(this.model, operation, output);
-    let byOperation = this.rendered.get(output);
-    if (!byOperation) this.rendered.set(output, (byOperation = new Map()));
-    let response = byOperation.get(operation);
-    if (!response) {
-      response = Object.freeze(serializeOutput(this.model, operation, output));
-      byOperation.set(operation, response);
-    }
-    return response;
+    const known = this.kept.get(output);
+    if (known?.operation === operation) return known.answer;
+    const response = serializeOutput(this.model, operation, output);
+    const answer: Answer = Object.freeze({ ...response, text: response.body === undefined ? '' : JSON.stringify(response.body) });
+    this.kept.set(output, { operation, answer });
+    return answer;
   }
 
-  private readonly rendered = new WeakMap<object, Map<string, WireResponse>>();
-  /** JSON text of the bodies of kept answers (see render). */
-  private readonly texts = new WeakMap<object, string>();
+  private readonly kept = new WeakMap<object, { operation: string; answer: Answer }>();
 
-  private textOf(answer: WireResponse): string {
-    if (answer.body === undefined) return '';
-    if (!Object.isFrozen(answer)) return JSON.stringify(answer.body);
-    let text = this.texts.get(answer.body);
-    if (text === undefined) this.texts.set(answer.body, (text = JSON.stringify(answer.body)));
-    return text;
-  }
-
-  private send(res: ServerResponse, answer: WireResponse, requestId: string): void {
+  private send(res: ServerResponse, answer: Answer, requestId: string): void {
     if (res.headersSent) return void res.destroy();
-    const text = this.textOf(answer);
+    const text = answer.text ?? (answer.body === undefined ? '' : JSON.stringify(answer.body));
     const headers: Record<string, string | number> = { ...answer.headers, 'x-amzn-RequestId': requestId };
     if (answer.body !== undefined) {
       headers['content-type'] = 'application/json';

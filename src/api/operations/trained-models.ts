@@ -1,4 +1,3 @@
-import { deepFreeze } from '../store.js';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -11,6 +10,7 @@ import {
 import { arns, newResourceId } from '../arns.js';
 import { page } from '../pagination.js';
 import { toOutput } from '../shape-output.js';
+import { deepFreeze } from '../store.js';
 import { validationException } from '../validation.js';
 import { assertTrainingInput } from '../training-input-rules.js';
 import { assertPlacementInput } from '../placement-rules.js';
@@ -234,7 +234,6 @@ export function getTrainedModel(ctx: ServiceContext, input: T.GetTrainedModelReq
  * tags are unchanged, so a polled model is rendered once. Frozen too, so the endpoint may keep its wire form.
  */
 const renderedTrainedModels = new WeakMap<object, T.GetTrainedModelResponse>();
-
 
 export function listTrainedModels(ctx: ServiceContext, input: T.ListTrainedModelsRequest): T.ListTrainedModelsResponse {
   const { items, nextToken } = pageOfMembership<TrainedModelRecord>(ctx, TRAINED_MODEL_KIND, 'ListTrainedModels', input);

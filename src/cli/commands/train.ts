@@ -86,22 +86,18 @@ async function runOnce(deps: TrainCommandDeps, service: CleanRoomsMLLocal, input
   else signal.addEventListener('abort', cancel, { once: true });
 
   let shown = 0;
-  let lastStatus = '';
   let logsDone = false;
-  // Every status the record went through, in order, from its history: a short run can pass CREATE_IN_PROGRESS
-  // between two polls, and a reader still expects to see it.
+  // Every status the record went through, in order, from its history (every record has one from its insert, and
+  // only changes are appended): a short run can pass CREATE_IN_PROGRESS between two polls, and a reader still
+  // expects to see it.
   const showStatus = async () => {
-    const body = record();
-    const history = body?.statusHistory ?? (body?.status ? [{ status: body.status }] : []);
+    const history = record()?.statusHistory ?? [];
     while (shown < history.length) {
       const status = history[shown]!.status;
       // The final status comes after the run's last log line, where a reader expects it.
       if (!logsDone && isTerminal(status)) return;
       shown += 1;
-      if (status !== lastStatus) {
-        lastStatus = status;
-        await view.status(status);
-      }
+      await view.status(status);
     }
   };
   const latest = new Map<string, { name: string; host: string; value: number }>();
