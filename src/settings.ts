@@ -23,6 +23,11 @@ export interface Settings {
   quotaPerMembership: number;
   quotaPerAccount: number;
   pullPolicy: 'missing' | 'always' | 'never';
+  /**
+   * Keep a skeleton image (`crml-skeleton:<image id>`: the training image plus /opt/ml's empty folders) per training
+   * image, so runs after the first need no archive call before they start (src/runner/skeleton-images.ts).
+   */
+  skeletonImages: boolean;
   /** Hardening of training containers (contract §5); each may be relaxed here, explicitly. */
   hardening: {
     /** Network of a single-instance run: 'none' (default) or an engine network name such as 'bridge'. */
@@ -103,6 +108,7 @@ export function defaultSettings(overrides: SettingsOverrides = {}): Settings {
     quotaPerMembership: 5,
     quotaPerAccount: 10,
     pullPolicy: 'missing',
+    skeletonImages: true,
     volumeCheckIntervalMs: 2000,
     defaultMaxRuntimeSeconds: 86_400,
     logLevel: 'warn',
@@ -200,6 +206,7 @@ const VARIABLES: Record<string, Variable> = {
   CRML_ECR_ENDPOINT: variable(text, (s, v) => (s.ecr.endpoint = v)),
   CRML_ECR_REGISTRIES: variable(ecrRegistries, (s, v) => (s.ecr.registries = v)),
   CRML_PULL_POLICY: variable(oneOf(['missing', 'always', 'never']), (s, v) => (s.pullPolicy = v)),
+  CRML_SKELETON_IMAGES: variable(flag, (s, v) => (s.skeletonImages = v)),
   CRML_SINGLE_INSTANCE_NETWORK: variable(text, (s, v) => (s.hardening.singleInstanceNetwork = v)),
   CRML_CAP_ADD: variable(list, (s, v) => (s.hardening.capAdd = v)),
   CRML_NO_NEW_PRIVILEGES: variable(flag, (s, v) => (s.hardening.noNewPrivileges = v)),

@@ -110,6 +110,8 @@ export class CleanRoomsMLLocal extends operationMethods() {
   readonly inference: InferenceJobCoordinator;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly runner: () => Promise<TrainingRunner>;
+  /** The runner once something asked for it (close waits for its background work, and never makes one). */
+  private runnerMade?: Promise<TrainingRunner>;
   /** Pull progress of one run, for the train call that started it. */
   private readonly pullListeners = new Map<string, (p: { id?: string; status: string; progress?: string }) => void>();
   /** Resolves once runs left by dead processes have been taken over (re-attached, finished or failed). */
@@ -121,7 +123,8 @@ export class CleanRoomsMLLocal extends operationMethods() {
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.store = options.store ?? Store.open(join(this.settings.dataDir, 'store.sqlite'));
     const clock = options.clock ?? (() => new Date());
-    this.runner = runnerFactory(options.runner, this.settings, this.logger);
+    const makeRunner = runnerFactory(options.runner, this.settings, this.logger);
+    this.runner = () => (this.runnerMade ??= makeRunner());
     this.trainedModels = new TrainedModelRecords(this.store, this.settings.dataDir, clock);
     this.training = new TrainingCoordinator({
       store: this.store,
@@ -219,6 +222,8 @@ export class CleanRoomsMLLocal extends operationMethods() {
     await this.waitForChannels();
     await this.training.idle();
     await this.inference.idle();
+    // A skeleton image being made: its builder container goes before the process does.
+    if (this.runnerMade) await (await this.runnerMade.catch(() => undefined))?.settled?.();
     this.store.close();
   }
 

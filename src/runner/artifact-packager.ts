@@ -154,15 +154,18 @@ export async function readFirstFile(engineTar: Readable, maxChars: number): Prom
 
 
 /**
- * Folders the container itself added and left empty: the image had no such path and nothing was written under
- * it, so the engine's archive of it would hold the folder alone. Anything else (a folder the image had, or one
- * with entries) is read from the engine.
+ * Folders left empty, known from the container's changes without reading them back: one the container added
+ * and wrote nothing under (the image had no such path), or one `emptyInImage` names (empty in a skeleton image)
+ * where nothing at or under it changed. Anything else (a folder the image had, one with entries) is read from
+ * the engine.
  */
-export function emptyAddedFolders(changes: readonly FilesystemChange[], folders: readonly string[]): Set<string> {
+export function emptyFolders(changes: readonly FilesystemChange[], folders: readonly string[], emptyInImage: readonly string[] = []): Set<string> {
   const empty = new Set<string>();
   for (const f of folders) {
-    const added = changes.some((c) => c.path === f && c.kind === 'added');
-    if (added && !changes.some((c) => c.path.startsWith(`${f}/`))) empty.add(f);
+    const under = changes.some((c) => c.path.startsWith(`${f}/`));
+    const at = changes.find((c) => c.path === f);
+    if (under) continue;
+    if (at?.kind === 'added' || (!at && emptyInImage.includes(f))) empty.add(f);
   }
   return empty;
 }
@@ -188,9 +191,11 @@ export async function packageArtifacts(
   containerId: string,
   dir: string,
   onDropped: (note: string) => void = () => undefined,
+  emptyInImage: readonly string[] = [],
 ): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
-  const changes = await engine.changes(containerId).catch(() => []);
-  const empty = emptyAddedFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER]);
+  // Unknown changes (the call failed) read both folders back.
+  const changes = await engine.changes(containerId).catch(() => undefined);
+  const empty = changes ? emptyFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER], emptyInImage) : new Set<string>();
   // Both at once: each is a stream from the engine into its own file.
   const pack = async (path: string, name: string) => {
     const tar = empty.has(path) ? emptyTar() : await engine.getArchive(containerId, path);

@@ -21,6 +21,18 @@ export interface ImageInfo {
   /** The platform the image was built for (`linux`, `amd64`), when the engine says. */
   os?: string;
   architecture?: string;
+  /** Its layers' diff ids, base first (RootFS.Layers): an image made from it carries these and more. */
+  layers?: string[];
+  /** The paths its config declares as volumes (VOLUME): each becomes an anonymous volume of every container. */
+  volumes?: string[];
+  labels?: Record<string, string>;
+}
+
+/** An image as the engine lists it. */
+export interface ImageSummary {
+  id: string;
+  repoTags: string[];
+  labels: Record<string, string>;
 }
 
 export interface PullProgress {
@@ -147,6 +159,15 @@ export interface ContainerEngine {
   listContainers(label: string): Promise<ContainerSummary[]>;
   /** The container's IPv4 address on `network` (a running container); undefined when it has none there. */
   containerAddress?(containerId: string, network: string): Promise<string | undefined>;
+  /**
+   * Makes an image of a created container's filesystem, with its config as it is plus `labels`, tagged
+   * `repository:tag`; returns the image id. Absent where the engine cannot (the runner then does without).
+   */
+  commitContainer?(containerId: string, opts: { repository: string; tag: string; labels: Record<string, string> }): Promise<string>;
+  /** Every image carrying `label` (`key` or `key=value`). */
+  listImages?(label: string): Promise<ImageSummary[]>;
+  /** Removes an image (not one a container still uses: the engine refuses, and that is an error). An absent one is not. */
+  removeImage?(reference: string): Promise<void>;
   /** Returns the network id. */
   createNetwork(spec: NetworkCreateSpec): Promise<string>;
   /** An absent network is not an error. */

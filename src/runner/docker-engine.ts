@@ -10,6 +10,7 @@ import {
   type ContainerSummary,
   type FilesystemChange,
   type ImageInfo,
+  type ImageSummary,
   type NetworkCreateSpec,
   type PullProgress,
   type RegistryAuth,
@@ -110,7 +111,16 @@ export class DockerEngine implements ContainerEngine {
   async inspectImage(reference: string): Promise<ImageInfo | undefined> {
     try {
       const i = await this.docker.getImage(reference).inspect();
-      return { id: i.Id, repoDigests: i.RepoDigests ?? [], repoTags: i.RepoTags ?? [], os: i.Os || undefined, architecture: i.Architecture || undefined };
+      return {
+        id: i.Id,
+        repoDigests: i.RepoDigests ?? [],
+        repoTags: i.RepoTags ?? [],
+        os: i.Os || undefined,
+        architecture: i.Architecture || undefined,
+        layers: i.RootFS?.Layers ?? [],
+        volumes: Object.keys(i.Config?.Volumes ?? {}),
+        labels: i.Config?.Labels ?? {},
+      };
     } catch (e) {
       if (statusOf(e) === 404) return undefined;
       throw engineError(e, 'inspect image');
@@ -332,9 +342,11 @@ export class DockerEngine implements ContainerEngine {
   }
 
   async changes(containerId: string): Promise<FilesystemChange[]> {
-    const list = (await this.call('container changes', () => this.docker.getContainer(containerId).changes())) as { Path: string; Kind: number }[] | null;
+    const list = (await this.call('container changes', () => this.docker.getContainer(containerId).changes())) as unknown;
+    // No change at all comes as a `null` body, which dockerode hands over as an empty Buffer.
+    if (!Array.isArray(list)) return [];
     // The engine's kinds: 0 modified, 1 added, 2 deleted.
-    return (list ?? []).map((c) => ({ path: c.Path, kind: c.Kind === 1 ? 'added' : c.Kind === 2 ? 'deleted' : 'modified' }));
+    return (list as { Path: string; Kind: number }[]).map((c) => ({ path: c.Path, kind: c.Kind === 1 ? 'added' : c.Kind === 2 ? 'deleted' : 'modified' }));
   }
 
   async getArchive(containerId: string, path: string): Promise<Readable | undefined> {
@@ -352,6 +364,44 @@ export class DockerEngine implements ContainerEngine {
     } catch (e) {
       // 404: already gone; 409: removal already in progress.
       if (statusOf(e) !== 404 && statusOf(e) !== 409) throw engineError(e, 'remove container');
+    }
+  }
+
+  async commitContainer(containerId: string, opts: { repository: string; tag: string; labels: Record<string, string> }): Promise<string> {
+    if (await this.isPodman()) throw new EngineError('this engine (Podman) is not asked to commit containers', undefined, { operation: 'commit' });
+    const container = this.docker.getContainer(containerId);
+    const { Config } = await this.call('inspect container', () => container.inspect());
+    // The container's config whole, as a commit without a body keeps it (a partial one would drop fields such
+    // as Shell), with the labels added: they are how the image is recognised later.
+    const config = { ...Config, Labels: { ...(Config.Labels ?? {}), ...opts.labels } };
+    const committed = await this.call(
+      'commit',
+      () =>
+        new Promise<{ Id: string }>((resolve, reject) =>
+          this.docker.modem.dial(
+            {
+              path: '/commit?',
+              method: 'POST',
+              options: { _query: { container: containerId, repo: opts.repository, tag: opts.tag, pause: false }, _body: config },
+              statusCodes: { 201: true, 404: 'no such container', 500: 'server error' },
+            },
+            (err: unknown, data: unknown) => (err ? reject(err) : resolve(data as { Id: string })),
+          ),
+        ),
+    );
+    return committed.Id;
+  }
+
+  async listImages(label: string): Promise<ImageSummary[]> {
+    const list = await this.call('list images', () => this.docker.listImages({ filters: { label: [label] } }));
+    return list.map((i) => ({ id: i.Id, repoTags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'), labels: i.Labels ?? {} }));
+  }
+
+  async removeImage(reference: string): Promise<void> {
+    try {
+      await this.docker.getImage(reference).remove({ noprune: false });
+    } catch (e) {
+      if (statusOf(e) !== 404) throw engineError(e, 'remove image');
     }
   }
 

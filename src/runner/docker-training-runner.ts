@@ -10,7 +10,8 @@ import { buildContextTar } from './build-context.js';
 import { ImagePullError, type ImageResolver, type ResolvedImage } from './image-resolver.js';
 import { InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
-import { optMlSkeleton } from './opt-ml-skeleton.js';
+import { CONFIG_FOLDER, optMlSkeleton, writeConfigFolder } from './opt-ml-skeleton.js';
+import { SkeletonImages, type SkeletonImage } from './skeleton-images.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
 import { drainLogs, LOG_DRAIN_MS, LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
@@ -64,6 +65,8 @@ interface Supervision extends RunContext {
   remainingMs: number;
   /** Lines already delivered, per host. */
   skipLines?: Record<string, LineCounts>;
+  /** Artifact folders empty in the image algo-1 started from (a skeleton image): not read back when untouched. */
+  emptyInImage?: readonly string[];
 }
 
 /** ReattachOptions, plus per-host line counts for a cluster (the store's totals cannot be split per host). */
@@ -82,9 +85,16 @@ export class DockerTrainingRunner implements TrainingRunner {
   private readonly host: HostCapacity;
   private readonly capacity: CapacityGate;
   private readonly resolver: ImageResolver;
+  private readonly skeletons?: SkeletonImages;
 
   constructor(private readonly opts: DockerTrainingRunnerOptions) {
     ({ host: this.host, capacity: this.capacity, resolver: this.resolver } = runnerResources(opts));
+    if (opts.settings.skeletonImages) this.skeletons = new SkeletonImages(opts.engine, opts.logger);
+  }
+
+  /** Waits for work this runner does in the background (skeleton images being made). */
+  async settled(): Promise<void> {
+    await this.skeletons?.settled();
   }
 
   /** prepare → provision → start → supervise; what was provisioned is removed on every path. */
@@ -95,7 +105,12 @@ export class DockerTrainingRunner implements TrainingRunner {
       try {
         await using provisioned = await this.provision(prepared);
         await this.start(prepared, provisioned);
-        return await this.supervise({ ...prepared, members: provisioned.members, remainingMs: spec.maxRuntimeInSeconds * 1000 });
+        return await this.supervise({
+          ...prepared,
+          members: provisioned.members,
+          remainingMs: spec.maxRuntimeInSeconds * 1000,
+          emptyInImage: provisioned.emptyInImage,
+        });
       } finally {
         prepared.release();
       }
@@ -119,6 +134,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       ...found.map((c) => ({ containerId: c.id, host: c.labels[LABEL_HOST] ?? 'algo-1' })).sort((a, b) => hostNumber(a.host) - hostNumber(b.host)),
     );
     run.pipesFolder = pipesFolder(spec);
+    run.configFolder = configFolder(spec);
     if (spec.instanceCount > 1 || found.length > 1) run.network = clusterNetworkName(spec.trainedModelArn, spec.versionIdentifier);
 
     let limits: AppliedLimits | undefined;
@@ -249,6 +265,8 @@ export class DockerTrainingRunner implements TrainingRunner {
         if (created.warning) runnerLine(events, host, created.warning);
         runnerLine(events, host, clusterLine(hosts, run.network));
       }
+      // Streamed channels take an archive call each anyway: a skeleton image would spare nothing.
+      const skeleton = delivery.streamed.length === 0 ? await this.skeletons?.find(image.info) : undefined;
       // Say how the data reaches the containers whenever it is not the plain single-instance bind mount.
       if (cluster || delivery.streamed.length > 0 || delivery.piped.length > 0) {
         for (const line of channelLines(delivery, shares, hosts)) runnerLine(events, host, line);
@@ -271,21 +289,43 @@ export class DockerTrainingRunner implements TrainingRunner {
           await feeder.prepare();
           pipeMount = [{ channelName: '', hostPath: dir, containerPath: CHANNELS_ROOT, readOnly: true }];
         }
-        const containerId = await engine.createContainer(
-          trainingContainerSpec({
-            spec, host: h, hosts, limits,
-            mounts: [...pipeMount, ...delivery.mounts],
-            imageId: image.imageId,
-            hardening: settings.hardening,
-            configFiles: files,
-            // A single instance trains with no network at all (contract §5), unless a setting says otherwise.
-            networkMode: run.network ?? settings.hardening.singleInstanceNetwork,
-          }),
-        );
+        // From the skeleton image, config files come through a read-only bind mount and nothing is put in
+        // before start; otherwise the whole /opt/ml goes in through the archive API.
+        const create = async (from: SkeletonImage | undefined) => {
+          const configMount: ChannelBindMount[] = [];
+          if (from) {
+            run.configFolder = configFolder(spec);
+            const hostPath = await writeConfigFolder(join(run.configFolder, h), files);
+            configMount.push({ channelName: '', hostPath, containerPath: CONFIG_FOLDER, readOnly: true });
+          }
+          return engine.createContainer(
+            trainingContainerSpec({
+              spec, host: h, hosts, limits,
+              mounts: [...pipeMount, ...configMount, ...delivery.mounts],
+              imageId: from?.imageId ?? image.imageId,
+              hardening: settings.hardening,
+              configFiles: files,
+              // A single instance trains with no network at all (contract §5), unless a setting says otherwise.
+              networkMode: run.network ?? settings.hardening.singleInstanceNetwork,
+            }),
+          );
+        };
+        let from = skeleton;
+        let containerId: string;
+        try {
+          containerId = await create(from);
+        } catch (e) {
+          // The skeleton image went between finding and using it (removed by hand, or pruned): without it.
+          if (!from || !(e instanceof EngineError) || e.statusCode !== 404) throw e;
+          log.warn({ err: e, skeletonImageId: from.imageId }, 'skeleton image gone: laying out /opt/ml through the archive API');
+          from = undefined;
+          containerId = await create(from);
+        }
         run.members.push({ containerId, host: h });
-        log.debug({ containerId, host: h }, 'container created');
+        if (i === 0) run.emptyInImage = from?.emptyFolders;
+        log.debug({ containerId, host: h, skeletonImageId: from?.imageId }, 'container created');
         // The writable /opt/ml areas live in the container, never in host folders; config files are read-only.
-        await engine.putArchive(containerId, '/', optMlSkeleton(files, { dataFolderMounted: pipeMount.length > 0 }));
+        if (!from) await engine.putArchive(containerId, '/', optMlSkeleton(files, { dataFolderMounted: pipeMount.length > 0 }));
         for (const c of delivery.streamed) await engine.putArchive(containerId, '/', channelShardTar(c.channelName, shareOf(c, i)));
       }
       return run;
@@ -367,7 +407,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       finalVolume,
       // Only an instance that failed can have been killed for its memory (classifyExit): one engine call less.
       exitCode !== 0 ? engine.inspectContainer(decisive.containerId) : Promise.resolve({ oomKilled: false }),
-      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note)),
+      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note), s.emptyInImage),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);
     stopper.record('volume', overage);
@@ -419,6 +459,11 @@ export class DockerTrainingRunner implements TrainingRunner {
 /** algo-3 → 3, for ordering a cluster's containers. */
 function hostNumber(host: string): number {
   return Number(/(?<!\d)(\d+)$/.exec(host)?.[1] ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** Where a run's config files live on this machine when it runs from a skeleton image, a folder per host; removed when the run ends. */
+function configFolder(spec: TrainingJobSpec): string {
+  return join(spec.artifactsDir, '.config');
 }
 
 /** Where a run's FIFOs live on this machine, a folder per host; removed when the run ends. */

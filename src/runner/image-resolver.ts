@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../settings.js';
-import { EngineError, type ContainerEngine, type PullProgress, type RegistryAuth } from './container-engine.js';
+import { EngineError, type ContainerEngine, type ImageInfo, type PullProgress, type RegistryAuth } from './container-engine.js';
 import {
   canonicalRepository,
   engineReference,
@@ -27,6 +27,8 @@ export interface ResolvedImage {
   /** trainingContainerImageDigest: the repository digest of the image that runs, or its image id for a local-only image. */
   digest: string;
   pulled: boolean;
+  /** What the engine said of it (layers, volumes, labels). */
+  info: ImageInfo;
 }
 
 /** The image could not be had: the message is the engine's or the registry's own words. Maps to IMAGE_PULL_FAILED. */
@@ -86,6 +88,6 @@ export class ImageResolver {
       throw new ImagePullError(`Image ${reference} resolved to ${digest}, not the digest that was asked for.`);
     }
     logger.debug({ image: reference, imageId: image.id, digest, pulled }, 'image resolved');
-    return { reference: ref, imageId: image.id, digest, pulled };
+    return { reference: ref, imageId: image.id, digest, pulled, info: image };
   }
 }

@@ -1,10 +1,17 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
+
+export const OPT_ML_ROOT = '/opt/ml';
+/** Where the config files are, in the container. */
+export const CONFIG_FOLDER = `${OPT_ML_ROOT}/input/config`;
 
 /**
  * The /opt/ml tree a container starts with, as a tar for the engine's archive API: writable areas live in
  * the container (never bind mounts of host folders, so no root-owned files land in the user's folders),
- * config files are read-only. Channel folders are not in it: they are the engine's mount points.
+ * config files are read-only. Channel folders are not in it: they are the engine's mount points. With no
+ * config files, the bare skeleton a skeleton image is made of (skeleton-images.ts).
  */
 export function optMlSkeleton(configFiles: Record<string, string>, opts: { dataFolderMounted?: boolean } = {}): Readable {
   const pack = tar.pack();
@@ -21,4 +28,17 @@ export function optMlSkeleton(configFiles: Record<string, string>, opts: { dataF
   }
   pack.finalize();
   return pack as unknown as Readable;
+}
+
+/**
+ * The config files in a folder of this machine, for a read-only bind mount at /opt/ml/input/config (a run from
+ * a skeleton image): the same names, contents and file modes as in the archive above. Made afresh (whatever was
+ * there goes). The folder itself stays writable to its owner, so that removing a run's artifacts never needs
+ * root; the mount is what keeps the job from writing.
+ */
+export async function writeConfigFolder(dir: string, configFiles: Record<string, string>): Promise<string> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const [name, content] of Object.entries(configFiles)) await writeFile(join(dir, name), content, { mode: 0o444, flag: 'wx' });
+  return dir;
 }

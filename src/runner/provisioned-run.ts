@@ -24,6 +24,10 @@ export class ProvisionedRun implements AsyncDisposable {
   network?: string;
   /** The folder of the run's FIFOs, removed with it. */
   pipesFolder?: string;
+  /** The folder of the config files bind-mounted into containers of a skeleton image, removed with it. */
+  configFolder?: string;
+  /** Artifact folders empty in algo-1's image (a skeleton image). */
+  emptyInImage?: readonly string[];
 
   constructor(
     private readonly engine: ContainerEngine,
@@ -38,6 +42,7 @@ export class ProvisionedRun implements AsyncDisposable {
     for (const m of this.members) await removeContainerLogged(this.engine, m.containerId, this.log);
     for (const f of this.feeders) await f.close();
     if (this.pipesFolder) await rm(this.pipesFolder, { recursive: true, force: true });
+    if (this.configFolder) await rm(this.configFolder, { recursive: true, force: true });
     if (this.network) await removeNetworkLogged(this.engine, this.network, this.log);
   }
 }

@@ -156,6 +156,8 @@ export interface TrainingRunner {
    * finishes it if it ended. Undefined when no container of that run exists.
    */
   reattach?(spec: TrainingJobSpec, events: RunEvents, signal: AbortSignal, options: ReattachOptions): Promise<RunResult | undefined>;
+  /** Resolves when the runner's background work (a skeleton image being made) is done. */
+  settled?(): Promise<void>;
   /** Removes the containers (and cluster networks) of store `storeId` whose run `keep` does not keep (reconciliation). */
   removeStrayRuns?(storeId: string, keep: (run: RunKey) => boolean): Promise<number>;
   /** Builds and tags an image from a folder; resolves with the image's id. A failed build rejects in the builder's words. */

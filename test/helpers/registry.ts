@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import tarStream from 'tar-stream';
 import { encodeRegistryAuth } from '../../src/runner/docker-engine.js';
+import { skeletonTag } from '../../src/runner/skeleton-images.js';
 
 /** A real distribution registry (Debian's docker-registry) on 127.0.0.1, with htpasswd auth when asked. */
 export interface StartedRegistry extends AsyncDisposable {
@@ -166,10 +167,11 @@ export async function buildMarkerImage(name: string, marker: string, docker: Doc
 
 /** Removes an image and every reference to it, if the engine has it. */
 export async function removeImage(reference: string, docker: Docker = new Docker({ socketPath: '/var/run/docker.sock' })): Promise<void> {
-  await docker
-    .getImage(reference)
-    .remove({ force: true })
-    .catch((e: { statusCode?: number }) => {
-      if (e.statusCode !== 404) throw e;
-    });
+  const ignoreAbsent = (e: { statusCode?: number }) => {
+    if (e.statusCode !== 404) throw e;
+  };
+  // Its skeleton image first (a run made one): while that exists the image's layers stay, and a pull finds them.
+  const id = await docker.getImage(reference).inspect().then((i) => i.Id, () => undefined);
+  if (id) await docker.getImage(skeletonTag(id)).remove({ force: true }).catch(ignoreAbsent);
+  await docker.getImage(reference).remove({ force: true }).catch(ignoreAbsent);
 }

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { createEngine } from '../../src/runner/engine-discovery.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
-import { emptyAddedFolders } from '../../src/runner/artifact-packager.js';
+import { emptyFolders } from '../../src/runner/artifact-packager.js';
+import { skeletonTag } from '../../src/runner/skeleton-images.js';
 import type { LogLine } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 import { probeJobSpec } from '../helpers/job-spec.js';
@@ -25,14 +26,17 @@ beforeAll(() => {
   execFileSync('docker', ['commit', id, SHIPPED_IMAGE], { stdio: 'ignore' });
   execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
 });
-afterAll(() => {
+afterAll(async () => {
+  await runner.settled();
+  const id = execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', SHIPPED_IMAGE], { encoding: 'utf8' }).trim();
+  execFileSync('docker', ['rmi', '-f', skeletonTag(id)], { stdio: 'ignore' });
   execFileSync('docker', ['rmi', '-f', SHIPPED_IMAGE], { stdio: 'ignore' });
   rmSync(work, { recursive: true, force: true });
 });
 
 let n = 0;
+const runner = new DockerTrainingRunner({ engine, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
 async function run(over: { imageUri?: string; script: string }): Promise<{ model: string[]; output: string[] }> {
-  const runner = new DockerTrainingRunner({ engine, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
   const artifactsDir = join(work, `artifacts-${(n += 1)}`);
   mkdirSync(artifactsDir);
   const lines: LogLine[] = [];
@@ -55,7 +59,16 @@ describe('artifacts of folders the container left empty (not read back from the 
       { path: '/opt/ml/output/data/x', kind: 'added' as const },
       { path: '/opt/ml/checkpoints', kind: 'modified' as const },
     ];
-    expect([...emptyAddedFolders(changes, ['/opt/ml/model', '/opt/ml/output/data', '/opt/ml/checkpoints', '/opt/ml/code'])]).toEqual(['/opt/ml/model']);
+    expect([...emptyFolders(changes, ['/opt/ml/model', '/opt/ml/output/data', '/opt/ml/checkpoints', '/opt/ml/code'])]).toEqual(['/opt/ml/model']);
+  });
+
+  it('a folder empty in a skeleton image counts as empty only when nothing at or under it changed', () => {
+    const inImage = ['/opt/ml/model', '/opt/ml/output/data'];
+    expect([...emptyFolders([], inImage, inImage)]).toEqual(inImage);
+    expect([...emptyFolders([{ path: '/opt/ml/model', kind: 'modified' }], inImage, inImage)]).toEqual(['/opt/ml/output/data']);
+    expect([...emptyFolders([{ path: '/opt/ml/output/data/x', kind: 'added' }], inImage, inImage)]).toEqual(['/opt/ml/model']);
+    // Not named empty in the image (the training image had content there): read back.
+    expect([...emptyFolders([], inImage, [])]).toEqual([]);
   });
 
   it('a job that writes nothing gets an empty model.tar.gz and output.tar.gz, valid archives both', async () => {
