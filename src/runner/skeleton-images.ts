@@ -33,9 +33,14 @@ export interface SkeletonImage {
   emptyFolders: string[];
 }
 
-/** The tag of `imageId`'s skeleton image. */
+/** The tag (within SKELETON_REPOSITORY) of `imageId`'s skeleton image: the id's hex. */
+function skeletonTagName(imageId: string): string {
+  return imageId.replace(/^sha256:/, '');
+}
+
+/** The reference of `imageId`'s skeleton image. */
 export function skeletonTag(imageId: string): string {
-  return `${SKELETON_REPOSITORY}:${imageId.replace(/^sha256:/, '')}`;
+  return `${SKELETON_REPOSITORY}:${skeletonTagName(imageId)}`;
 }
 
 /**
@@ -149,7 +154,7 @@ export class SkeletonImages {
       const empty = ARTIFACT_FOLDERS.filter((f) => changes.some((c) => c.path === f && c.kind === 'added'));
       const id = await engine.commitContainer!(builder, {
         repository: SKELETON_REPOSITORY,
-        tag: skeletonTag(image.id).slice(SKELETON_REPOSITORY.length + 1),
+        tag: skeletonTagName(image.id),
         labels: {
           // Blanked: the builder's label would otherwise pass to every container made from the image.
           [LABEL_SKELETON_BUILDER]: '',

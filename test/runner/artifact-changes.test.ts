@@ -8,7 +8,7 @@ import pino from 'pino';
 import { createEngine } from '../../src/runner/engine-discovery.js';
 import { DockerTrainingRunner } from '../../src/runner/docker-training-runner.js';
 import { emptyFolders } from '../../src/runner/artifact-packager.js';
-import { skeletonTag } from '../../src/runner/skeleton-images.js';
+import { removeImage } from '../helpers/registry.js';
 import type { LogLine } from '../../src/runner/types.js';
 import { defaultSettings } from '../../src/settings.js';
 import { probeJobSpec } from '../helpers/job-spec.js';
@@ -28,9 +28,8 @@ beforeAll(() => {
 });
 afterAll(async () => {
   await runner.settled();
-  const id = execFileSync('docker', ['image', 'inspect', '-f', '{{.Id}}', SHIPPED_IMAGE], { encoding: 'utf8' }).trim();
-  execFileSync('docker', ['rmi', '-f', skeletonTag(id)], { stdio: 'ignore' });
-  execFileSync('docker', ['rmi', '-f', SHIPPED_IMAGE], { stdio: 'ignore' });
+  // With its skeleton image, which the runs made.
+  await removeImage(SHIPPED_IMAGE);
   rmSync(work, { recursive: true, force: true });
 });
 
