@@ -1,7 +1,8 @@
 // Bundles the CLI into dist/bin/ (run by `npm run build`, after tsc): one CommonJS file, crml-main.cjs, that
 // crml.cjs (scripts/cli-loader.cjs) compiles with V8's code cache, so that a command's start neither resolves
 // and compiles some 70 of ours and zod's modules one by one nor re-compiles the bundle. Native modules, and
-// dockerode (loaded through require on first use, see src/runner/dockerode-loader.ts), stay in node_modules.
+// what only some commands load (the AWS SDK, testcontainers, pino-pretty) stay in node_modules. dockerode is in the
+// bundle, so that its ~40 CommonJS modules are compiled from the cache too (see dockerodeInBundle).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +35,43 @@ const zodEnglishOnly = {
   },
 };
 
+/**
+ * dockerode and docker-modem go into the bundle: loaded one by one from node_modules they cost every run ~40 ms of
+ * resolving and compiling. Outside the bundle, src/runner/dockerode-loader.ts defers the two modules a run never
+ * needs (BuildKit sessions and the ssh transport, with grpc, protobufjs and ssh2 behind them); here the same is done
+ * at build time: the loader becomes a plain require, and each of those modules becomes a stub that requires the
+ * real one from node_modules on its first call. BuildKit's progress reader is required inside a function already,
+ * so it only stays out.
+ */
+const lazyModules = {
+  'dockerode/lib/session.js': { importer: /[\\/]dockerode[\\/]lib[\\/]docker\.js$/, request: './session' },
+  'docker-modem/lib/ssh.js': { importer: /[\\/]docker-modem[\\/]lib[\\/]modem\.js$/, request: './ssh' },
+};
+const dockerodeInBundle = {
+  name: 'dockerode-in-bundle',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]runner[\\/]dockerode-loader\.ts$/ }, () => ({
+      contents: "export const loadDockerode = () => require('dockerode');",
+      loader: 'ts',
+      resolveDir: root,
+    }));
+    b.onResolve({ filter: /^\.\/(session|ssh|buildkit)$/ }, (args) => {
+      if (args.path === './buildkit') {
+        return /[\\/]dockerode[\\/]lib[\\/]/.test(args.importer) ? { path: 'dockerode/lib/buildkit.js', external: true } : undefined;
+      }
+      const entry = Object.entries(lazyModules).find(([, m]) => m.request === args.path && m.importer.test(args.importer));
+      return entry ? { path: entry[0], namespace: 'lazy-module' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'lazy-module' }, (args) => ({
+      // The real module is external (a require esbuild leaves as it is), resolved from dist/bin/ at its first call.
+      contents: `let real; module.exports = function deferred(...args) { real ??= require(${JSON.stringify(`${args.path}#real`)}); return real.apply(this, args); };`,
+      loader: 'js',
+      resolveDir: root,
+    }));
+    b.onResolve({ filter: /#real$/ }, (args) => ({ path: args.path.slice(0, -'#real'.length), external: true }));
+  },
+};
+
 await build({
   absWorkingDir: root,
   entryPoints: { 'crml-main': 'src/cli/bin.ts' },
@@ -52,8 +90,6 @@ await build({
     'better-sqlite3',
     're2',
     '@duckdb/*',
-    'dockerode',
-    'docker-modem',
     'testcontainers',
     '@aws-sdk/*',
     'pino-pretty',
@@ -64,7 +100,7 @@ await build({
   // Whitespace and syntax only: identifiers (and so class and function names, which errors carry) stay as written.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [zodEnglishOnly],
+  plugins: [zodEnglishOnly, dockerodeInBundle],
   logLevel: 'warning',
 });
 

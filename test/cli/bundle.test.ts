@@ -70,6 +70,40 @@ describe('the bundled CLI (dist/bin/crml.cjs)', () => {
     }
   });
 
+  it('trains a no-op job on the engine through the dockerode it bundles, leaving no container', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'crml-bundle-'));
+    const empty = mkdtempSync(join(tmpdir(), 'crml-bundle-empty-'));
+    try {
+      const { stdout } = await run('node', [bin, 'train', '--image', 'crml-examples/probe:latest', '--entrypoint', '/bin/true', '--channel', `train=${empty}`], {
+        cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, timeout: 120_000,
+      });
+      expect(stdout).toMatch(/^status ACTIVE$/m);
+      const arn = /^trained-model (\S+)/m.exec(stdout)![1]!;
+      const { stdout: left } = await run('docker', ['ps', '-aq', '--filter', `label=crml.trained-model=${arn}`]);
+      expect(left.trim()).toBe('');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(empty, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('still dials an ssh:// engine through ssh2, which the bundle leaves in node_modules until then', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'crml-bundle-'));
+    const empty = mkdtempSync(join(tmpdir(), 'crml-bundle-empty-'));
+    try {
+      // Nothing listens on port 1: ssh2's own connection error shows that it was loaded and dialled.
+      const err = await run('node', [bin, 'train', '--image', 'crml-examples/probe:latest', '--entrypoint', '/bin/true', '--channel', `train=${empty}`], {
+        cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir, DOCKER_HOST: 'ssh://nobody@127.0.0.1:1' }, timeout: 60_000,
+      }).catch((e: { code: number; stdout: string }) => e);
+      expect((err as { code: number }).code).toBe(1);
+      expect((err as { stdout: string }).stdout).toMatch(/^status CREATE_FAILED$/m);
+      expect((err as { stdout: string }).stdout).toContain('DOCKER_HOST (ssh://nobody@127.0.0.1:1): connect ECONNREFUSED 127.0.0.1:1');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(empty, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('names a bad command as the source CLI does, with its exit code', async () => {
     const err = await run('node', [bin, 'get-trained-model', '--trained-model-arn', 'nope'], {
       cwd: ROOT,
