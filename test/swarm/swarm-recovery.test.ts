@@ -70,7 +70,8 @@ describe('CRML_ENGINE=swarm: recovery and the limits of placement', () => {
         new AbortController().signal,
       );
       expect(result.statusCode).toBe('INTERNAL_ERROR');
-      expect(result.message).toMatch(/^Swarm did not start every instance within 3 seconds \(CRML_SWARM_PLACEMENT_TIMEOUT_SECONDS\); still waiting: algo-2 on node crml-lab-n2 \(pending: no suitable node/);
+      // algo-2 is named with Swarm's reason; on a busy machine another host may still be starting and is listed too.
+      expect(result.message).toMatch(/^Swarm did not start every instance within 3 seconds \(CRML_SWARM_PLACEMENT_TIMEOUT_SECONDS\); still waiting: (?:algo-[13] on node crml-lab-n[13] \([^)]*\); )*algo-2 on node crml-lab-n2 \(pending: no suitable node/);
       expect(leftOnLab(arn)).toEqual([]);
     } finally {
       rmSync(work, { recursive: true, force: true });
