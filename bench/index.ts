@@ -5,9 +5,9 @@
  * logs, logs-command, model, channel). The machine should be quiet: the figures are ratios of wall times.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { arch, cpus, release, totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { arch, cpus, release, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
 import * as cases from './cases.js';
 import { goalMet, renderTable, type Row } from './table.js';
 
@@ -36,6 +36,15 @@ for (const tool of ['docker', 'wrk', 'taskset', 'tar', 'sha256sum', '/usr/bin/ti
 }
 execFileSync('docker', ['image', 'inspect', cases.IMAGE], { stdio: 'ignore' });
 
+// The CLI's commands go to a resident worker (src/cli/daemon) of the bench's own, stopped at the end.
+const daemonDir = mkdtempSync(join(tmpdir(), 'crml-bench-daemon-'));
+process.env.CRML_DAEMON_DIR = daemonDir;
+const stopDaemon = () => {
+  execFileSync('node', [resolve(import.meta.dirname, '../dist/bin/crml.cjs'), 'daemon', 'stop']);
+  rmSync(daemonDir, { recursive: true, force: true });
+};
+process.on('exit', () => existsSync(daemonDir) && stopDaemon());
+
 const rows: Row[] = [];
 const peaks: number[] = [];
 let cliData: string | undefined;
@@ -62,6 +71,7 @@ if (want('model')) {
 if (want('channel')) rows.push(await cases.channelStreaming(o));
 if (peaks.length > 0) rows.push(cases.rssRow(peaks));
 
+stopDaemon();
 const docker = execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim();
 console.log(
   `\n${cpus().length} cores (${cpus()[0]?.model.trim()}), ${(totalmem() / GiB).toFixed(0)} GiB, Linux ${release()} ${arch()}, ` +

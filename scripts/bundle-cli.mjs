@@ -74,7 +74,7 @@ const dockerodeInBundle = {
 
 await build({
   absWorkingDir: root,
-  entryPoints: { 'crml-main': 'src/cli/bin.ts' },
+  entryPoints: { 'crml-main': 'src/cli/bundle-entry.ts' },
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -104,6 +104,22 @@ await build({
   logLevel: 'warning',
 });
 
+// The resident worker's client, manager and worker (src/cli/daemon): small, Node's own modules only, so that a
+// command handed to a worker loads nothing else.
+await build({
+  absWorkingDir: root,
+  entryPoints: { 'crml-daemon': 'src/cli/daemon/index.ts' },
+  outdir,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
+
 // The command `bin` names: compiles the bundle with V8's code cache (scripts/cli-loader.cjs says why).
 copyFileSync(join(root, 'scripts/cli-loader.cjs'), join(outdir, 'crml.cjs'));
 chmodSync(join(outdir, 'crml.cjs'), 0o755);
@@ -114,7 +130,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'crml-bundle-'));
 try {
   mkdirSync(join(dataDir, 'empty'));
   const args = ['train', '--image', 'crml-bundle/cache:none', '--entrypoint', '/bin/true', '--channel', `train=${join(dataDir, 'empty')}`];
-  const env = { ...process.env, CRML_DATA_DIR: dataDir, DOCKER_HOST: `unix://${join(dataDir, 'no-engine.sock')}` };
+  const env = { ...process.env, CRML_DAEMON: '0', CRML_DATA_DIR: dataDir, DOCKER_HOST: `unix://${join(dataDir, 'no-engine.sock')}` };
   const made = spawnSync(process.execPath, [join(outdir, 'crml.cjs'), ...args], { env, stdio: 'ignore' });
   if (made.status !== 1) throw new Error(`making the code cache: crml train exited ${made.status ?? made.signal}, expected 1 (no engine)`);
 } finally {

@@ -7,6 +7,8 @@
  * the code V8 cached beside it. V8 checks a cache against its own version and flags but, of the source, only its
  * length: the cache therefore starts with the SHA-1 of the source it was made from, and one made from any other
  * is not used. A missing or refused cache is written anew at exit (atomically; not where the folder is read-only).
+ * Where the command runs (here, or in this user's resident worker, which has loaded the bundle already) is
+ * crml-daemon.cjs's to decide (src/cli/daemon).
  */
 const { createHash } = require('node:crypto');
 const { readFileSync, renameSync, writeFileSync } = require('node:fs');
@@ -16,34 +18,45 @@ const vm = require('node:vm');
 
 const filename = join(__dirname, 'crml-main.cjs');
 const cacheFile = join(__dirname, 'crml-main.v8cache');
-const source = readFileSync(filename);
-const stamp = Buffer.from(`${createHash('sha1').update(source).digest('hex')}\n`);
-let cachedData;
-try {
-  const file = readFileSync(cacheFile);
-  if (file.subarray(0, stamp.length).equals(stamp)) cachedData = file.subarray(stamp.length);
-} catch {
-  cachedData = undefined;
-}
-const script = new vm.Script(Module.wrap(source.toString('utf8')), {
-  filename,
-  cachedData,
-  // `import()` inside the bundle (an optional ES module package) goes to Node's own loader, as in any module.
-  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
-if (cachedData === undefined || script.cachedDataRejected) {
-  // At exit, so that the cache holds the functions this command compiled, not only the top level.
-  process.once('exit', () => {
-    const tmp = `${cacheFile}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]));
-      renameSync(tmp, cacheFile);
-    } catch {
-      // A read-only install: every start compiles, as without this loader.
-    }
+
+/** The bundle's exports (main), compiled with the cache. */
+function load() {
+  const source = readFileSync(filename);
+  const stamp = Buffer.from(`${createHash('sha1').update(source).digest('hex')}\n`);
+  let cachedData;
+  try {
+    const file = readFileSync(cacheFile);
+    if (file.subarray(0, stamp.length).equals(stamp)) cachedData = file.subarray(stamp.length);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(Module.wrap(source.toString('utf8')), {
+    filename,
+    cachedData,
+    // `import()` inside the bundle (an optional ES module package) goes to Node's own loader, as in any module.
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // At exit, so that the cache holds the functions this command compiled, not only the top level.
+    process.once('exit', () => {
+      const tmp = `${cacheFile}.${process.pid}.tmp`;
+      try {
+        writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]));
+        renameSync(tmp, cacheFile);
+      } catch {
+        // A read-only install: every start compiles, as without this loader.
+      }
+    });
+  }
+  const bundle = new Module(filename, module);
+  bundle.filename = filename;
+  bundle.paths = Module._nodeModulePaths(__dirname);
+  script.runInThisContext()(bundle.exports, Module.createRequire(filename), bundle, filename, __dirname);
+  return bundle.exports;
 }
-const bundle = new Module(filename, module);
-bundle.filename = filename;
-bundle.paths = Module._nodeModulePaths(__dirname);
-script.runInThisContext()(bundle.exports, Module.createRequire(filename), bundle, filename, __dirname);
+
+require('./crml-daemon.cjs').start(process.argv.slice(2), {
+  load,
+  bundlePath: filename,
+  entry: join(__dirname, 'crml.cjs'),
+});

@@ -24,9 +24,10 @@ const EXIT_INTERNAL = 255;
 /** A repeatable option's values, in order. */
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-// With backpressure; main() returns only once both have reached their reader.
-const stdout = new LineOutput(process.stdout);
-const stderr = new LineOutput(process.stderr);
+// With backpressure; main() returns only once both have reached their reader. Made by main() from the process's
+// streams as they are then: a resident worker (src/cli/daemon) loads this module before it knows its command's.
+let stdout: LineOutput;
+let stderr: LineOutput;
 const print = (s: string) => stdout.line(s);
 const printErr = (s: string) => void stderr.line(s)?.catch(() => undefined);
 
@@ -48,9 +49,9 @@ async function makeLogger(program: Command): Promise<void> {
   const level = (flag as LogLevel | undefined) ?? envSettings().logLevel;
   if (process.stderr.isTTY) {
     const { default: pretty } = await import('pino-pretty');
-    logger = pino({ level }, pretty({ destination: 2, sync: true, colorize: true }));
+    logger = pino({ level }, pretty({ destination: process.stderr, sync: true, colorize: true }));
   } else {
-    logger = pino({ level }, pino.destination(2));
+    logger = pino({ level }, process.stderr);
   }
 }
 
@@ -66,7 +67,7 @@ function getService(program: Command): CleanRoomsMLLocal {
     const reconcile = ['serve', 'create-trained-model', 'reconcile'].includes(currentOperation);
     service = new CleanRoomsMLLocal({
       settings: dataDir ? { ...settings, dataDir } : settings,
-      logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
+      logger: logger ?? pino({ level: settings.logLevel }, process.stderr),
       reconcile,
       // crml train draws pull progress in its own live view.
       onPullProgress: currentOperation === 'train' ? undefined : pullProgressRenderer(process.stderr),
@@ -112,6 +113,8 @@ async function followInferenceJob({ trainedModelInferenceJobArn: arn }: { traine
 export async function main(argv: string[]): Promise<number> {
   fromEnv = undefined;
   commandExit = undefined;
+  stdout = new LineOutput(process.stdout);
+  stderr = new LineOutput(process.stderr);
   const program = new Command('crml')
     .description('cleanrooms-ml-local: AWS Clean Rooms ML custom-model training on this machine')
     .option('--data-dir <dir>', 'where the store and artifacts live (default ~/.cleanrooms-ml-local, or $CRML_DATA_DIR)')
@@ -266,7 +269,7 @@ export async function main(argv: string[]): Promise<number> {
       commandExit = await check(specs, o, {
         settings,
         dataDir: program.opts<{ dataDir?: string }>().dataDir,
-        logger: logger ?? pino({ level: settings.logLevel }, pino.destination(2)),
+        logger: logger ?? pino({ level: settings.logLevel }, process.stderr),
         print,
         printErr,
       });

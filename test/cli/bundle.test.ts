@@ -1,9 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { daemonDir } from '../helpers/daemon-dir.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -12,9 +13,18 @@ const run = promisify(execFile);
 describe('the bundled CLI (dist/bin/crml.cjs)', () => {
   const bin = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).bin.crml as string;
 
+  // Commands after the first go to a resident worker (test/cli/daemon.test.ts): this file's, stopped at its end.
+  const daemons = daemonDir();
+  const savedDir = process.env.CRML_DAEMON_DIR;
   beforeAll(async () => {
+    process.env.CRML_DAEMON_DIR = daemons.dir;
     await run('node', ['scripts/bundle-cli.mjs'], { cwd: ROOT, timeout: 120_000 });
   }, 120_000);
+  afterAll(async () => {
+    if (savedDir === undefined) delete process.env.CRML_DAEMON_DIR;
+    else process.env.CRML_DAEMON_DIR = savedDir;
+    await daemons.stopAll();
+  });
 
   it('is what package.json names as the crml command', () => {
     expect(bin).toBe('dist/bin/crml.cjs');
@@ -29,7 +39,7 @@ describe('the bundled CLI (dist/bin/crml.cjs)', () => {
     const copied = join(copy, 'crml.cjs');
     const cache = join(copy, 'crml-main.v8cache');
     try {
-      for (const f of ['crml.cjs', 'crml-main.cjs', 'crml-main.v8cache']) copyFileSync(join(ROOT, 'dist/bin', f), join(copy, f));
+      for (const f of ['crml.cjs', 'crml-daemon.cjs', 'crml-main.cjs', 'crml-main.v8cache']) copyFileSync(join(ROOT, 'dist/bin', f), join(copy, f));
       // A cache of another Node or another build, or a torn file: V8 checks it and compiles from source.
       writeFileSync(cache, Buffer.from('not a V8 code cache'));
       const { stdout } = await run('node', [copied, 'list-trained-models'], { cwd: ROOT, env: { ...process.env, CRML_DATA_DIR: dataDir }, timeout: 60_000 });

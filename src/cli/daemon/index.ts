@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { runInWorker } from './client.js';
+import { runManager } from './manager.js';
+import { socketPath } from './paths.js';
+import { serveOneCommand } from './worker.js';
+import { daemonCommand } from './control.js';
+
+export interface Bundle {
+  /** The CLI's main(), and warm(): what a worker runs before its command (src/cli/bundle-entry.ts). */
+  load(): { main: (argv: string[]) => Promise<number>; warm: () => Promise<void> };
+  /** The bundle's file (its identity names the socket) and the `crml` script (what a worker runs). */
+  bundlePath: string;
+  entry: string;
+}
+
+/** Commands that stay in their own process: a server lives as long as its caller wants, and gains nothing. */
+const OWN_PROCESS = new Set(['serve']);
+
+/**
+ * `crml`: a command goes to this user's resident worker when one answers, so that it starts with the CLI already
+ * loaded (Node's start and the bundle's are most of a short command's time); otherwise it runs here, and a
+ * resident worker is started for the next command. CRML_DAEMON=0 keeps every command in its own process; so do
+ * Node flags (NODE_OPTIONS, --require…), which a worker started earlier would not have.
+ */
+export async function start(argv: string[], bundle: Bundle): Promise<never> {
+  const role = process.env.CRML_DAEMON_ROLE;
+  if (role === 'manager') {
+    delete process.env.CRML_DAEMON_ROLE;
+    await runManager(process.env.CRML_DAEMON_SOCKET!, bundle.entry, bundle.bundlePath);
+    return new Promise<never>(() => undefined);
+  }
+  if (role === 'worker') {
+    delete process.env.CRML_DAEMON_ROLE;
+    const { main, warm } = bundle.load();
+    await warm();
+    let command = false;
+    process.on('message', (_m, socket) => {
+      command = true;
+      serveOneCommand(socket as Socket, main);
+    });
+    // The manager went before giving this worker a command: nothing to wait for.
+    process.on('disconnect', () => command || process.exit(0));
+    process.send!('ready');
+    return new Promise<never>(() => undefined);
+  }
+  if (argv[0] === 'daemon') {
+    process.exit(await daemonCommand(argv.slice(1), socketPath(bundle.bundlePath), (s) => process.stderr.write(`${s}\n`)));
+  }
+  const usable = process.env.CRML_DAEMON !== '0' && !OWN_PROCESS.has(argv[0] ?? '') && process.execArgv.length === 0 && !process.env.NODE_OPTIONS;
+  const path = usable ? socketPath(bundle.bundlePath) : undefined;
+  if (path) {
+    const code = await runInWorker(path, argv);
+    if (code !== undefined) process.exit(code);
+  }
+  const code = await bundle.load().main(argv);
+  if (path) startManager(path, bundle.entry);
+  process.exit(code);
+}
+
+/** A manager of its own session, holding none of this process's streams, so that no terminal or pipe waits on it. */
+function startManager(path: string, entry: string): void {
+  try {
+    spawn(process.execPath, [entry], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, CRML_DAEMON_ROLE: 'manager', CRML_DAEMON_SOCKET: path },
+    }).unref();
+  } catch {
+    // No resident worker: the next command runs in its own process too.
+  }
+}
