@@ -235,9 +235,14 @@ export class CleanRoomsMLLocal extends operationMethods() {
     return observability.trainedModelLogs(this.ctx, input);
   }
 
-  /** The same lines a store page at a time: for a reader of millions of lines (`crml logs`). */
+  /** The same lines a store page at a time: for a reader of millions of lines. */
   trainedModelLogPages(input: observability.TrainedModelLogsInput): AsyncGenerator<observability.TrainedModelLogPageLine[]> {
     return observability.trainedModelLogPages(this.ctx, input);
+  }
+
+  /** The same lines as the bytes `crml logs` prints (`<time> <host> <stream> <text>\n` each), a page at a time. */
+  trainedModelLogText(input: observability.TrainedModelLogsInput): AsyncGenerator<Buffer> {
+    return observability.trainedModelLogText(this.ctx, input);
   }
 
   /** A trained model's metric data points; for another account, with the policy's noise, and only once it ended. */

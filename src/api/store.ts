@@ -138,6 +138,28 @@ interface LogChunkRow {
   text: string;
 }
 
+/** A buffer that grows as lines are added to it (doubling, so copies stay few). */
+class ByteBuilder {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private length = 0;
+
+  line(prefix: Buffer, source: Buffer, start: number, end: number): void {
+    const need = this.length + prefix.length + (end - start) + 1;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf.copy(bigger, 0, 0, this.length);
+      this.buf = bigger;
+    }
+    this.length += prefix.copy(this.buf, this.length);
+    this.length += source.copy(this.buf, this.length, start, end);
+    this.buf[this.length++] = 10;
+  }
+
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+}
+
 /** The chunk's lines from line number `from` on, at most `max` of them (the lines before are skipped, not built). */
 function expandChunk(row: LogChunkRow, from = row.first_line, max = Infinity): StoredLogLine[] {
   const texts = row.text.split('\n');
@@ -502,6 +524,52 @@ export class Store {
       if (out.length >= limit) return out;
     }
     return out;
+  }
+
+  /**
+   * The same lines as readLogLines, as the bytes `crml logs` prints of them (`<time> <host> <stream> <text>\n`
+   * each), made straight from each chunk's stored UTF-8: no string per line, which was most of printing a
+   * million lines. `last` is the last line's number (afterSeq when there is none).
+   */
+  readLogText(arn: string, versionId: string, afterSeq = 0, limit = 1000): { bytes: Buffer; lines: number; last: number } {
+    const rows = this.db.prepare(
+        `SELECT first_line, count, streams, hosts, times, CAST(text AS BLOB) AS text FROM log_chunks WHERE arn = @arn AND version_id = @versionId
+         AND first_line >= coalesce((SELECT max(first_line) FROM log_chunks WHERE arn = @arn AND version_id = @versionId AND first_line <= @next), 0)
+         ORDER BY first_line`,
+      )
+      .iterate({ arn, versionId, next: afterSeq + 1 }) as IterableIterator<Omit<LogChunkRow, 'text'> & { text: Buffer }>;
+    const out = new ByteBuilder();
+    let lines = 0;
+    let last = afterSeq;
+    for (const row of rows) {
+      const times = JSON.parse(row.times) as number[];
+      const hosts = JSON.parse(row.hosts) as string[];
+      const skip = Math.max(0, afterSeq + 1 - row.first_line);
+      let t = 0;
+      let start = 0;
+      // Lines of the same millisecond, host and stream share one prefix.
+      let prefixOf: [number, string, string] = [NaN, '', ''];
+      let prefix = Buffer.alloc(0);
+      for (let i = 0; i < row.count && lines < limit; i++) {
+        t += times[i]!;
+        let end = row.text.indexOf(10, start);
+        if (end < 0) end = row.text.length;
+        if (i >= skip) {
+          const host = hosts.length === 1 ? hosts[0]! : hosts[i]!;
+          const stream = row.streams[i] === 'e' ? 'stderr' : 'stdout';
+          if (t !== prefixOf[0] || host !== prefixOf[1] || stream !== prefixOf[2]) {
+            prefixOf = [t, host, stream];
+            prefix = Buffer.from(`${new Date(t).toISOString()} ${host} ${stream} `);
+          }
+          out.line(prefix, row.text, start, end);
+          lines += 1;
+          last = row.first_line + i;
+        }
+        start = end + 1;
+      }
+      if (lines >= limit) break;
+    }
+    return { bytes: out.bytes(), lines, last };
   }
 
   /** How many lines of a run are stored per host and stream: what each re-attached instance skips. */

@@ -222,7 +222,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--host <host>', 'only this host (algo-1, …)')
     .option('--version-identifier <id>', 'a version of the trained model')
     .action(async (trainedModel: string, o: { follow?: boolean; asAccount?: string; host?: string; versionIdentifier?: string }) => {
-      await printLogs(getService(program), trainedModel, o, print);
+      await printLogs(getService(program), trainedModel, o, print, (page) => stdout.bytes(page));
     });
 
   program

@@ -10,6 +10,11 @@ export class OutputClosedError extends Error {
 }
 
 const CHUNK_CHARS = 64 * 1024;
+/**
+ * How much may wait in the stream before a writer waits: about two pages of `crml logs`. Waiting only for an
+ * empty stream (its 'drain') made the writer and a pipe's reader take turns, each idle while the other worked.
+ */
+const AHEAD_BYTES = 1 << 20;
 
 export class LineOutput {
   private pending = '';
@@ -19,6 +24,8 @@ export class LineOutput {
   private full?: Promise<void>;
   /** The last write's completion: when it is flushed, all before it are. */
   private lastWrite: Promise<void> = Promise.resolve();
+  /** Writes not known to be done, oldest first. */
+  private inFlight: { done: boolean; written: Promise<void> }[] = [];
 
   constructor(private readonly stream: NodeJS.WritableStream) {
     // A reader that went away (EPIPE) ends the output, it is not an error of the command.
@@ -53,45 +60,58 @@ export class LineOutput {
     await this.lastWrite.catch(() => undefined);
   }
 
+  /** Bytes already formatted (a page of `crml logs`), after whatever lines are pending. */
+  bytes(chunk: Buffer): Promise<void> | undefined {
+    if (this.full) return this.full.then(() => this.bytes(chunk));
+    this.throwIfClosed();
+    this.push()?.catch(() => undefined);
+    return this.send(chunk);
+  }
+
   private push(): Promise<void> | undefined {
     if (!this.pending || this.closed) return this.full;
     const chunk = this.pending;
     this.pending = '';
-    let more = true;
-    const written = new Promise<void>((resolve, reject) => {
-      more = this.stream.write(chunk, (e) => {
+    return this.send(chunk);
+  }
+
+  private send(chunk: string | Buffer): Promise<void> | undefined {
+    if (this.closed) return this.full;
+    const entry = { done: false, written: Promise.resolve() };
+    entry.written = new Promise<void>((resolve, reject) => {
+      this.stream.write(chunk, (e) => {
+        entry.done = true;
         if (e) this.closed ??= e;
         if (e) reject(e);
         else resolve();
       });
     });
-    written.catch(() => undefined);
-    this.lastWrite = written;
-    if (!more && !this.full) {
-      this.full = this.drain(written).finally(() => (this.full = undefined));
+    entry.written.catch(() => undefined);
+    this.lastWrite = entry.written;
+    while (this.inFlight[0]?.done) this.inFlight.shift();
+    this.inFlight.push(entry);
+    if (this.queued() > AHEAD_BYTES && !this.full) {
+      this.full = this.room().finally(() => (this.full = undefined));
       this.full.catch(() => undefined);
     }
     return this.full;
   }
 
-  /** Until the stream takes more, or its reader has gone (an error, a close, or the write itself failing). */
-  private drain(written: Promise<void>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const done = (e?: unknown) => {
-        this.stream.off('drain', onDrain);
-        this.stream.off('error', done);
-        this.stream.off('close', onClose);
-        if (e) reject(new OutputClosedError((e as Error).message));
-        else resolve();
-      };
-      const onDrain = () => done();
-      const onClose = () => done(this.closed ?? new Error('the output was closed'));
-      this.stream.on('drain', onDrain);
-      this.stream.on('error', done);
-      this.stream.on('close', onClose);
-      written.catch(done);
-      if ((this.stream as { destroyed?: boolean }).destroyed) onClose();
-    });
+  private queued(): number {
+    return (this.stream as { writableLength?: number }).writableLength ?? 0;
+  }
+
+  /**
+   * Until the stream holds at most half of AHEAD_BYTES, waiting for its oldest writes to be done (or failing
+   * when the reader has gone): the next page is made while the reader takes the one before.
+   */
+  private async room(): Promise<void> {
+    try {
+      while (this.queued() > AHEAD_BYTES / 2 && this.inFlight.length > 0) await this.inFlight.shift()!.written;
+    } catch (e) {
+      throw new OutputClosedError((e as Error).message);
+    }
+    this.throwIfClosed();
   }
 
   private throwIfClosed(): void {

@@ -88,14 +88,48 @@ export async function* trainedModelLogPages(ctx: ServiceContext, input: TrainedM
       if (shown.length > 0) yield shown;
       continue;
     }
-    const status = ctx.trainedModels.get(input.trainedModelArn, versionId)?.body;
-    if (!input.follow || !status || isTerminal(status.status)) {
+    const status = await endOrNextWrite(ctx, input, versionId);
+    if (status !== 'more') {
       // The failure message is part of what another account's error summary shows.
       const failure = view && status?.statusDetails?.message ? view.applyFailureMessage(status.statusDetails.message) : undefined;
       if (failure !== undefined) yield [{ time: new Date().toISOString(), stream: 'stderr', host: input.host ?? 'algo-1', text: failure }];
       return;
     }
-    await ctx.store.nextWrite(input.pollIntervalMs ?? 250);
+  }
+}
+
+/**
+ * With every stored line read: the model's record when the reading ends (not following, or the run is over),
+ * else 'more' once the store has been written again (or the poll interval has passed).
+ */
+async function endOrNextWrite(ctx: ServiceContext, input: TrainedModelLogsInput, versionId: string) {
+  const status = ctx.trainedModels.get(input.trainedModelArn, versionId)?.body;
+  if (!input.follow || !status || isTerminal(status.status)) return status;
+  await ctx.store.nextWrite(input.pollIntervalMs ?? 250);
+  return 'more' as const;
+}
+
+/**
+ * The log as the bytes `crml logs` prints (`<time> <host> <stream> <text>\n` a line), a page at a time. The
+ * owner reading every host gets them straight from the store's chunks (Store.readLogText); any other view is
+ * trainedModelLogPages' lines, formatted.
+ */
+export async function* trainedModelLogText(ctx: ServiceContext, input: TrainedModelLogsInput): AsyncGenerator<Buffer> {
+  const owner = input.asAccountId === undefined || input.asAccountId === ctx.settings.accountId;
+  if (!owner || input.host !== undefined) {
+    for await (const page of trainedModelLogPages(ctx, input)) yield Buffer.from(page.map((l) => `${l.time} ${l.host} ${l.stream} ${l.text}\n`).join(''));
+    return;
+  }
+  assertMembership(ctx, input.membershipIdentifier);
+  const model = getTrainedModelRecord(ctx, input.membershipIdentifier, input.trainedModelArn, input.versionIdentifier);
+  const versionId = model.versionIdentifier ?? '';
+  let after = 0;
+  for (;;) {
+    const page = ctx.store.readLogText(input.trainedModelArn, versionId, after, PAGE_LINES);
+    if (page.lines > 0) {
+      after = page.last;
+      yield page.bytes;
+    } else if ((await endOrNextWrite(ctx, input, versionId)) !== 'more') return;
   }
 }
 

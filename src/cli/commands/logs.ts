@@ -27,6 +27,7 @@ export async function printLogs(
   trainedModel: string,
   opts: ReadOptions & { follow?: boolean },
   print: Print,
+  printBytes: (page: Buffer) => Promise<void> | undefined,
 ): Promise<void> {
   const job = inferenceJobArn(service, trainedModel);
   if (job) {
@@ -35,12 +36,10 @@ export async function printLogs(
     for await (const l of lines) await print(`${l.time.toISOString()} ${l.host} ${l.stream} ${l.text}`);
     return;
   }
-  // Lines come from the store a page at a time, each page printed at once and waiting for the reader: memory
-  // stays flat, and nothing is paid per line but its text.
-  for await (const page of service.trainedModelLogPages({ ...readRequest(service, trainedModel, opts), host: opts.host, follow: opts.follow })) {
-    let text = '';
-    for (const l of page) text += `${text ? '\n' : ''}${l.time} ${l.host} ${l.stream} ${l.text}`;
-    await print(text);
+  // Lines come from the store a page at a time, as bytes, each page printed at once and waiting for the reader:
+  // memory stays flat, and no string is made per line.
+  for await (const page of service.trainedModelLogText({ ...readRequest(service, trainedModel, opts), host: opts.host, follow: opts.follow })) {
+    await printBytes(page);
   }
 }
 
