@@ -217,6 +217,14 @@ export class CleanRoomsMLLocal extends operationMethods() {
   }
 
   /** Waits for this process's runs to end, then closes the store. */
+  /**
+   * Starts making the runner (finding the engine) now, for a caller about to run something: the engine's answer
+   * then comes while the request is checked and stored. A failure waits for the call that needs the runner.
+   */
+  prepareRunner(): void {
+    this.runner().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     await this.reconciled;
     await this.waitForChannels();

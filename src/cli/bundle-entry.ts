@@ -1,17 +1,43 @@
 import Database from 'better-sqlite3';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadDockerode } from '../runner/dockerode-loader.js';
+import { main } from './main.js';
 
 // The bundle's entry (scripts/bundle-cli.mjs): main() for dist/bin/crml.cjs to run, in its own process or in a
 // resident worker (src/cli/daemon). It runs nothing itself, so a worker can load it before its command arrives.
-export { main } from './main.js';
+export { main };
+
+/** Process-wide things a command may add to and must take away again. */
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const;
 
 /**
- * What a resident worker does before its command arrives: the first call of a module costs its initialisation
- * (the store's native module loads at the first database, dockerode's modules at the first engine), so a worker
- * pays it while it waits rather than while a command does. Nothing is opened that outlives this.
+ * What a resident worker does before its command arrives. The first call of anything costs its initialisation
+ * (modules, the store's native module, each zod schema's first parse, Node's HTTP client), so the worker pays it
+ * here rather than a command: it rehearses a `crml train` in a scratch data folder against an engine that is not
+ * there (a socket that does not exist), which goes through the CLI, the API and the runner up to the first engine
+ * call and fails (exit 1, as the build does for the code cache). Nothing of it remains: its folder is removed, the
+ * environment restored, and any handler it added to the process taken away; main() starts every command afresh.
  */
 export async function warm(): Promise<void> {
   new Database(':memory:').close();
   loadDockerode();
   await import('./commands/train.js');
+  const dir = mkdtempSync(join(tmpdir(), 'crml-rehearsal-'));
+  const env = { ...process.env };
+  const listeners = SIGNALS.map((s) => process.listeners(s as NodeJS.Signals));
+  try {
+    mkdirSync(join(dir, 'empty'));
+    Object.assign(process.env, { CRML_DATA_DIR: dir, DOCKER_HOST: `unix://${join(dir, 'no-engine.sock')}`, CRML_LOG_LEVEL: 'silent' });
+    await main(['train', '--image', 'crml-rehearsal/none:none', '--entrypoint', '/bin/true', '--channel', `train=${join(dir, 'empty')}`]);
+  } finally {
+    for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
+    Object.assign(process.env, env);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A handler the rehearsal left behind (it should leave none) goes, so that it cannot act on the real command.
+  SIGNALS.forEach((s, i) => {
+    for (const l of process.listeners(s as NodeJS.Signals)) if (!listeners[i]!.includes(l)) process.off(s as NodeJS.Signals, l);
+  });
 }

@@ -72,6 +72,8 @@ function getService(program: Command): CleanRoomsMLLocal {
       // crml train draws pull progress in its own live view.
       onPullProgress: currentOperation === 'train' ? undefined : pullProgressRenderer(process.stderr),
     });
+    // The commands that run a job find the engine while their request is checked and stored.
+    if (['train', 'create-trained-model'].includes(currentOperation)) service.prepareRunner();
   }
   return service;
 }
@@ -111,8 +113,12 @@ async function followInferenceJob({ trainedModelInferenceJobArn: arn }: { traine
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // One command per process, but a resident worker runs a rehearsal first (bundle-entry.ts): nothing carries over.
   fromEnv = undefined;
   commandExit = undefined;
+  service = undefined;
+  logger = undefined;
+  currentOperation = '';
   stdout = new LineOutput(process.stdout);
   stderr = new LineOutput(process.stderr);
   const program = new Command('crml')
@@ -284,7 +290,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     code = report(e);
   } finally {
-    await service?.close().catch(() => undefined);
+    // Set by the command's actions (getService), which the compiler does not follow from here.
+    await (service as CleanRoomsMLLocal | undefined)?.close().catch(() => undefined);
   }
   // The caller exits the process, which drops whatever stdout and stderr still hold.
   await Promise.all([stdout.flushed(), stderr.flushed()]);

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Socket } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { socketPath } from './paths.js';
 import { chmodSync, rmSync, statSync, writeFileSync } from 'node:fs';
 
@@ -8,6 +9,7 @@ const DEFAULT_IDLE_SECONDS = 600;
 
 /** Workers kept ready while no command runs: two, so that a command right after another finds one ready. */
 const SPARES = 2;
+const SPARE_NICENESS = 10;
 
 /**
  * The resident part: listens at `path` and keeps workers ready (processes that have loaded the CLI, the store's
@@ -30,13 +32,22 @@ export async function runManager(path: string, workerEntry: string, bundlePath: 
   const busy = new Set<ChildProcess>();
   let failures = 0;
 
-  const start = () => {
+  const start = (spare: boolean) => {
     const worker = fork(workerEntry, [], {
-      env: { ...process.env, CRML_DAEMON_ROLE: 'worker' },
+      env: { ...process.env, CRML_DAEMON_ROLE: 'worker', CRML_DAEMON_PRIORITY: String(getPriority()) },
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       execArgv: [],
     });
     starting.add(worker);
+    // A spare warms up at a low priority, so that it takes only what a command going on leaves: only where the
+    // worker can take its priority back when its command comes (as root; worker.ts), else at the usual one.
+    if (spare && worker.pid && process.getuid?.() === 0) {
+      try {
+        setPriority(worker.pid, Math.min(19, getPriority() + SPARE_NICENESS));
+      } catch {
+        // Left at the usual priority.
+      }
+    }
     worker.once('message', () => {
       failures = 0;
       starting.delete(worker);
@@ -62,7 +73,7 @@ export async function runManager(path: string, workerEntry: string, bundlePath: 
       worker.send('command', socket, () => worker.connected && worker.disconnect());
     }
     const wanted = waiting.length + (busy.size === 0 ? SPARES : 0);
-    while (ready.length + starting.size < wanted) start();
+    while (ready.length + starting.size < wanted) start(waiting.length === 0);
   };
 
   server.on('connection', (socket) => {

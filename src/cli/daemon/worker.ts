@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Socket } from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import { Frame, FrameReader, frame, type CommandRequest, type StreamFacts } from './frames.js';
 
 type Main = (argv: string[]) => Promise<number>;
@@ -35,6 +36,19 @@ class ClientStream extends Writable {
   }
 }
 
+/** The manager's own priority, which a spare that warmed up at a lower one (manager.ts) takes back for its command. */
+const PRIORITY = process.env.CRML_DAEMON_PRIORITY === undefined ? undefined : Number(process.env.CRML_DAEMON_PRIORITY);
+delete process.env.CRML_DAEMON_PRIORITY;
+
+function restorePriority(): void {
+  if (PRIORITY === undefined || getPriority() === PRIORITY) return;
+  try {
+    setPriority(PRIORITY);
+  } catch {
+    // Not allowed: the command runs at the spare's priority.
+  }
+}
+
 const epipe = () => Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
 
 /**
@@ -66,6 +80,7 @@ export function serveOneCommand(socket: Socket, main: Main): void {
   async function run(request: CommandRequest): Promise<void> {
     let code = 255;
     try {
+      restorePriority();
       process.chdir(request.cwd);
       for (const k of Object.keys(process.env)) delete process.env[k];
       Object.assign(process.env, request.env);
