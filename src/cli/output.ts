@@ -11,10 +11,10 @@ export class OutputClosedError extends Error {
 
 const CHUNK_CHARS = 64 * 1024;
 /**
- * How much may wait in the stream before a writer waits: about two pages of `crml logs`. Waiting only for an
+ * How much may wait in the stream  before a writer waits: about four pages of `crml logs`. Waiting only for an
  * empty stream (its 'drain') made the writer and a pipe's reader take turns, each idle while the other worked.
  */
-const AHEAD_BYTES = 1 << 20;
+const AHEAD_BYTES = 4 << 20;
 
 export class LineOutput {
   private pending = '';

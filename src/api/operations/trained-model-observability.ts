@@ -44,8 +44,8 @@ function policiesOf(ctx: ServiceContext, model: { membershipIdentifier: string; 
   }
 }
 
-/** Lines per page: about half a megabyte of a typical log, so memory stays flat and the store is asked rarely. */
-const PAGE_LINES = 4000;
+/** Lines per page: about a megabyte of a typical log, so memory stays flat and the store is asked rarely. */
+const PAGE_LINES = 8000;
 
 /** A log line as a page carries it: the time as the store keeps it (ISO 8601), so printing needs no Date. */
 export interface TrainedModelLogPageLine {

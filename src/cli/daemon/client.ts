@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants } from 'node:os';
 import { Frame, FrameReader, frame, type CommandRequest } from './frames.js';
@@ -6,6 +7,18 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 /** How long to wait for a worker to accept (CRML_DAEMON_ACCEPT_MS); past it, the command runs in this process. */
 const ACCEPT_MS = 10_000;
+
+/**
+ * A pipe this process writes to, as a path another process of this user can open: the worker then writes a
+ * command's output (a million lines of `crml logs`) into it itself, rather than through this process.
+ */
+function pipePath(fd: number): string | undefined {
+  try {
+    return fstatSync(fd).isFIFO() ? `/proc/${process.pid}/fd/${fd}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function flushed(out: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => (out.destroyed || out.writableLength === 0 ? resolve() : out.write('', () => resolve())));
@@ -62,7 +75,7 @@ export function runInWorker(path: string, argv: string[]): Promise<number | unde
         cwd: process.cwd(),
         env: process.env as Record<string, string>,
         umask,
-        stdout: { isTTY: Boolean(process.stdout.isTTY), columns: process.stdout.columns, rows: process.stdout.rows },
+        stdout: { isTTY: Boolean(process.stdout.isTTY), columns: process.stdout.columns, rows: process.stdout.rows, pipe: pipePath(1) },
         stderr: { isTTY: Boolean(process.stderr.isTTY), columns: process.stderr.columns, rows: process.stderr.rows },
       };
       socket.write(frame(Frame.request, JSON.stringify(request)));

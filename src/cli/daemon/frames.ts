@@ -19,6 +19,8 @@ export interface StreamFacts {
   isTTY: boolean;
   columns?: number;
   rows?: number;
+  /** The caller's stream as a path the worker can open (a pipe's /proc/<pid>/fd/N), to write to it itself. */
+  pipe?: string;
 }
 
 /** What a command is, as the client's own process would have run it. */

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket } from 'node:net';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { Frame, FrameReader, frame, type CommandRequest, type StreamFacts } from './frames.js';
 
@@ -49,6 +50,24 @@ function restorePriority(): void {
   }
 }
 
+/**
+ * The caller's pipe, opened here to be written directly (no copy through the caller's process): only a pipe
+ * (FIFO) that has a reader, opened without blocking. Undefined when that cannot be had (/proc hidden, no reader):
+ * the output then goes through the caller.
+ */
+function openPipe(path: string | undefined): Writable | undefined {
+  if (!path) return undefined;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFIFO()) throw new Error('not a pipe');
+    return new NetSocket({ fd, readable: false, writable: true });
+  } catch {
+    if (fd !== undefined) closeSync(fd);
+    return undefined;
+  }
+}
+
 const epipe = () => Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
 
 /**
@@ -57,7 +76,7 @@ const epipe = () => Object.assign(new Error('write EPIPE'), { code: 'EPIPE', err
  * one command (a handler, a cached setting, a global) can reach the next.
  */
 export function serveOneCommand(socket: Socket, main: Main): void {
-  let out: ClientStream | undefined;
+  let out: Writable | undefined;
   let err: ClientStream | undefined;
   let done = false;
   const reader = new FrameReader((type, payload) => {
@@ -85,7 +104,7 @@ export function serveOneCommand(socket: Socket, main: Main): void {
       for (const k of Object.keys(process.env)) delete process.env[k];
       Object.assign(process.env, request.env);
       process.umask(request.umask);
-      out = new ClientStream(socket, Frame.stdout, request.stdout, 1);
+      out = openPipe(request.stdout.pipe) ?? new ClientStream(socket, Frame.stdout, request.stdout, 1);
       err = new ClientStream(socket, Frame.stderr, request.stderr, 2);
       Object.defineProperty(process, 'stdout', { configurable: true, enumerable: true, get: () => out });
       Object.defineProperty(process, 'stderr', { configurable: true, enumerable: true, get: () => err });
