@@ -36,6 +36,26 @@ const GZIP = { level: 6, chunkSize: 256 * 1024 };
  */
 const slack = () => new PassThrough({ highWaterMark: 1 << 20 });
 
+/**
+ * The repacked tar in blocks of a MiB for gzip: each write to a zlib stream is one trip to the thread pool and
+ * back, and in the tar's 64 KiB pieces those trips cost this process 10-15% more CPU (measured on a 512 MiB model).
+ */
+async function* inBlocks(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    parts.push(chunk);
+    size += chunk.length;
+    if (size >= GZIP_BLOCK_BYTES) {
+      yield Buffer.concat(parts, size);
+      parts = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
+}
+const GZIP_BLOCK_BYTES = 1 << 20;
+
 const KEPT_TYPES = new Set(['file', 'directory', 'symlink', 'link']);
 
 /** `model/a//b/` → `a/b`; undefined for the folder itself or a name that would leave it (`..`, absolute). */
@@ -108,7 +128,7 @@ export async function packageFolder(engineTar: Readable, destination: string): P
   try {
     await Promise.all([
       pipeline(engineTar, slack(), extract),
-      pipeline(pack, slack(), createGzip(GZIP), createWriteStream(partial, { highWaterMark: 1 << 20 })),
+      pipeline(pack, slack(), inBlocks, createGzip(GZIP), createWriteStream(partial, { highWaterMark: 1 << 20 })),
       repack(),
     ].map((p) => p.catch((e: unknown) => {
       // The first failure ends every stream, so nothing waits forever on a stream that will never move.

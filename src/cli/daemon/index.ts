@@ -16,6 +16,17 @@ export interface Bundle {
 
 /** Commands that stay in their own process: a server lives as long as its caller wants, and gains nothing. */
 const OWN_PROCESS = new Set(['serve']);
+/** The CLI's global options that take a value (src/cli/main.ts): what follows them is not the command. */
+const VALUED_GLOBALS = new Set(['--data-dir', '--log-level']);
+
+/** The command's name: the first word that is neither a global option nor its value. */
+function commandName(argv: string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (VALUED_GLOBALS.has(argv[i]!)) i += 1;
+    else if (!argv[i]!.startsWith('-')) return argv[i];
+  }
+  return undefined;
+}
 
 /**
  * `crml`: a command goes to this user's resident worker when one answers, so that it starts with the CLI already
@@ -34,20 +45,21 @@ export async function start(argv: string[], bundle: Bundle): Promise<never> {
     delete process.env.CRML_DAEMON_ROLE;
     const { main, warm } = bundle.load();
     await warm();
-    let command = false;
+    let given = false;
     process.on('message', (_m, socket) => {
-      command = true;
+      given = true;
       serveOneCommand(socket as Socket, main);
     });
     // The manager went before giving this worker a command: nothing to wait for.
-    process.on('disconnect', () => command || process.exit(0));
+    process.on('disconnect', () => given || process.exit(0));
     process.send!('ready');
     return new Promise<never>(() => undefined);
   }
-  if (argv[0] === 'daemon') {
-    process.exit(await daemonCommand(argv.slice(1), socketPath(bundle.bundlePath), (s) => process.stderr.write(`${s}\n`)));
+  const command = commandName(argv);
+  if (command === 'daemon') {
+    process.exit(await daemonCommand(argv.slice(argv.indexOf('daemon') + 1), socketPath(bundle.bundlePath), (s) => process.stderr.write(`${s}\n`)));
   }
-  const usable = process.env.CRML_DAEMON !== '0' && !OWN_PROCESS.has(argv[0] ?? '') && process.execArgv.length === 0 && !process.env.NODE_OPTIONS;
+  const usable = process.env.CRML_DAEMON !== '0' && !OWN_PROCESS.has(command ?? '') && process.execArgv.length === 0 && !process.env.NODE_OPTIONS;
   const path = usable ? socketPath(bundle.bundlePath) : undefined;
   if (path) {
     const code = await runInWorker(path, argv);
