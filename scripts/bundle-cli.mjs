@@ -72,18 +72,27 @@ const dockerodeInBundle = {
   },
 };
 
-await build({
+// What both bundles share. One CommonJS file each, not ES module chunks: Node 20 can cache V8's compiled code only
+// for a script it compiles itself (vm.Script's cachedData), and ES modules have no such hook. Lazily imported
+// modules stay lazy: esbuild wraps each in an init function that runs on first import, and V8 only pre-parses what
+// never runs. Whitespace and syntax only are minified: identifiers (and so class and function names, which errors
+// carry) stay as written.
+const common = {
   absWorkingDir: root,
-  entryPoints: { 'crml-main': 'src/cli/bundle-entry.ts' },
   outdir,
   outExtension: { '.js': '.cjs' },
   bundle: true,
-  // One CommonJS file, not ES module chunks: Node 20 can cache V8's compiled code only for a script it compiles
-  // itself (vm.Script's cachedData), and ES modules have no such hook. Lazily imported modules stay lazy: esbuild
-  // wraps each in an init function that runs on first import, and V8 only pre-parses what never runs.
   format: 'cjs',
   platform: 'node',
   target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: { 'crml-main': 'src/cli/bundle-entry.ts' },
   // Native addons (.node files) cannot be bundled; the rest are loaded on demand, and bundling them would only
   // move their cost into the bundle (or, for testcontainers, an optional peer dependency, break).
   external: [
@@ -97,28 +106,12 @@ await build({
   // A few modules find their own files (createRequire(import.meta.url)); in CommonJS that is the bundle's path.
   define: { 'import.meta.url': '__crmlImportMetaUrl' },
   banner: { js: "const __crmlImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // Whitespace and syntax only: identifiers (and so class and function names, which errors carry) stay as written.
-  minifyWhitespace: true,
-  minifySyntax: true,
   plugins: [zodEnglishOnly, dockerodeInBundle],
-  logLevel: 'warning',
 });
 
 // The resident worker's client, manager and worker (src/cli/daemon): small, Node's own modules only, so that a
 // command handed to a worker loads nothing else.
-await build({
-  absWorkingDir: root,
-  entryPoints: { 'crml-daemon': 'src/cli/daemon/index.ts' },
-  outdir,
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  logLevel: 'warning',
-});
+await build({ ...common, entryPoints: { 'crml-daemon': 'src/cli/daemon/index.ts' } });
 
 // The command `bin` names: compiles the bundle with V8's code cache (scripts/cli-loader.cjs says why).
 copyFileSync(join(root, 'scripts/cli-loader.cjs'), join(outdir, 'crml.cjs'));
