@@ -1,7 +1,8 @@
 /**
  * What `npm run bench` measures, each case beside its baseline in the same run, interleaved (baseline, ours,
  * baseline, ours…) so that a machine getting busier shifts both. Whole processes are the built CLI
- * (dist/bin/crml.cjs, the bundle `bin` names), as a user runs it; in-process cases use the service as a program embedding it does.
+ * (dist/bin/crml.cjs, the bundle `bin` names) run as a command, as a shell runs `crml` (its first lines start
+ * Node); in-process cases use the service as a program embedding it does.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -22,6 +23,8 @@ import { stats, type Row } from './table.js';
 export const IMAGE = 'crml-examples/probe:latest';
 const ROLE = 'arn:aws:iam::123456789012:role/r';
 const CLI = resolve(import.meta.dirname, '../dist/bin/crml.cjs');
+/** `crml <args>` as a shell runs the command: the file itself (its first lines start Node), not `node <file>`. */
+const crml = (args: string[], env?: NodeJS.ProcessEnv) => timed(CLI, args, env);
 /** Containers the bench makes outside the runner carry this label, and only they are removed by it. */
 const BENCH_LABEL = 'crml-bench=1';
 
@@ -167,13 +170,13 @@ const dockerRunNoop = (empty: string) => async () =>
  */
 async function residentWorkerReady(env: NodeJS.ProcessEnv): Promise<void> {
   if (env.CRML_DAEMON === '0') return;
-  await timed('node', [CLI, 'list-trained-models'], env);
+  await crml(['list-trained-models'], env);
   for (let i = 0; i < 100; i++) {
-    const { stdout } = await timed('node', [CLI, 'daemon', 'status'], env);
+    const { stdout } = await crml(['daemon', 'status'], env);
     if ((JSON.parse(stdout) as { running: boolean }).running) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  await timed('node', [CLI, 'list-trained-models'], env);
+  await crml(['list-trained-models'], env);
 }
 
 /** No-op runs through the CLI, whole process: create-trained-model (and crml train where it exists). */
@@ -185,14 +188,14 @@ export async function noopCli(o: BenchOptions): Promise<{ rows: Row[]; dataDir: 
   service.store.close();
   const env = { ...process.env, CRML_DATA_DIR: dataDir, CRML_LOG_LEVEL: 'warn' };
   const createArgs = () => [
-    CLI, 'create-trained-model', '--name', `cli-${(counter += 1)}`,
+    'create-trained-model', '--name', `cli-${(counter += 1)}`,
     '--configured-model-algorithm-association-arn', setup.configuredModelAlgorithmAssociationArn,
     '--resource-config', '{"instanceType":"ml.m5.large","volumeSizeInGB":1}',
     '--data-channels', JSON.stringify([{ channelName: 'train', mlInputChannelArn: setup.mlInputChannelArn }]),
   ];
   await residentWorkerReady(env);
   o.log('no-op run: crml create-trained-model vs docker run');
-  const create = await sideBySide(o.runs, dockerRunNoop(empty), async () => (await timed('node', createArgs(), env)).ms);
+  const create = await sideBySide(o.runs, dockerRunNoop(empty), async () => (await crml(createArgs(), env)).ms);
   const statuses = statusesOf(dataDir);
   const rows: Row[] = [
     {
@@ -205,8 +208,8 @@ export async function noopCli(o: BenchOptions): Promise<{ rows: Row[]; dataDir: 
   const hasTrain = /^ +train\b/m.test(spawnSync('node', [CLI, '--help'], { env, encoding: 'utf8' }).stdout);
   if (hasTrain) {
     o.log('no-op run: crml train vs docker run');
-    const trainArgs = () => [CLI, 'train', '--name', `train-${(counter += 1)}`, '--image', IMAGE, '--entrypoint', '/bin/true', '--channel', `train=${empty}`];
-    const train = await sideBySide(o.runs, dockerRunNoop(empty), async () => (await timed('node', trainArgs(), env)).ms);
+    const trainArgs = () => ['train', '--name', `train-${(counter += 1)}`, '--image', IMAGE, '--entrypoint', '/bin/true', '--channel', `train=${empty}`];
+    const train = await sideBySide(o.runs, dockerRunNoop(empty), async () => (await crml(trainArgs(), env)).ms);
     const after = statusesOf(dataDir);
     rows.unshift({
       measure: 'no-op run, `crml train`, whole process',
@@ -254,7 +257,7 @@ export async function noopWarm(o: BenchOptions): Promise<Row> {
 export async function cliStart(o: BenchOptions, dataDir: string): Promise<Row> {
   const env = { ...process.env, CRML_DATA_DIR: dataDir };
   o.log('CLI start: crml list-trained-models vs node -e 0');
-  const r = await sideBySide(o.runs * 2, async () => (await timed('node', ['-e', '0'])).ms, async () => (await timed('node', [CLI, 'list-trained-models'], env)).ms);
+  const r = await sideBySide(o.runs * 2, async () => (await timed('node', ['-e', '0'])).ms, async () => (await crml(['list-trained-models'], env)).ms);
   return { measure: 'CLI start, `crml list-trained-models`', baseline: '`node -e 0`', unit: 'ms', ours: stats(r.ours), base: stats(r.base), goal: { atMost: 2.5 } };
 }
 
@@ -446,7 +449,7 @@ export async function logsCommand(o: BenchOptions): Promise<Row> {
   }
   const env = { ...process.env, CRML_DATA_DIR: dataDir };
   // The file holds exactly what crml logs prints (time, host, stream, text), written once through the command itself.
-  execFileSync('sh', ['-c', `node "${CLI}" logs "${arn}" > "${file}"`], { env });
+  execFileSync('sh', ['-c', `"${CLI}" logs "${arn}" > "${file}"`], { env });
   const want = execFileSync('sh', ['-c', `sha256sum < "${file}"`], { encoding: 'utf8' });
   const lines = Number(execFileSync('sh', ['-c', `wc -l < "${file}"`], { encoding: 'utf8' }).trim());
   const mb = statSync(file).size / 1e6;
@@ -458,7 +461,7 @@ export async function logsCommand(o: BenchOptions): Promise<Row> {
     return ms;
   };
   try {
-    const r = await sideBySide(o.heavyRuns, piped(`cat "${file}"`), piped(`node "${CLI}" logs "${arn}"`));
+    const r = await sideBySide(o.heavyRuns, piped(`cat "${file}"`), piped(`"${CLI}" logs "${arn}"`));
     return {
       measure: `\`crml logs\` of a ${(n / 1e6).toFixed(n % 1e6 ? 1 : 0)}M-line run (${mb.toFixed(0)} MB) into a pipe, whole process`,
       baseline: '`cat` of the same lines from a file',

@@ -1,5 +1,18 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; [ -n "$NODE_EXTRA_CA_CERTS" ] && exec env -u NODE_EXTRA_CA_CERTS CRML_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS" node "$0" "$@"; exec node "$0" "$@"
 'use strict';
+/*
+ * The first two lines are for sh (to JavaScript, line 2 is a string and a comment): run as a command, this file
+ * starts Node without NODE_EXTRA_CA_CERTS, kept aside in CRML_NODE_EXTRA_CA_CERTS. Node reads and parses that
+ * file at every start, before any script runs (55 ms of a 80 ms start on a machine whose variable names the
+ * system's 140 certificates), and this process needs none of it when the command goes to the resident worker,
+ * whose Node started with the variable. It is put back below before anything reads the environment, so the
+ * command, the worker and any child see it as the user set it; a command that runs in this process runs in a
+ * fresh Node with it instead (crml-daemon.cjs), as its TLS (a registry, ECR, an https:// engine) may need it.
+ */
+const extraCa = process.env.CRML_NODE_EXTRA_CA_CERTS;
+delete process.env.CRML_NODE_EXTRA_CA_CERTS;
+if (extraCa) process.env.NODE_EXTRA_CA_CERTS = extraCa;
 /*
  * The `crml` command (copied to dist/bin/crml.cjs by scripts/bundle-cli.mjs). Node 20 compiles a command's
  * bundle from source on every start, a third of a short command's time, and has no compile cache of its own
@@ -59,4 +72,5 @@ require('./crml-daemon.cjs').start(process.argv.slice(2), {
   load,
   bundlePath: filename,
   entry: join(__dirname, 'crml.cjs'),
+  withoutExtraCa: Boolean(extraCa),
 });

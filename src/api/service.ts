@@ -216,7 +216,6 @@ export class CleanRoomsMLLocal extends operationMethods() {
     while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
-  /** Waits for this process's runs to end, then closes the store. */
   /**
    * Starts making the runner (finding the engine) now, for a caller about to run something: the engine's answer
    * then comes while the request is checked and stored. A failure waits for the call that needs the runner.
@@ -225,6 +224,7 @@ export class CleanRoomsMLLocal extends operationMethods() {
     this.runner().catch(() => undefined);
   }
 
+  /** Waits for this process's runs to end, then closes the store. */
   async close(): Promise<void> {
     await this.reconciled;
     await this.waitForChannels();

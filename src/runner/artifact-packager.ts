@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { createGzip } from 'node:zlib';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
@@ -200,6 +200,15 @@ function emptyTar(): Readable {
   return pack as unknown as Readable;
 }
 
+export interface PackageOptions {
+  /** Told of entries left out, one note per archive. */
+  onDropped?: (note: string) => void;
+  /** Artifact folders empty in the image the container started from (a skeleton image). */
+  emptyInImage?: readonly string[];
+  /** Called once nothing more is read from the engine (the changes, and each archive's stream to its end). */
+  onEngineDone?: () => void;
+}
+
 /**
  * /opt/ml/model → <dir>/model.tar.gz and /opt/ml/output/data → <dir>/output.tar.gz, straight from the engine's
  * archive stream. Whatever the outcome, what the algorithm left is packaged: a stopped run keeps its partial model.
@@ -210,26 +219,41 @@ export async function packageArtifacts(
   engine: ContainerEngine,
   containerId: string,
   dir: string,
-  onDropped: (note: string) => void = () => undefined,
-  emptyInImage: readonly string[] = [],
+  { onDropped = () => undefined, emptyInImage = [], onEngineDone }: PackageOptions = {},
 ): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
-  // Unknown changes (the call failed) read both folders back.
-  const changes = await engine.changes(containerId).catch(() => undefined);
-  const empty = changes ? emptyFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER], emptyInImage) : new Set<string>();
-  // Both at once: each is a stream from the engine into its own file.
-  const pack = async (path: string, name: string) => {
-    const tar = empty.has(path) ? emptyTar() : await engine.getArchive(containerId, path);
-    if (!tar) return undefined;
-    const packaged = await packageFolder(tar, join(dir, name));
-    if (packaged.dropped.length > 0) {
-      const shown = packaged.dropped.slice(0, 20).join('; ');
-      const more = packaged.dropped.length > 20 ? ` and ${packaged.dropped.length - 20} more` : '';
-      onDropped(`${name}: left out ${packaged.dropped.length} entr${packaged.dropped.length === 1 ? 'y' : 'ies'} of ${path}: ${shown}${more}.`);
-    }
-    return packaged.path;
+  const reads: Promise<unknown>[] = [];
+  let told = false;
+  const engineDone = () => {
+    if (!told) onEngineDone?.();
+    told = true;
   };
-  const [modelArtifactPath, outputArtifactPath] = await Promise.all([pack(MODEL_FOLDER, MODEL_ARTIFACT), pack(OUTPUT_FOLDER, OUTPUT_ARTIFACT)]);
-  return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };
+  try {
+    // Unknown changes (the call failed) read both folders back.
+    const changes = await engine.changes(containerId).catch(() => undefined);
+    const empty = changes ? emptyFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER], emptyInImage) : new Set<string>();
+    // Both at once: each is a stream from the engine into its own file.
+    const pack = async (path: string, name: string) => {
+      const read = empty.has(path) ? undefined : engine.getArchive(containerId, path);
+      if (read) reads.push(read.then((t) => t && finished(t)).catch(() => undefined));
+      const tar = read ? await read : emptyTar();
+      if (!tar) return undefined;
+      const packaged = await packageFolder(tar, join(dir, name));
+      if (packaged.dropped.length > 0) {
+        const shown = packaged.dropped.slice(0, 20).join('; ');
+        const more = packaged.dropped.length > 20 ? ` and ${packaged.dropped.length - 20} more` : '';
+        onDropped(`${name}: left out ${packaged.dropped.length} entr${packaged.dropped.length === 1 ? 'y' : 'ies'} of ${path}: ${shown}${more}.`);
+      }
+      return packaged.path;
+    };
+    const both = Promise.all([pack(MODEL_FOLDER, MODEL_ARTIFACT), pack(OUTPUT_FOLDER, OUTPUT_ARTIFACT)]);
+    // The reads were asked for synchronously above: `reads` is complete here.
+    void Promise.all(reads).then(engineDone);
+    const [modelArtifactPath, outputArtifactPath] = await both;
+    return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };
+  } catch (e) {
+    engineDone();
+    throw e;
+  }
 }
 
 /** The first `maxChars` characters of /opt/ml/output/failure, when the algorithm wrote one. */

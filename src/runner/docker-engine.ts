@@ -293,8 +293,10 @@ export class DockerEngine implements ContainerEngine {
     // The default condition (not-running) returns at once for a container not started yet: Docker says 0, Podman -1.
     // next-exit waits for its exit on both, but would never return for one that ended before the wait reached the
     // engine (a start racing this call): a look every second covers that.
-    const created = (await this.call('inspect container', () => c.inspect())).State.Status === 'created';
-    if (!created) {
+    const { State: state } = await this.call('inspect container', () => c.inspect());
+    // Ended already (a short job's exit is often done by the time this looks): the code is in the answer.
+    if (state.Status === 'exited' || state.Status === 'dead') return state.ExitCode;
+    if (state.Status !== 'created') {
       const r = (await this.call('wait container', () => c.wait())) as { StatusCode: number };
       return r.StatusCode;
     }

@@ -67,6 +67,8 @@ interface Supervision extends RunContext {
   skipLines?: Record<string, LineCounts>;
   /** Artifact folders empty in the image algo-1 started from (a skeleton image): not read back when untouched. */
   emptyInImage?: readonly string[];
+  /** Removes the run's containers, once everything they left has been read (ProvisionedRun.removeContainers). */
+  removeContainers: () => Promise<void>;
 }
 
 /** ReattachOptions, plus per-host line counts for a cluster (the store's totals cannot be split per host). */
@@ -110,6 +112,7 @@ export class DockerTrainingRunner implements TrainingRunner {
           members: provisioned.members,
           remainingMs: spec.maxRuntimeInSeconds * 1000,
           emptyInImage: provisioned.emptyInImage,
+          removeContainers: () => provisioned.removeContainers(),
         });
       } finally {
         prepared.release();
@@ -172,6 +175,7 @@ export class DockerTrainingRunner implements TrainingRunner {
       startedAt: options.startedAt,
       remainingMs: options.startedAt.getTime() + spec.maxRuntimeInSeconds * 1000 - Date.now(),
       skipLines,
+      removeContainers: () => run.removeContainers(),
     });
   }
 
@@ -403,12 +407,24 @@ export class DockerTrainingRunner implements TrainingRunner {
     const decisive = failed ?? members[0]!;
     const exitCode = exitCodes.get(decisive) ?? 0;
     // Independent reads of the ended containers, at once.
-    const [overage, state, artifacts, failureText] = await Promise.all([
+    let artifactsRead: () => void = () => undefined;
+    const reads = [
       finalVolume,
       // Only an instance that failed can have been killed for its memory (classifyExit): one engine call less.
       exitCode !== 0 ? engine.inspectContainer(decisive.containerId) : Promise.resolve({ oomKilled: false }),
-      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note), s.emptyInImage),
       exitCode !== 0 ? readFailureFile(engine, decisive.containerId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
+      new Promise<void>((resolve) => (artifactsRead = resolve)),
+    ] as const;
+    // Once nothing more is read from the containers, they go, while the archives are finished and the outcome and
+    // manifest written (the run's clean-up awaits the same removal: nothing is left behind whatever happens next).
+    void Promise.allSettled(reads).then(() => s.removeContainers());
+    const [overage, state, failureText, , artifacts] = await Promise.all([
+      ...reads,
+      packageArtifacts(engine, members[0]!.containerId, spec.artifactsDir, {
+        onDropped: (note) => runnerLine(s.events, members[0]!.host, note),
+        emptyInImage: s.emptyInImage,
+        onEngineDone: artifactsRead,
+      }),
     ]);
     stopper.record('volume', overage);
     let outcome: Outcome = classifyExit({

@@ -38,8 +38,21 @@ export class ProvisionedRun implements AsyncDisposable {
     return this.members.map((m) => m.containerId);
   }
 
+  private removed?: Promise<void>;
+
+  /**
+   * Removes the containers (once, however often asked): as soon as what they left has been read, so that their
+   * removal goes on while the run's results are written rather than after.
+   */
+  removeContainers(): Promise<void> {
+    this.removed ??= (async () => {
+      for (const m of this.members) await removeContainerLogged(this.engine, m.containerId, this.log);
+    })();
+    return this.removed;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
-    for (const m of this.members) await removeContainerLogged(this.engine, m.containerId, this.log);
+    await this.removeContainers();
     for (const f of this.feeders) await f.close();
     if (this.pipesFolder) await rm(this.pipesFolder, { recursive: true, force: true });
     if (this.configFolder) await rm(this.configFolder, { recursive: true, force: true });

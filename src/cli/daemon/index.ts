@@ -5,13 +5,19 @@ import { runManager } from './manager.js';
 import { socketPath } from './paths.js';
 import { serveOneCommand } from './worker.js';
 import { daemonCommand } from './control.js';
+import { runInFreshNode } from './fresh-node.js';
 
 export interface Bundle {
   /** The CLI's main(), and warm(): what a worker runs before its command (src/cli/bundle-entry.ts). */
-  load(): { main: (argv: string[]) => Promise<number>; warm: () => Promise<void> };
+  load(): { main: (argv: string[]) => Promise<number>; warm: () => Promise<number> };
   /** The bundle's file (its identity names the socket) and the `crml` script (what a worker runs). */
   bundlePath: string;
   entry: string;
+  /**
+   * This process started without NODE_EXTRA_CA_CERTS's certificates (the `crml` script's first lines leave them
+   * out): a command it would run itself runs in a fresh Node instead, which has them.
+   */
+  withoutExtraCa?: boolean;
 }
 
 /** Commands that stay in their own process: a server lives as long as its caller wants, and gains nothing. */
@@ -65,6 +71,8 @@ export async function start(argv: string[], bundle: Bundle): Promise<never> {
     const code = await runInWorker(path, argv);
     if (code !== undefined) process.exit(code);
   }
+  // The fresh Node goes through this same function: it finds no worker either, runs the command and starts one.
+  if (bundle.withoutExtraCa) process.exit(await runInFreshNode(bundle.entry, argv));
   const code = await bundle.load().main(argv);
   if (path) startManager(path, bundle.entry);
   process.exit(code);

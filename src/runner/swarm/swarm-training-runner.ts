@@ -418,7 +418,7 @@ export class SwarmTrainingRunner implements TrainingRunner {
     const exitCode = exitCodes.get(decisive) ?? 0;
     const [state, artifacts, failureText] = await Promise.all([
       decisive.node.engine.inspectContainer(decisive.containerId),
-      packageArtifacts(members[0]!.node.engine, members[0]!.holderId, spec.artifactsDir, (note) => runnerLine(s.events, members[0]!.host, note)),
+      packageArtifacts(members[0]!.node.engine, members[0]!.holderId, spec.artifactsDir, { onDropped: (note) => runnerLine(s.events, members[0]!.host, note) }),
       exitCode !== 0 ? readFailureFile(decisive.node.engine, decisive.holderId, FAILURE_MESSAGE_CHARS) : Promise.resolve(undefined),
     ]);
     let outcome: Outcome = classifyExit({
