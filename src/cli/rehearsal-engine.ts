@@ -32,7 +32,6 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
     };
     req.resume();
     if (path === '/_ping') return json(200, 'OK');
-    if (path === '/version') return json(200, { Version: '20.10.24', ApiVersion: '1.41', Components: [{ Name: 'Engine' }] });
     if (req.method === 'GET' && path.startsWith('/images/crml-skeleton:')) {
       return json(200, image(skeleton, [], [layer, layer], { 'crml.skeleton-of': base, 'crml.skeleton-version': '1', 'crml.skeleton-empty': '/opt/ml/model,/opt/ml/output/data' }));
     }
@@ -47,7 +46,6 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
     }
     if (req.method === 'GET' && path.endsWith('/changes')) return json(200, null);
     if (req.method === 'GET' && path.endsWith('/json')) return json(200, container);
-    if (req.method === 'POST' && path.endsWith('/wait')) return json(200, { StatusCode: 0 });
     if (req.method === 'DELETE' && path.startsWith('/containers/')) return json(204, undefined);
     return json(404, { message: `the rehearsal engine has no ${req.method} ${path}` });
   };

@@ -221,39 +221,30 @@ export async function packageArtifacts(
   dir: string,
   { onDropped = () => undefined, emptyInImage = [], onEngineDone }: PackageOptions = {},
 ): Promise<{ modelArtifactPath?: string; outputArtifactPath?: string }> {
+  // Unknown changes (the call failed) read both folders back.
+  const changes = await engine.changes(containerId).catch(() => undefined);
+  const empty = changes ? emptyFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER], emptyInImage) : new Set<string>();
+  // Each archive read to its end (or failed): never rejects, so onEngineDone comes on every path.
   const reads: Promise<unknown>[] = [];
-  let told = false;
-  const engineDone = () => {
-    if (!told) onEngineDone?.();
-    told = true;
+  // Both at once: each is a stream from the engine into its own file.
+  const pack = async (path: string, name: string) => {
+    const read = empty.has(path) ? undefined : engine.getArchive(containerId, path);
+    if (read) reads.push(read.then((t) => t && finished(t)).catch(() => undefined));
+    const tar = read ? await read : emptyTar();
+    if (!tar) return undefined;
+    const packaged = await packageFolder(tar, join(dir, name));
+    if (packaged.dropped.length > 0) {
+      const shown = packaged.dropped.slice(0, 20).join('; ');
+      const more = packaged.dropped.length > 20 ? ` and ${packaged.dropped.length - 20} more` : '';
+      onDropped(`${name}: left out ${packaged.dropped.length} entr${packaged.dropped.length === 1 ? 'y' : 'ies'} of ${path}: ${shown}${more}.`);
+    }
+    return packaged.path;
   };
-  try {
-    // Unknown changes (the call failed) read both folders back.
-    const changes = await engine.changes(containerId).catch(() => undefined);
-    const empty = changes ? emptyFolders(changes, [MODEL_FOLDER, OUTPUT_FOLDER], emptyInImage) : new Set<string>();
-    // Both at once: each is a stream from the engine into its own file.
-    const pack = async (path: string, name: string) => {
-      const read = empty.has(path) ? undefined : engine.getArchive(containerId, path);
-      if (read) reads.push(read.then((t) => t && finished(t)).catch(() => undefined));
-      const tar = read ? await read : emptyTar();
-      if (!tar) return undefined;
-      const packaged = await packageFolder(tar, join(dir, name));
-      if (packaged.dropped.length > 0) {
-        const shown = packaged.dropped.slice(0, 20).join('; ');
-        const more = packaged.dropped.length > 20 ? ` and ${packaged.dropped.length - 20} more` : '';
-        onDropped(`${name}: left out ${packaged.dropped.length} entr${packaged.dropped.length === 1 ? 'y' : 'ies'} of ${path}: ${shown}${more}.`);
-      }
-      return packaged.path;
-    };
-    const both = Promise.all([pack(MODEL_FOLDER, MODEL_ARTIFACT), pack(OUTPUT_FOLDER, OUTPUT_ARTIFACT)]);
-    // The reads were asked for synchronously above: `reads` is complete here.
-    void Promise.all(reads).then(engineDone);
-    const [modelArtifactPath, outputArtifactPath] = await both;
-    return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };
-  } catch (e) {
-    engineDone();
-    throw e;
-  }
+  const both = Promise.all([pack(MODEL_FOLDER, MODEL_ARTIFACT), pack(OUTPUT_FOLDER, OUTPUT_ARTIFACT)]);
+  // Each pack() asked for its archive before its first await: `reads` is complete here.
+  void Promise.all(reads).then(() => onEngineDone?.());
+  const [modelArtifactPath, outputArtifactPath] = await both;
+  return { ...(modelArtifactPath ? { modelArtifactPath } : {}), ...(outputArtifactPath ? { outputArtifactPath } : {}) };
 }
 
 /** The first `maxChars` characters of /opt/ml/output/failure, when the algorithm wrote one. */
