@@ -3,8 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 /**
  * A stand-in for the Engine API on a unix socket, for a resident worker's rehearsal only (bundle-entry.ts): it
  * answers the calls of a no-op `crml train` (an image and its skeleton image, a container that exits 0 at once,
- * with no output and no changes), so that the rehearsal goes through the whole run (dockerode's requests and
- * answers, the runner's supervision and packaging, the manifest, the store's updates, the summary) and the real
+ * with no output and its artifact folders untouched), so that the rehearsal goes through the whole run
+ * (dockerode's requests and answers, the runner's supervision and packaging, the manifest, the store's updates,
+ * the summary) and the real
  * command finds all of that compiled and warm. Nothing here is ever a user's engine: it lives in the rehearsal's
  * scratch folder for the length of the rehearsal. A call it does not know gets a 404, which ends the rehearsal
  * there, as a missing engine did before.
@@ -13,6 +14,8 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
   const base = `sha256:${'1'.repeat(64)}`;
   const skeleton = `sha256:${'2'.repeat(64)}`;
   const layer = `sha256:${'3'.repeat(64)}`;
+  const folders = ['/opt/ml/model', '/opt/ml/output/data'];
+  const mtime = '2026-01-01T00:00:00Z';
   const image = (id: string, tags: string[], layers: string[], labels: Record<string, string>) => ({
     Id: id, RepoTags: tags, RepoDigests: [], Os: 'linux', Architecture: 'amd64', RootFS: { Type: 'layers', Layers: layers }, Config: { Labels: labels },
   });
@@ -33,7 +36,10 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
     req.resume();
     if (path === '/_ping') return json(200, 'OK');
     if (req.method === 'GET' && path.startsWith('/images/crml-skeleton:')) {
-      return json(200, image(skeleton, [], [layer, layer], { 'crml.skeleton-of': base, 'crml.skeleton-version': '1', 'crml.skeleton-empty': '/opt/ml/model,/opt/ml/output/data' }));
+      return json(200, image(skeleton, [], [layer, layer], {
+        'crml.skeleton-of': base, 'crml.skeleton-version': '2', 'crml.skeleton-empty': folders.join(','),
+        'crml.skeleton-mtimes': JSON.stringify(Object.fromEntries(folders.map((f) => [f, mtime]))),
+      }));
     }
     if (req.method === 'GET' && path.startsWith('/images/')) return json(200, image(base, [decodeURIComponent(path.slice(8, -5))], [layer], {}));
     if (req.method === 'GET' && path === '/containers/json') return json(200, []);
@@ -44,7 +50,12 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
       res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
       return res.end();
     }
-    if (req.method === 'GET' && path.endsWith('/changes')) return json(200, null);
+    // The artifact folders' stat: their times as in the skeleton image (the job wrote nothing).
+    if (req.method === 'HEAD' && path.endsWith('/archive')) {
+      const stat = { name: 'model', size: 4096, mode: 2147484141, mtime, linkTarget: '' };
+      res.writeHead(200, { 'X-Docker-Container-Path-Stat': Buffer.from(JSON.stringify(stat)).toString('base64') });
+      return res.end();
+    }
     if (req.method === 'GET' && path.endsWith('/json')) return json(200, container);
     if (req.method === 'DELETE' && path.startsWith('/containers/')) return json(204, undefined);
     return json(404, { message: `the rehearsal engine has no ${req.method} ${path}` });

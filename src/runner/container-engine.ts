@@ -151,6 +151,12 @@ export interface ContainerEngine {
   killContainer(containerId: string, signal: StopSignal): Promise<void>;
   /** What the container changed in its own filesystem, as `docker diff` lists it: far cheaper than reading an archive. */
   changes(containerId: string): Promise<FilesystemChange[]>;
+  /**
+   * The modification time of `path` inside the container as the engine reports it (its archive stat: no archive
+   * is read, about a fifth of the cost of `changes`); undefined when the path is absent. Absent where the engine
+   * cannot.
+   */
+  pathModified?(containerId: string, path: string): Promise<string | undefined>;
   /** A tar stream of `path` inside the container (entries named after the path's last part); undefined when absent. */
   getArchive(containerId: string, path: string): Promise<Readable | undefined>;
   /** Removes the container and its anonymous volumes, running or not; an absent container is not an error. */

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
 import {
   EngineError,
   type BuildImageOptions,
@@ -349,6 +350,23 @@ export class DockerEngine implements ContainerEngine {
     if (!Array.isArray(list)) return [];
     // The engine's kinds: 0 modified, 1 added, 2 deleted.
     return (list as { Path: string; Kind: number }[]).map((c) => ({ path: c.Path, kind: c.Kind === 1 ? 'added' : c.Kind === 2 ? 'deleted' : 'modified' }));
+  }
+
+  async pathModified(containerId: string, path: string): Promise<string | undefined> {
+    let res: IncomingMessage;
+    try {
+      res = (await this.docker.getContainer(containerId).infoArchive({ path })) as unknown as IncomingMessage;
+    } catch (e) {
+      if (statusOf(e) === 404) return undefined;
+      throw engineError(e, 'stat path');
+    }
+    res.resume();
+    // base64 JSON of the path's stat: { name, size, mode, mtime, linkTarget }.
+    const header = res.headers['x-docker-container-path-stat'];
+    if (typeof header !== 'string') throw new EngineError(`the engine's answer for ${path} has no path stat`, undefined, { operation: 'stat path' });
+    const stat = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { mtime?: unknown };
+    if (typeof stat.mtime !== 'string') throw new EngineError(`the engine's stat of ${path} has no mtime`, undefined, { operation: 'stat path' });
+    return stat.mtime;
   }
 
   async getArchive(containerId: string, path: string): Promise<Readable | undefined> {

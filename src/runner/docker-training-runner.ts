@@ -11,7 +11,7 @@ import { ImagePullError, type ImageResolver, type ResolvedImage } from './image-
 import { InsufficientCapacityError, limitsFor, type AppliedLimits, type HostCapacity } from './resource-limits.js';
 import { configFiles } from './training-environment.js';
 import { CONFIG_FOLDER, optMlSkeleton, writeConfigFolder } from './opt-ml-skeleton.js';
-import { SkeletonImages, type SkeletonImage } from './skeleton-images.js';
+import { SkeletonImages, type EmptyInImage, type SkeletonImage } from './skeleton-images.js';
 import { LABEL_HOST, LABEL_TRAINED_MODEL, LABEL_VERSION, trainingContainerSpec } from './container-config.js';
 import { drainLogs, LOG_DRAIN_MS, LogFollower } from './log-follower.js';
 import { StopController } from './stop-controller.js';
@@ -66,7 +66,7 @@ interface Supervision extends RunContext {
   /** Lines already delivered, per host. */
   skipLines?: Record<string, LineCounts>;
   /** Artifact folders empty in the image algo-1 started from (a skeleton image): not read back when untouched. */
-  emptyInImage?: readonly string[];
+  emptyInImage?: readonly EmptyInImage[];
   /** Removes the run's containers, once everything they left has been read (ProvisionedRun.removeContainers). */
   removeContainers: () => Promise<void>;
 }

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ContainerEngine, ContainerLogs } from './container-engine.js';
 import type { PipeFeeder } from './pipe-mode.js';
+import type { EmptyInImage } from './skeleton-images.js';
 
 /** One instance of a run: its container and its host name. */
 export interface Member {
@@ -27,7 +28,7 @@ export class ProvisionedRun implements AsyncDisposable {
   /** The folder of the config files bind-mounted into containers of a skeleton image, removed with it. */
   configFolder?: string;
   /** Artifact folders empty in algo-1's image (a skeleton image). */
-  emptyInImage?: readonly string[];
+  emptyInImage?: readonly EmptyInImage[];
 
   constructor(
     private readonly engine: ContainerEngine,

@@ -18,19 +18,42 @@ export const SKELETON_REPOSITORY = 'crml-skeleton';
 export const LABEL_SKELETON_OF = 'crml.skeleton-of';
 /** The layout's version: a skeleton image of another version is made again. */
 const LABEL_SKELETON_VERSION = 'crml.skeleton-version';
-const SKELETON_VERSION = '1';
+const SKELETON_VERSION = '2';
 /** The artifact folders that hold nothing in the skeleton image (comma-separated): see emptyFolders. */
 const LABEL_SKELETON_EMPTY = 'crml.skeleton-empty';
+/** Those folders' modification times in the skeleton image, as the engine's stat reports them (a JSON object). */
+const LABEL_SKELETON_MTIMES = 'crml.skeleton-mtimes';
 /** On the short-lived container a skeleton image is committed from, so one a killed process left is found. */
 const LABEL_SKELETON_BUILDER = 'crml.skeleton-builder';
 
 /** Folders whose emptiness packaging wants to know without reading them back. */
 const ARTIFACT_FOLDERS = [`${OPT_ML_ROOT}/model`, `${OPT_ML_ROOT}/output/data`];
 
+/**
+ * An artifact folder that holds nothing in the image a container started from, with its modification time there
+ * when known: a folder whose time has not moved still holds nothing, since adding or removing an entry always
+ * sets it (only a job that puts the exact time back by hand could hide its own entries from packaging).
+ */
+export interface EmptyInImage {
+  path: string;
+  mtime?: string;
+}
+
 export interface SkeletonImage {
   imageId: string;
   /** Artifact folders that are empty in the image: a run that changed nothing under one left it empty. */
-  emptyFolders: string[];
+  emptyFolders: EmptyInImage[];
+}
+
+/** The label's folder → time pairs; anything that is not one (an edited label) is left out. */
+function parseMtimes(label: string | undefined): Record<string, string> {
+  try {
+    const parsed = JSON.parse(label ?? '{}') as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
 }
 
 /** The tag (within SKELETON_REPOSITORY) of `imageId`'s skeleton image: the id's hex. */
@@ -98,7 +121,8 @@ export class SkeletonImages {
       const candidate = await this.engine.inspectImage(skeletonTag(image.id));
       if (candidate && isSkeletonOf(candidate, image)) {
         const empty = (candidate.labels?.[LABEL_SKELETON_EMPTY] ?? '').split(',').filter((f) => ARTIFACT_FOLDERS.includes(f));
-        return { imageId: candidate.id, emptyFolders: empty };
+        const mtimes = parseMtimes(candidate.labels?.[LABEL_SKELETON_MTIMES]);
+        return { imageId: candidate.id, emptyFolders: empty.map((path) => ({ path, ...(mtimes[path] ? { mtime: mtimes[path] } : {}) })) };
       }
     } catch (e) {
       this.log.debug({ err: e, imageId: image.id }, 'could not look for a skeleton image');
@@ -152,6 +176,12 @@ export class SkeletonImages {
       // A folder the training image already had content in is not empty in the skeleton image.
       const changes = await engine.changes(builder);
       const empty = ARTIFACT_FOLDERS.filter((f) => changes.some((c) => c.path === f && c.kind === 'added'));
+      // Their times as a container of the committed image shows them (the commit keeps them): see EmptyInImage.
+      const mtimes: Record<string, string> = {};
+      for (const f of engine.pathModified ? empty : []) {
+        const mtime = await engine.pathModified!(builder, f);
+        if (mtime) mtimes[f] = mtime;
+      }
       const id = await engine.commitContainer!(builder, {
         repository: SKELETON_REPOSITORY,
         tag: skeletonTagName(image.id),
@@ -161,6 +191,7 @@ export class SkeletonImages {
           [LABEL_SKELETON_OF]: image.id,
           [LABEL_SKELETON_VERSION]: SKELETON_VERSION,
           [LABEL_SKELETON_EMPTY]: empty.join(','),
+          [LABEL_SKELETON_MTIMES]: JSON.stringify(mtimes),
         },
       });
       this.log.info({ imageId: image.id, skeletonImageId: id, ms: Math.round(performance.now() - t0) }, 'skeleton image made');

@@ -33,8 +33,21 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** The engine, counting what the runner asks of it: how a folder's emptiness was learnt. */
+const calls = { changes: 0, getArchive: 0, pathModified: 0 };
+const counted = new Proxy(engine, {
+  get(target, key, receiver) {
+    const value = Reflect.get(target, key, receiver) as unknown;
+    if (typeof value !== 'function') return value;
+    return (...args: unknown[]) => {
+      if (typeof key === 'string' && key in calls) calls[key as keyof typeof calls] += 1;
+      return (value as (...a: unknown[]) => unknown).apply(target, args);
+    };
+  },
+});
+
 let n = 0;
-const runner = new DockerTrainingRunner({ engine, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
+const runner = new DockerTrainingRunner({ engine: counted, logger: pino({ level: 'silent' }), settings: defaultSettings({ dataDir: work }) });
 async function run(over: { imageUri?: string; script: string }): Promise<{ model: string[]; output: string[] }> {
   const artifactsDir = join(work, `artifacts-${(n += 1)}`);
   mkdirSync(artifactsDir);
@@ -76,6 +89,36 @@ describe('artifacts of folders the container left empty (not read back from the 
 
   it('a job that writes only output/data gets it, and an empty model', async () => {
     expect(await run({ script: 'echo done > /opt/ml/output/data/report.txt' })).toEqual({ model: [], output: ['report.txt'] });
+  });
+
+  describe('from a skeleton image (its folders\' times known): their times say whether a job touched them', () => {
+    beforeAll(async () => {
+      // The first run of an image makes its skeleton image in the background; the runs below start from it.
+      await run({ script: 'true' });
+      await runner.settled();
+    });
+    const counting = async (script: string) => {
+      for (const k of Object.keys(calls)) calls[k as keyof typeof calls] = 0;
+      const packaged = await run({ script });
+      return { ...packaged, calls: { ...calls } };
+    };
+
+    it('a job that writes nothing: both empty, learnt from two stats (no changes, no archive read)', async () => {
+      expect(await counting('true')).toEqual({ model: [], output: [], calls: { changes: 0, getArchive: 0, pathModified: 2 } });
+    });
+
+    it('an empty file, an empty folder, a file added then removed: each read back, and packaged as the job left it', async () => {
+      const emptyFile = await counting(': > /opt/ml/model/weights.bin');
+      expect(emptyFile).toMatchObject({ model: ['weights.bin'], output: [], calls: { changes: 0, getArchive: 1 } });
+      expect(await counting('mkdir /opt/ml/model/sub')).toMatchObject({ model: ['sub/'], output: [] });
+      expect(await counting('touch /opt/ml/output/data/x && rm /opt/ml/output/data/x')).toMatchObject({ model: [], output: [], calls: { getArchive: 1 } });
+      expect(await counting('echo done > /opt/ml/output/data/report.txt')).toMatchObject({ model: [], output: ['report.txt'] });
+    });
+
+    it('a folder replaced by another (renamed over it) is read back', async () => {
+      const script = 'mkdir /tmp/m && echo w > /tmp/m/w.txt && rmdir /opt/ml/model && mv /tmp/m /opt/ml/model';
+      expect(await counting(script)).toMatchObject({ model: ['w.txt'], output: [] });
+    });
   });
 
   it("what the image itself has in /opt/ml/model is packaged, although the job wrote nothing", async () => {
