@@ -39,6 +39,8 @@ export interface BenchOptions {
   channelBytes: number;
   /** Seconds of wrk per sample. */
   wrkSeconds: number;
+  /** Samples per side of wrk (each one is seconds of load, and steadier than a process start). */
+  wrkRuns: number;
   log: (s: string) => void;
 }
 
@@ -321,7 +323,7 @@ export async function serveGet(o: BenchOptions, dataDir: string): Promise<Row> {
   const c: WrkResult[] = [];
   try {
     const r = await sideBySide(
-      o.runs,
+      o.wrkRuns,
       async () => (b.push(await wrk(`${bare.url}/`)), b.at(-1)!.requestsPerSecond),
       async () => (c.push(await wrk(crml.url + path)), c.at(-1)!.requestsPerSecond),
     );

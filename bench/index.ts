@@ -19,8 +19,8 @@ const want = (name: string) => !only || only.has(name);
 
 const GiB = 1024 ** 3;
 const o: cases.BenchOptions = quick
-  ? { runs: 3, heavyRuns: 1, logLines: 200_000, logsCommandLines: 100_000, modelBytes: GiB / 8, channelBytes: GiB / 8, wrkSeconds: 2, log }
-  : { runs: 25, heavyRuns: 3, logLines: 2_000_000, logsCommandLines: 1_000_000, modelBytes: GiB, channelBytes: 2 * GiB, wrkSeconds: 5, log };
+  ? { runs: 3, heavyRuns: 1, logLines: 200_000, logsCommandLines: 100_000, modelBytes: GiB / 8, channelBytes: GiB / 8, wrkSeconds: 2, wrkRuns: 3, log }
+  : { runs: 25, heavyRuns: 3, logLines: 2_000_000, logsCommandLines: 1_000_000, modelBytes: GiB, channelBytes: 2 * GiB, wrkSeconds: 5, wrkRuns: 9, log };
 
 function log(s: string): void {
   process.stderr.write(`bench: ${s}\n`);
