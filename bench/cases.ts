@@ -557,6 +557,12 @@ export async function channelStreaming(o: BenchOptions): Promise<Row> {
   };
   const gib = o.channelBytes / 1024 ** 3;
   const mbps = (ms: number) => o.channelBytes / 1e6 / (ms / 1000);
+  // Each sample's GiBs written back (and its container's removal) before the next starts, so that neither side
+  // pays for the other's writes.
+  const removed = (id: string) => {
+    execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+    execFileSync('sync');
+  };
   o.log(`a ${gib} GiB channel: streamed into a remote-style engine vs docker cp`);
   try {
     const r = await sideBySide(
@@ -566,7 +572,7 @@ export async function channelStreaming(o: BenchOptions): Promise<Row> {
         const t0 = performance.now();
         execFileSync('docker', ['cp', dir, `${id}:/train`]);
         const ms = performance.now() - t0;
-        execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+        removed(id);
         return mbps(ms);
       },
       async () => {
@@ -574,7 +580,7 @@ export async function channelStreaming(o: BenchOptions): Promise<Row> {
         const t0 = performance.now();
         await remote.putArchive(id, '/', channelShardTar('train', await listChannelFiles(dir)));
         const ms = performance.now() - t0;
-        execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+        removed(id);
         return mbps(ms);
       },
     );
