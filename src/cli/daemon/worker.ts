@@ -68,6 +68,17 @@ function openPipe(path: string | undefined): Writable | undefined {
   }
 }
 
+/** Ends a stream and resolves once it has flushed and closed, or failed (a reader that went away): never rejects. */
+function closed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) return resolve();
+    stream.once('close', () => resolve());
+    stream.once('error', () => stream.destroy());
+    // Flushed (or failed): the descriptor goes at once.
+    stream.end(() => stream.destroy());
+  });
+}
+
 const epipe = () => Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
 
 /**
@@ -114,6 +125,10 @@ export function serveOneCommand(socket: Socket, main: Main): void {
       socket.write(frame(Frame.stderr, `crml: internal error in the resident worker: ${(e as Error)?.stack ?? String(e)}\n`));
     }
     done = true;
+    // The caller's pipe, written here directly, is closed before the exit code goes: its reader (a shell's
+    // `$(crml …)`, `| jq`, a test harness) sees the end once the output is flushed, not once this process has
+    // finished exiting, which keeps its copy of the pipe open until then.
+    if (out && !(out instanceof ClientStream)) await closed(out);
     socket.end(frame(Frame.exit, String(code)), () => process.exit(code));
   }
 }
