@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ARTIFACT_FOLDERS } from '../runner/artifact-names.js';
 
 /**
  * A stand-in for the Engine API on a unix socket, for a resident worker's rehearsal only (bundle-entry.ts): it
@@ -14,7 +15,6 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
   const base = `sha256:${'1'.repeat(64)}`;
   const skeleton = `sha256:${'2'.repeat(64)}`;
   const layer = `sha256:${'3'.repeat(64)}`;
-  const folders = ['/opt/ml/model', '/opt/ml/output/data'];
   const mtime = '2026-01-01T00:00:00Z';
   const image = (id: string, tags: string[], layers: string[], labels: Record<string, string>) => ({
     Id: id, RepoTags: tags, RepoDigests: [], Os: 'linux', Architecture: 'amd64', RootFS: { Type: 'layers', Layers: layers }, Config: { Labels: labels },
@@ -37,8 +37,8 @@ export async function rehearsalEngine(socketPath: string): Promise<{ close: () =
     if (path === '/_ping') return json(200, 'OK');
     if (req.method === 'GET' && path.startsWith('/images/crml-skeleton:')) {
       return json(200, image(skeleton, [], [layer, layer], {
-        'crml.skeleton-of': base, 'crml.skeleton-version': '2', 'crml.skeleton-empty': folders.join(','),
-        'crml.skeleton-mtimes': JSON.stringify(Object.fromEntries(folders.map((f) => [f, mtime]))),
+        'crml.skeleton-of': base, 'crml.skeleton-version': '3',
+        'crml.skeleton-empty': JSON.stringify(Object.fromEntries(ARTIFACT_FOLDERS.map((f) => [f, mtime]))),
       }));
     }
     if (req.method === 'GET' && path.startsWith('/images/')) return json(200, image(base, [decodeURIComponent(path.slice(8, -5))], [layer], {}));

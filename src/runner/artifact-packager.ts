@@ -5,7 +5,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import type { ContainerEngine, FilesystemChange } from './container-engine.js';
-import { MODEL_ARTIFACT, OUTPUT_ARTIFACT } from './artifact-names.js';
+import { ARTIFACT_FOLDERS, MODEL_ARTIFACT, MODEL_FOLDER, OUTPUT_ARTIFACT, OUTPUT_FOLDER } from './artifact-names.js';
 import { parallelGzip } from './parallel-gzip.js';
 import type { EmptyInImage } from './skeleton-images.js';
 
@@ -171,8 +171,6 @@ export function emptyFolders(changes: readonly FilesystemChange[], folders: read
   return empty;
 }
 
-const MODEL_FOLDER = '/opt/ml/model';
-const OUTPUT_FOLDER = '/opt/ml/output/data';
 
 /** An archive with no entries, as the engine's archive of an empty folder packages (its own entry goes). */
 function emptyTar(): Readable {
@@ -197,7 +195,7 @@ export interface PackageOptions {
  * whose look failed, is read back: never wrongly empty.
  */
 async function foldersLeftEmpty(engine: ContainerEngine, containerId: string, emptyInImage: readonly EmptyInImage[]): Promise<Set<string>> {
-  const folders = [MODEL_FOLDER, OUTPUT_FOLDER];
+  const folders = ARTIFACT_FOLDERS;
   const timed = new Map(emptyInImage.flatMap((f) => (f.mtime ? [[f.path, f.mtime] as const] : [])));
   if (engine.pathModified && folders.every((f) => timed.has(f))) {
     const now = await Promise.all(folders.map((f) => engine.pathModified!(containerId, f).catch(() => undefined)));

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ContainerEngine, ImageInfo } from './container-engine.js';
 import { optMlSkeleton, OPT_ML_ROOT } from './opt-ml-skeleton.js';
+import { ARTIFACT_FOLDERS } from './artifact-names.js';
 
 /**
  * Training images with the /opt/ml skeleton (its folders, writable where the job writes) already in a layer of
@@ -18,16 +19,14 @@ export const SKELETON_REPOSITORY = 'crml-skeleton';
 export const LABEL_SKELETON_OF = 'crml.skeleton-of';
 /** The layout's version: a skeleton image of another version is made again. */
 const LABEL_SKELETON_VERSION = 'crml.skeleton-version';
-const SKELETON_VERSION = '2';
-/** The artifact folders that hold nothing in the skeleton image (comma-separated): see emptyFolders. */
+const SKELETON_VERSION = '3';
+/**
+ * The artifact folders that hold nothing in the skeleton image, each with its modification time there as the
+ * engine's stat reports it ('' where the engine has no stat): a JSON object. See EmptyInImage.
+ */
 const LABEL_SKELETON_EMPTY = 'crml.skeleton-empty';
-/** Those folders' modification times in the skeleton image, as the engine's stat reports them (a JSON object). */
-const LABEL_SKELETON_MTIMES = 'crml.skeleton-mtimes';
 /** On the short-lived container a skeleton image is committed from, so one a killed process left is found. */
 const LABEL_SKELETON_BUILDER = 'crml.skeleton-builder';
-
-/** Folders whose emptiness packaging wants to know without reading them back. */
-const ARTIFACT_FOLDERS = [`${OPT_ML_ROOT}/model`, `${OPT_ML_ROOT}/output/data`];
 
 /**
  * An artifact folder that holds nothing in the image a container started from, with its modification time there
@@ -45,15 +44,18 @@ export interface SkeletonImage {
   emptyFolders: EmptyInImage[];
 }
 
-/** The label's folder → time pairs; anything that is not one (an edited label) is left out. */
-function parseMtimes(label: string | undefined): Record<string, string> {
+/** The label's folders; anything that is not an artifact folder with a time or '' (an edited label) is left out. */
+function parseEmptyFolders(label: string | undefined): EmptyInImage[] {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(label ?? '{}') as unknown;
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    parsed = JSON.parse(label ?? '{}');
   } catch {
-    return {};
+    return [];
   }
+  if (typeof parsed !== 'object' || parsed === null) return [];
+  return Object.entries(parsed).flatMap(([path, mtime]) =>
+    (ARTIFACT_FOLDERS as readonly string[]).includes(path) && typeof mtime === 'string' ? [{ path, ...(mtime ? { mtime } : {}) }] : [],
+  );
 }
 
 /** The tag (within SKELETON_REPOSITORY) of `imageId`'s skeleton image: the id's hex. */
@@ -120,9 +122,7 @@ export class SkeletonImages {
     try {
       const candidate = await this.engine.inspectImage(skeletonTag(image.id));
       if (candidate && isSkeletonOf(candidate, image)) {
-        const empty = (candidate.labels?.[LABEL_SKELETON_EMPTY] ?? '').split(',').filter((f) => ARTIFACT_FOLDERS.includes(f));
-        const mtimes = parseMtimes(candidate.labels?.[LABEL_SKELETON_MTIMES]);
-        return { imageId: candidate.id, emptyFolders: empty.map((path) => ({ path, ...(mtimes[path] ? { mtime: mtimes[path] } : {}) })) };
+        return { imageId: candidate.id, emptyFolders: parseEmptyFolders(candidate.labels?.[LABEL_SKELETON_EMPTY]) };
       }
     } catch (e) {
       this.log.debug({ err: e, imageId: image.id }, 'could not look for a skeleton image');
@@ -177,11 +177,8 @@ export class SkeletonImages {
       const changes = await engine.changes(builder);
       const empty = ARTIFACT_FOLDERS.filter((f) => changes.some((c) => c.path === f && c.kind === 'added'));
       // Their times as a container of the committed image shows them (the commit keeps them): see EmptyInImage.
-      const mtimes: Record<string, string> = {};
-      for (const f of engine.pathModified ? empty : []) {
-        const mtime = await engine.pathModified!(builder, f);
-        if (mtime) mtimes[f] = mtime;
-      }
+      const times: Record<string, string> = {};
+      for (const f of empty) times[f] = (await engine.pathModified?.(builder, f)) ?? '';
       const id = await engine.commitContainer!(builder, {
         repository: SKELETON_REPOSITORY,
         tag: skeletonTagName(image.id),
@@ -190,8 +187,7 @@ export class SkeletonImages {
           [LABEL_SKELETON_BUILDER]: '',
           [LABEL_SKELETON_OF]: image.id,
           [LABEL_SKELETON_VERSION]: SKELETON_VERSION,
-          [LABEL_SKELETON_EMPTY]: empty.join(','),
-          [LABEL_SKELETON_MTIMES]: JSON.stringify(mtimes),
+          [LABEL_SKELETON_EMPTY]: JSON.stringify(times),
         },
       });
       this.log.info({ imageId: image.id, skeletonImageId: id, ms: Math.round(performance.now() - t0) }, 'skeleton image made');
